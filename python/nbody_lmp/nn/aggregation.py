@@ -1,0 +1,43 @@
+"""The neighbourhood sum of a zeroth-order gate (paper eq. 10), done as node work.
+
+For a parent ``i`` with children ``j`` (edge vectors ``d_ij``) it forms, for every radial term
+``s`` and every channel ``c``,
+
+    A_i[c, s] = sum_j  psi_j[c]  (x)  Y(d_ij) R_s(|d_ij|)          (an outer product, no CG yet)
+
+DESIGN.md §7: the CG transform is linear, so it is applied once per node afterwards, not per
+edge. The sum itself is a batched matrix product over a padded ``[parents, K, .]`` layout
+(``K`` = most children of any parent): no ``[edges, C, D_in, D_sh]`` intermediate is ever built.
+"""
+from __future__ import annotations
+
+from typing import Tuple
+
+import torch
+
+
+def padded_slots(center: torch.Tensor, n_parents: int) -> Tuple[torch.Tensor, torch.Tensor, int]:
+    """Stable order of the edges by parent, each edge's flat slot ``parent*K + rank``, and ``K``."""
+    sorted_center, order = torch.sort(center, stable=True)
+    counts = torch.bincount(sorted_center, minlength=n_parents)
+    K = int(counts.max()) if sorted_center.numel() > 0 else 0
+    first = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(sorted_center.numel(), device=center.device) - first[sorted_center]
+    return order, sorted_center * K + rank, K
+
+
+def neighbourhood_sum(child: torch.Tensor, weight: torch.Tensor, center: torch.Tensor,
+                      n_parents: int) -> torch.Tensor:
+    """``sum_{e: center[e] = i} child[e] (x) weight[e]``.
+
+    child  [E, A]   (e.g. psi_j flattened over channels and parts)
+    weight [E, B]   (e.g. Y(d) R_s(|d|) flattened over radial terms and harmonics)
+    returns [n_parents, A, B]
+    """
+    A, B = child.shape[1], weight.shape[1]
+    order, slot, K = padded_slots(center, n_parents)
+    if K == 0:
+        return torch.zeros(n_parents, A, B, dtype=child.dtype, device=child.device)
+    cp = torch.zeros(n_parents * K, A, dtype=child.dtype, device=child.device).index_copy(0, slot, child[order])
+    wp = torch.zeros(n_parents * K, B, dtype=weight.dtype, device=weight.device).index_copy(0, slot, weight[order])
+    return torch.bmm(cp.view(n_parents, K, A).transpose(1, 2), wp.view(n_parents, K, B))

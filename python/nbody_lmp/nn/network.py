@@ -1,0 +1,171 @@
+"""The N-body network for an atomic system (paper §3-4; DESIGN.md §1-2 "composition scheme").
+
+Composition scheme: the leaves are the atoms, each with a learnable species embedding (``C``
+scalar fragments). For levels ``k = 1..K`` the level-``k`` node of atom ``i`` aggregates the
+level-``(k-1)`` nodes of the atoms within the level-``k`` cutoff of ``i``, its own included,
+through a gate (eq. 10, 11 or 12). The root sums per-atom energies, read out from each atom's
+top-level scalar part (plus per-species reference energies ``E0``).
+
+``forward`` is the exported-model contract of docs/model-format.md (DESIGN.md §4): it sees
+species, one edge list and edge-vector list per level, and how many nodes each level computes
+(the local hierarchy). It is TorchScript-compatible.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from ase.data import atomic_numbers
+
+from ..so3 import Irrep, natural_irreps
+from .first_order import FirstOrderGate
+from .first_order_pairs import FirstOrderPairsGate
+from .radial import InversePowerRadial
+from .zeroth_order import ZerothOrderGate
+
+FORMAT_VERSION = 1
+GATES = ("zeroth_order", "first_order", "first_order_pairs")
+
+
+class NBodyNetwork(torch.nn.Module):
+    """N-body network potential.
+
+    Args:
+        species: chemical symbols the model knows, in model order.
+        cutoff: one cutoff (Angstrom) for every level, or a list with one per level.
+        levels: number of levels ``K`` of the composition scheme above the atoms.
+        lmax: largest ``l`` of the hidden states' parts (and of the spherical harmonics).
+        channels: fragments per part (the paper's ``tau_l``, the same for every part).
+        gate: ``"zeroth_order"`` (eq. 10), ``"first_order"`` (eq. 11) or ``"first_order_pairs"`` (eq. 12).
+        dtype: parameter dtype (default: torch's default dtype).
+        parity: ``"natural"`` keeps parts ``(l, (-1)^l)``; ``"full"`` keeps both parities.
+        radial_max_power: ``S`` in ``(r/r_c)^-s, s = 0..S``.
+        n_radial: if > 0, a small network mixes the inverse powers into this many radial functions.
+        radial_hidden / readout_hidden: widths of the radial and read-out networks.
+        e0: per-species reference energies (eV), ``{symbol: value}``.
+        scale, shift: per-atom energy = ``scale * readout + shift + E0[species]``.
+        avg_num_children: per-level constants the neighbourhood sums are divided by.
+    """
+
+    __jit_ignored_attributes__ = ["config"]
+
+    def __init__(self, species: Sequence[str], cutoff: Union[float, Sequence[float]] = 4.0, levels: int = 2,
+                 lmax: int = 2, channels: int = 8, gate: str = "first_order", dtype: Optional[torch.dtype] = None,
+                 parity: str = "natural", radial_max_power: int = 2, n_radial: int = 4, radial_hidden: int = 16,
+                 readout_hidden: int = 16, e0: Optional[Dict[str, float]] = None, scale: float = 1.0,
+                 shift: float = 0.0, avg_num_children: Union[None, float, Sequence[float]] = None):
+        super().__init__()
+        species = list(species)
+        if not species:
+            raise ValueError("species is empty: give the chemical symbols the model should know, e.g. ['Si']")
+        for s in species:
+            if s not in atomic_numbers:
+                raise ValueError(f"unknown chemical symbol {s!r} in species; use symbols like 'Si', 'O'")
+        if len(set(species)) != len(species):
+            raise ValueError(f"species contains duplicates: {species}")
+        if int(levels) < 1:
+            raise ValueError(f"levels must be >= 1, got {levels}")
+        levels = int(levels)
+        cutoffs = [float(cutoff)] * levels if isinstance(cutoff, (int, float)) else [float(c) for c in cutoff]
+        if len(cutoffs) != levels:
+            raise ValueError(f"cutoff lists {len(cutoffs)} values but levels = {levels}: give one per level")
+        for c in cutoffs:
+            if not (c > 0 and math.isfinite(c)):
+                raise ValueError(f"cutoffs must be positive and finite (Angstrom), got {cutoffs}")
+        if int(lmax) < 0:
+            raise ValueError(f"lmax must be >= 0, got {lmax}")
+        if int(channels) < 1:
+            raise ValueError(f"channels must be >= 1, got {channels}")
+        if gate not in GATES:
+            raise ValueError(f"gate must be one of {GATES}, got {gate!r}")
+        e0 = dict(e0 or {})
+        for s in e0:
+            if s not in species:
+                raise ValueError(f"e0 names {s!r}, which is not in species {species}")
+        self.config = dict(species=species, cutoff=cutoffs, levels=levels, lmax=int(lmax), channels=int(channels),
+                           gate=gate, parity=parity, radial_max_power=int(radial_max_power), n_radial=int(n_radial),
+                           radial_hidden=int(radial_hidden), readout_hidden=int(readout_hidden))
+
+        # the exported-model contract (docs/model-format.md)
+        self.format_version: int = FORMAT_VERSION
+        self.species: List[str] = species
+        self.cutoffs: List[float] = cutoffs
+        self.receptive_field: float = float(sum(cutoffs))
+        self.levels: int = levels
+
+        C = int(channels)
+        hidden_irreps = natural_irreps(int(lmax), parity)
+        scalar = [Irrep(0, 1)]
+        self.embedding = torch.nn.Parameter(torch.randn(len(species), C))
+        gates = []
+        irreps_in: List[Irrep] = scalar
+        for k in range(levels):
+            last = k == levels - 1
+            irreps_out = scalar if last else hidden_irreps
+            radial = InversePowerRadial(cutoffs[k], radial_max_power, n_radial, radial_hidden)
+            if gate == "zeroth_order":
+                g = ZerothOrderGate(irreps_in, C, irreps_out, C, int(lmax), radial, hidden=not last)
+            elif gate == "first_order":
+                g = FirstOrderGate(irreps_in, C, hidden_irreps, irreps_out, C, int(lmax), radial, hidden=not last)
+            else:
+                pair_radial = InversePowerRadial(2 * cutoffs[k], radial_max_power, n_radial, radial_hidden)
+                g = FirstOrderPairsGate(irreps_in, C, hidden_irreps, irreps_out, int(lmax), radial, pair_radial,
+                                        hidden=not last)
+            gates.append(g)
+            irreps_in = g.irreps_out
+        if irreps_in != scalar:
+            raise RuntimeError("internal error: the top level has no scalar part")
+        self.gates = torch.nn.ModuleList(gates)
+        H = int(readout_hidden)
+        if H > 0:
+            self.readout = torch.nn.Sequential(torch.nn.Linear(C, H), torch.nn.SiLU(), torch.nn.Linear(H, 1))
+        else:
+            self.readout = torch.nn.Sequential(torch.nn.Linear(C, 1))
+        self.register_buffer("e0", torch.tensor([e0.get(s, 0.0) for s in species], dtype=torch.float64))
+        self.register_buffer("scale", torch.tensor(float(scale), dtype=torch.float64))
+        self.register_buffer("shift", torch.tensor(float(shift), dtype=torch.float64))
+        if avg_num_children is not None:
+            self.set_avg_num_children(avg_num_children)
+        self.to(dtype or torch.get_default_dtype())
+        self.dtype: str = str(self.embedding.dtype).replace("torch.", "")
+
+    # ----------------------------------------------------------------- set-up helpers (Python only)
+    @torch.jit.unused
+    def set_avg_num_children(self, avg: Union[float, Sequence[float]]) -> None:
+        """Divide each level's neighbourhood sums by its average number of children (+1: the node itself)."""
+        avg = [float(avg)] * self.levels if isinstance(avg, (int, float)) else [float(a) for a in avg]
+        if len(avg) != self.levels:
+            raise ValueError(f"avg_num_children needs {self.levels} values, got {len(avg)}")
+        for g, a in zip(self.gates, avg):
+            for m in g.modules():
+                if hasattr(m, "inv_num_children"):
+                    m.inv_num_children.fill_(1.0 / max(a, 1.0))
+
+    @torch.jit.unused
+    def set_energy_statistics(self, e0: Optional[Dict[str, float]] = None, scale: Optional[float] = None,
+                              shift: Optional[float] = None) -> None:
+        if e0 is not None:
+            for s, v in e0.items():
+                if s not in self.species:
+                    raise ValueError(f"e0 names {s!r}, which is not in the model's species {self.species}")
+                self.e0[self.species.index(s)] = float(v)
+        if scale is not None:
+            self.scale.fill_(float(scale))
+        if shift is not None:
+            self.shift.fill_(float(shift))
+
+    # ----------------------------------------------------------------- the contract
+    def forward(self, species: torch.Tensor, edge_index: List[torch.Tensor], edge_vectors: List[torch.Tensor],
+                n_nodes: List[int]) -> torch.Tensor:
+        if len(edge_index) != self.levels or len(edge_vectors) != self.levels or len(n_nodes) != self.levels + 1:
+            raise ValueError("nbody model: expected one edge_index and edge_vectors tensor per level and "
+                             "levels + 1 entries in n_nodes")
+        x = self.embedding[species].unsqueeze(-1)  # [N, C, 1]: the leaves' scalar fragments
+        k = 0
+        for gate in self.gates:
+            x = gate(x, edge_index[k], edge_vectors[k], n_nodes[k + 1])
+            k += 1
+        n_out = n_nodes[self.levels]
+        e = self.readout(x[:, :, 0]).squeeze(-1)
+        return e * self.scale.to(e.dtype) + self.shift.to(e.dtype) + self.e0.to(e.dtype)[species[:n_out]]

@@ -1,0 +1,13 @@
+"""SO(3)/O(3) algebra for N-body networks (paper §3-4.1, DESIGN.md §2): types with parity,
+real spherical harmonics, real Clebsch–Gordan coefficients and products, Wigner D matrices."""
+from .clebsch_gordan import clebsch_gordan, complex_clebsch_gordan, complex_to_real
+from .irreps import Irrep, Irreps, natural_irreps, sh_irrep
+from .products import CGPlan, FlatLayout, cg_product
+from .spherical_harmonics import SphericalHarmonics, spherical_harmonics
+from .wigner import o3_D, random_rotation, so3_generators, wigner_D
+
+__all__ = [
+    "Irrep", "Irreps", "natural_irreps", "sh_irrep", "SphericalHarmonics", "spherical_harmonics",
+    "clebsch_gordan", "complex_clebsch_gordan", "complex_to_real", "CGPlan", "FlatLayout", "cg_product",
+    "wigner_D", "o3_D", "so3_generators", "random_rotation",
+]
