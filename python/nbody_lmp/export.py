@@ -1,0 +1,115 @@
+"""Export a trained network to one TorchScript file with its metadata (DESIGN.md §4,
+docs/model-format.md), and load such a file back.
+"""
+from __future__ import annotations
+
+import copy
+import datetime
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple, Union
+
+import torch
+
+from .nn.network import FORMAT_VERSION, NBodyNetwork
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def model_hash(model: torch.nn.Module) -> str:
+    """sha256 over the names, shapes, dtypes and values of all parameters and buffers."""
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(str(tuple(t.shape)).encode() + str(t.dtype).encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _dtype_name(dtype: Union[str, torch.dtype, None], model: torch.nn.Module) -> str:
+    if dtype is None:
+        return str(model.embedding.dtype).replace("torch.", "")
+    name = dtype if isinstance(dtype, str) else str(dtype).replace("torch.", "")
+    if name not in DTYPES:
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    return name
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def export(model: NBodyNetwork, path: Union[str, os.PathLike], dtype: Union[str, torch.dtype, None] = None,
+           metadata: Optional[Dict[str, Any]] = None, overwrite: bool = False) -> Path:
+    """Script ``model`` in ``dtype`` (default: its own) and save it with metadata to ``path``."""
+    from . import __version__
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists: choose another output path or pass overwrite=True (--force)")
+    if not isinstance(model, NBodyNetwork):
+        raise TypeError(f"export needs an NBodyNetwork, got {type(model).__name__}")
+    name = _dtype_name(dtype, model)
+    m = copy.deepcopy(model).to(device="cpu", dtype=DTYPES[name]).eval()
+    m.dtype = name
+    for p in m.parameters():
+        p.requires_grad_(False)
+    scripted = torch.jit.script(m)
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "species": list(m.species),
+        "cutoffs": list(m.cutoffs),
+        "receptive_field": m.receptive_field,
+        "levels": m.levels,
+        "dtype": name,
+        "model_hash": model_hash(m),
+        "nbody_lmp_version": __version__,
+        "torch_version": torch.__version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "hyperparameters": dict(m.config),
+    }
+    meta.update(metadata or {})
+    buf = io.BytesIO()
+    torch.jit.save(scripted, buf, _extra_files={"metadata.json": json.dumps(meta, indent=2)})
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def load_exported(path: Union[str, os.PathLike], device: Union[str, torch.device] = "cpu"
+                  ) -> Tuple[torch.jit.ScriptModule, Dict[str, Any]]:
+    """Load an exported file; check its format version. Returns (module, metadata)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {path} does not exist: export one with `nbody-lmp export`")
+    extra = {"metadata.json": ""}
+    try:
+        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
+    except Exception as exc:  # torch raises RuntimeError with long C++ traces
+        raise ValueError(f"{path} is not a TorchScript model exported by nbody-lmp "
+                         f"(torch.jit.load failed: {str(exc).splitlines()[0]}); re-export it with `nbody-lmp export`") from None
+    try:
+        meta = json.loads(extra["metadata.json"] or "{}")
+        version = int(module.format_version)
+    except Exception:
+        raise ValueError(f"{path} has no nbody-lmp metadata: it was not written by `nbody-lmp export`") from None
+    if version != FORMAT_VERSION:
+        raise ValueError(f"{path} has model format version {version}, this nbody-lmp reads version "
+                         f"{FORMAT_VERSION}: re-export the model with this version of nbody-lmp")
+    module.eval()
+    return module, meta
