@@ -1,0 +1,75 @@
+"""Helpers for the network tests: direct edge lists (stable order) and finite differences."""
+import numpy as np
+import torch
+from ase import Atoms
+
+from nbody_lmp.so3 import o3_D
+
+
+def all_pairs_edges(positions, cutoff):
+    """Directed edges (i, j), i != j, |r_j - r_i| < cutoff, in (i, j) order: rotation-stable."""
+    pos = torch.as_tensor(positions)
+    d = torch.cdist(pos, pos)
+    i, j = torch.nonzero((d < cutoff) & ~torch.eye(len(pos), dtype=torch.bool), as_tuple=True)
+    return torch.stack([i, j]), pos[j] - pos[i]
+
+
+def model_inputs(model, positions):
+    ei, ev = [], []
+    for rc in model.cutoffs:
+        e, v = all_pairs_edges(positions, rc)
+        ei.append(e)
+        ev.append(v)
+    n = len(positions)
+    return ei, ev, [n] * (model.levels + 1)
+
+
+def apply_D(flat_or_parts, irreps, channels, R):
+    """Act with o3_D(R) on a flat state [n, C, D] (irreps side by side) or a list of parts [n, F, 2l+1]."""
+    if isinstance(flat_or_parts, (list, tuple)):
+        return [p @ o3_D(ir, R).T.to(p.dtype) for p, ir in zip(flat_or_parts, irreps)]
+    out, o = [], 0
+    for ir in irreps:
+        out.append(flat_or_parts[..., o:o + ir.dim] @ o3_D(ir, R).T.to(flat_or_parts.dtype))
+        o += ir.dim
+    return torch.cat(out, dim=-1)
+
+
+def rel_err(a, b):
+    a, b = torch.as_tensor(a).detach(), torch.as_tensor(b).detach()
+    return float((a - b).abs().max() / b.abs().max().clamp(min=1e-300))
+
+
+def five_point(f, x0, h):
+    return (-f(x0 + 2 * h) + 8 * f(x0 + h) - 8 * f(x0 - h) + f(x0 - 2 * h)) / (12 * h)
+
+
+def random_cluster(n, species=("Si",), seed=0, box=6.0, min_dist=1.2):
+    """Random non-periodic cluster with atoms at least ``min_dist`` apart."""
+    rng = np.random.default_rng(seed)
+    pos = []
+    while len(pos) < n:
+        p = rng.uniform(0, box, 3)
+        if all(np.linalg.norm(p - q) > min_dist for q in pos):
+            pos.append(p)
+    symbols = [species[k % len(species)] for k in range(n)]
+    rng.shuffle(symbols)
+    return Atoms(symbols=symbols, positions=pos)
+
+
+def random_crystal(species=("Si",), seed=0, triclinic=True, n=8):
+    """Random periodic cell (triclinic by default) with ``n`` atoms."""
+    rng = np.random.default_rng(seed)
+    cell = np.diag([5.5, 5.8, 6.1])
+    if triclinic:
+        cell = cell + rng.uniform(-1.0, 1.0, (3, 3)) * (1 - np.eye(3))
+    for _ in range(1000):
+        frac = rng.uniform(0, 1, (n, 3))
+        a = Atoms(symbols=[species[k % len(species)] for k in range(n)], scaled_positions=frac, cell=cell, pbc=True)
+        from nbody_lmp.data.neighbors import neighbor_list
+        i, j, S = neighbor_list(a.positions, a.cell.array, True, 1.3)
+        if len(i) == 0:
+            return a
+    raise RuntimeError("could not place atoms")
+
+
