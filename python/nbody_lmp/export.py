@@ -10,6 +10,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
@@ -70,7 +71,9 @@ def export(model: NBodyNetwork, path: Union[str, os.PathLike], dtype: Union[str,
     m.dtype = name
     for p in m.parameters():
         p.requires_grad_(False)
-    scripted = torch.jit.script(m)
+    with warnings.catch_warnings():  # torch >= 2.10 marks TorchScript deprecated; libtorch still runs it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        scripted = torch.jit.script(m)
     meta = {
         "format_version": FORMAT_VERSION,
         "species": list(m.species),
@@ -86,7 +89,9 @@ def export(model: NBodyNetwork, path: Union[str, os.PathLike], dtype: Union[str,
     }
     meta.update(metadata or {})
     buf = io.BytesIO()
-    torch.jit.save(scripted, buf, _extra_files={"metadata.json": json.dumps(meta, indent=2)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(scripted, buf, _extra_files={"metadata.json": json.dumps(meta, indent=2)})
     atomic_write_bytes(path, buf.getvalue())
     return path
 
@@ -99,7 +104,9 @@ def load_exported(path: Union[str, os.PathLike], device: Union[str, torch.device
         raise FileNotFoundError(f"model file {path} does not exist: export one with `nbody-lmp export`")
     extra = {"metadata.json": ""}
     try:
-        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
     except Exception as exc:  # torch raises RuntimeError with long C++ traces
         raise ValueError(f"{path} is not a TorchScript model exported by nbody-lmp "
                          f"(torch.jit.load failed: {str(exc).splitlines()[0]}); re-export it with `nbody-lmp export`") from None
