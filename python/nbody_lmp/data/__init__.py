@@ -1,0 +1,61 @@
+"""Data layer (DESIGN.md §3 ``data/``; issue 4 "Data" and "Reference data generator").
+
+* :mod:`.io` — read anything ASE reads into validated :class:`Configuration` s;
+* :mod:`.split` — deterministic train/validation split;
+* :mod:`.statistics` — E0 by least squares, energy shift/scale, force RMS, neighbour counts;
+* :mod:`.cache` — optional on-disk cache of graphs and neighbour lists;
+* :mod:`.generate_sw` — Stillinger–Weber Si reference data from LAMMPS (``generate_sw_si``);
+* :mod:`.neighbors`, :mod:`.graph` — neighbour lists (vesin) and batched graphs.
+"""
+
+from .cache import DiskCache, cache_key, load_graphs, load_neighbor_lists
+from .generate_sw import SWSiCalculator, generate_sw_si, sample_sw_si, sw_single_point
+from .graph import AtomicGraph, atoms_to_graph, collate
+from .io import (
+    Configuration,
+    DataError,
+    configurations_from_atoms,
+    read_configurations,
+    validate_configuration,
+)
+from .neighbors import neighbor_list
+from .split import load_train_val, split_indices, train_val_split
+from .statistics import (
+    DatasetStatistics,
+    average_num_neighbors,
+    compute_statistics,
+    e0_from_isolated_atoms,
+    fit_e0,
+    force_rms,
+    per_atom_energies,
+)
+
+__all__ = [
+    "AtomicGraph",
+    "Configuration",
+    "DataError",
+    "DatasetStatistics",
+    "DiskCache",
+    "SWSiCalculator",
+    "atoms_to_graph",
+    "average_num_neighbors",
+    "cache_key",
+    "collate",
+    "compute_statistics",
+    "configurations_from_atoms",
+    "e0_from_isolated_atoms",
+    "fit_e0",
+    "force_rms",
+    "generate_sw_si",
+    "load_graphs",
+    "load_neighbor_lists",
+    "load_train_val",
+    "neighbor_list",
+    "per_atom_energies",
+    "read_configurations",
+    "sample_sw_si",
+    "split_indices",
+    "sw_single_point",
+    "train_val_split",
+    "validate_configuration",
+]

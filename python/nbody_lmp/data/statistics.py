@@ -1,0 +1,248 @@
+"""Dataset statistics for the model's energy scale and shift (issue 4, "Data": per-species
+reference energies E0 by least squares, scale and shift statistics).
+
+* ``E0`` (eV per atom of each species): least squares on the training set,
+  ``min sum_c (E_c - sum_s n_cs E0_s)^2`` with ``n_cs`` the number of atoms of species ``s`` in
+  configuration ``c``; or given (e.g. isolated-atom energies, :func:`e0_from_isolated_atoms`).
+  When all training configurations have proportional compositions (one molecule, one element)
+  the fit is underdetermined: NumPy's minimum-norm solution is used (any solution leaves the
+  same residuals) and a warning suggests giving E0.
+* per-atom energy after E0, ``e_c = (E_c - sum_s n_cs E0_s) / N_c``: its mean (``shift``), standard
+  deviation and RMS;
+* force RMS over all components, ``sqrt(mean(F_ia^2))`` (the usual ``scale``);
+* the average number of neighbours within a cutoff (periodic images included, the atom itself
+  excluded), from :func:`nbody_lmp.data.neighbors.neighbor_list`: total directed pairs / total
+  atoms.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .io import Configuration
+
+__all__ = [
+    "composition_matrix",
+    "fit_e0",
+    "e0_from_isolated_atoms",
+    "per_atom_energies",
+    "force_rms",
+    "average_num_neighbors",
+    "DatasetStatistics",
+    "compute_statistics",
+]
+
+
+def _symbols(conf) -> list[str]:
+    if isinstance(conf, Configuration):
+        return conf.symbols
+    return list(conf.get_chemical_symbols())  # ase.Atoms
+
+
+def _energy(conf) -> float | None:
+    if isinstance(conf, Configuration):
+        return conf.energy
+    try:
+        return float(conf.get_potential_energy())
+    except Exception:
+        return None
+
+
+def composition_matrix(configs: Sequence, species: Sequence[str]) -> np.ndarray:
+    """``[n_configs, n_species]`` atom counts; an element outside ``species`` is a ValueError."""
+    index = {s: k for k, s in enumerate(species)}
+    counts = np.zeros((len(configs), len(species)), dtype=np.float64)
+    for c, conf in enumerate(configs):
+        for sym in _symbols(conf):
+            if sym not in index:
+                where = getattr(conf, "source", "?"), getattr(conf, "frame", c)
+                raise ValueError(
+                    f"{where[0]}, frame {where[1]}: species '{sym}' is not in the model's species "
+                    f"{list(species)}; add it to `species` or remove the frame"
+                )
+            counts[c, index[sym]] += 1
+    return counts
+
+
+def fit_e0(
+    configs: Sequence, species: Sequence[str], e0: Mapping[str, float] | None = None
+) -> dict[str, float]:
+    """Per-species reference energies (eV) by least squares on ``configs`` (module docstring).
+
+    If ``e0`` is given it is checked (every species present, finite) and returned instead.
+    A species of ``species`` that no configuration contains gets E0 = 0 (with a warning).
+    """
+    if e0 is not None:
+        missing = [s for s in species if s not in e0]
+        if missing:
+            raise ValueError(
+                f"E0 is given for {sorted(e0)} but not for species {missing}; give a value for "
+                f"every species, or let E0 be fitted"
+            )
+        out = {s: float(e0[s]) for s in species}
+        bad = [s for s, v in out.items() if not np.isfinite(v)]
+        if bad:
+            raise ValueError(f"E0 of species {bad} is not finite")
+        return out
+    if len(configs) == 0:
+        raise ValueError("cannot fit E0 on an empty training set")
+    energies = np.array([_energy(c) for c in configs], dtype=object)
+    if any(e is None for e in energies):
+        k = next(i for i, e in enumerate(energies) if e is None)
+        raise ValueError(f"configuration {k} has no energy; E0 needs every training energy")
+    energies = energies.astype(np.float64)
+    counts = composition_matrix(configs, species)
+    present = counts.sum(axis=0) > 0
+    absent = [s for s, p in zip(species, present) if not p]
+    if absent:
+        warnings.warn(
+            f"species {absent} do not occur in the training set: their E0 is set to 0 eV",
+            stacklevel=2,
+        )
+    a = counts[:, present]
+    solution, _, rank, _ = np.linalg.lstsq(a, energies, rcond=None)
+    if rank < a.shape[1]:
+        warnings.warn(
+            f"E0 least squares is underdetermined (rank {rank} < {a.shape[1]} species: the "
+            f"training compositions are proportional); using the minimum-norm solution. Give E0 "
+            f"(e.g. isolated-atom energies) for physically meaningful reference energies",
+            stacklevel=2,
+        )
+    out = {s: 0.0 for s in species}
+    for s, value in zip([s for s, p in zip(species, present) if p], solution):
+        out[s] = float(value)
+    return out
+
+
+def e0_from_isolated_atoms(configs: Sequence, species: Sequence[str] | None = None) -> dict[str, float]:
+    """E0 from the single-atom configurations of ``configs`` (e.g. a file ``iso_atoms.xyz``)."""
+    out: dict[str, float] = {}
+    for conf in configs:
+        syms = _symbols(conf)
+        if len(syms) != 1:
+            continue
+        energy = _energy(conf)
+        if energy is None:
+            raise ValueError(f"an isolated {syms[0]} atom has no energy")
+        if syms[0] in out and out[syms[0]] != energy:
+            raise ValueError(f"two different isolated-atom energies for {syms[0]}")
+        out[syms[0]] = float(energy)
+    if species is not None:
+        missing = [s for s in species if s not in out]
+        if missing:
+            raise ValueError(
+                f"no isolated-atom configuration for species {missing} (found {sorted(out)})"
+            )
+        out = {s: out[s] for s in species}
+    return out
+
+
+def per_atom_energies(configs: Sequence, e0: Mapping[str, float]) -> np.ndarray:
+    """``(E_c - sum_i E0[s_i]) / N_c`` for every configuration with an energy (eV/atom)."""
+    out = []
+    for conf in configs:
+        energy = _energy(conf)
+        if energy is None:
+            continue
+        syms = _symbols(conf)
+        out.append((energy - sum(e0[s] for s in syms)) / len(syms))
+    return np.asarray(out, dtype=np.float64)
+
+
+def force_rms(configs: Sequence) -> float:
+    """``sqrt(mean(F_ia^2))`` over every force component of every configuration (eV/Å)."""
+    total, count = 0.0, 0
+    for conf in configs:
+        f = conf.forces if isinstance(conf, Configuration) else conf.get_forces()
+        if f is None:
+            continue
+        f = np.asarray(f, dtype=np.float64)
+        total += float(np.sum(f * f))
+        count += f.size
+    if count == 0:
+        return float("nan")
+    return float(np.sqrt(total / count))
+
+
+def average_num_neighbors(configs: Sequence, cutoff: float) -> float:
+    """Mean number of neighbours within ``cutoff`` Å per atom (images included, self excluded)."""
+    from .neighbors import neighbor_list
+
+    pairs, atoms = 0, 0
+    for conf in configs:
+        if isinstance(conf, Configuration):
+            pos, cell, pbc = conf.positions, conf.cell, conf.pbc
+        else:
+            pos, cell, pbc = conf.positions, conf.cell.array, conf.pbc
+        i, _, _ = neighbor_list(pos, cell, pbc, cutoff)
+        pairs += len(i)
+        atoms += len(pos)
+    if atoms == 0:
+        raise ValueError("no atoms to count neighbours of")
+    return pairs / atoms
+
+
+@dataclass
+class DatasetStatistics:
+    """Statistics of a training set (units: eV, Å). ``shift``/``scale`` are the suggested
+    per-atom energy shift (mean per-atom energy after E0) and scale (force RMS, or the per-atom
+    energy standard deviation when there are no forces)."""
+
+    species: list[str]
+    e0: dict[str, float]
+    e0_fitted: bool
+    n_configs: int
+    n_atoms: int
+    energy_per_atom_mean: float
+    energy_per_atom_std: float
+    energy_per_atom_rms: float
+    force_rms: float
+    cutoff: float | None = None
+    avg_num_neighbors: float | None = None
+    species_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def shift(self) -> float:
+        return self.energy_per_atom_mean
+
+    @property
+    def scale(self) -> float:
+        if np.isfinite(self.force_rms) and self.force_rms > 0:
+            return self.force_rms
+        return self.energy_per_atom_std if self.energy_per_atom_std > 0 else 1.0
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["shift"], out["scale"] = self.shift, self.scale
+        return out
+
+
+def compute_statistics(
+    configs: Sequence,
+    species: Sequence[str],
+    cutoff: float | None = None,
+    e0: Mapping[str, float] | None = None,
+) -> DatasetStatistics:
+    """All statistics of :class:`DatasetStatistics` for a training set (E0 fitted unless given)."""
+    species = list(species)
+    e0_values = fit_e0(configs, species, e0)
+    e = per_atom_energies(configs, e0_values)
+    counts = composition_matrix(configs, species).sum(axis=0)
+    return DatasetStatistics(
+        species=species,
+        e0=e0_values,
+        e0_fitted=e0 is None,
+        n_configs=len(configs),
+        n_atoms=int(counts.sum()),
+        energy_per_atom_mean=float(e.mean()) if e.size else 0.0,
+        energy_per_atom_std=float(e.std()) if e.size else 0.0,
+        energy_per_atom_rms=float(np.sqrt(np.mean(e * e))) if e.size else 0.0,
+        force_rms=force_rms(configs),
+        cutoff=None if cutoff is None else float(cutoff),
+        avg_num_neighbors=None if cutoff is None else average_num_neighbors(configs, cutoff),
+        species_counts={s: int(c) for s, c in zip(species, counts)},
+    )
