@@ -1,0 +1,72 @@
+// Local hierarchy builder for pair_style nbody: DESIGN.md §5 and §7 ("prune the hierarchy"),
+// docs/model-format.md ("Nodes", "Edges of level k").  Plain C++17: no LAMMPS and no libtorch
+// headers, so that it can be unit-tested on its own (tests/lammps/test_graph_builder.py).
+#ifndef NBODY_LMP_GRAPH_H
+#define NBODY_LMP_GRAPH_H
+
+#include <cstdint>
+#include <vector>
+
+namespace NBodyLMP {
+
+// A LAMMPS-style full neighbour list that includes ghost atoms (REQ_FULL | REQ_GHOST):
+// neighbours of atom i are firstneigh[i][0 .. numneigh[i]-1] (masked with neighmask), for every
+// owned atom in ilist[0 .. inum-1] and every ghost atom in ilist[inum .. inum+gnum-1].
+struct NeighborView {
+  int inum = 0;
+  int gnum = 0;
+  const int *ilist = nullptr;
+  const int *numneigh = nullptr;
+  int *const *firstneigh = nullptr;
+  int neighmask = ~0;
+};
+
+// The model inputs of docs/model-format.md for one subdomain.  Node n is atom node_atom[n];
+// owned atoms come first.  n_nodes[k] is the number of nodes whose level-k state is computed
+// (n_nodes[0] == number of nodes, n_nodes[K] == number of owned model atoms); the level-k
+// nodes are the prefix 0 .. n_nodes[k]-1.
+struct LocalHierarchy {
+  int levels = 0;
+  std::vector<int> node_atom;               // atom index (LAMMPS local index) of each node
+  std::vector<int64_t> node_species;        // model species index of each node
+  std::vector<int64_t> n_nodes;             // K + 1 entries, non-increasing
+  std::vector<std::vector<int64_t>> edge_index;    // per level: [2, E_k] row-major (parents, then children)
+  std::vector<std::vector<double>> edge_vectors;   // per level: [E_k, 3], r_child - r_parent
+
+  int64_t num_edges(int level) const { return (int64_t) edge_index[level].size() / 2; }
+  int64_t num_nodes() const { return (int64_t) node_atom.size(); }
+};
+
+// Reusable builder: keeps its scratch buffers between calls so that a step allocates nothing
+// once the buffers have grown to the size of the subdomain.
+class HierarchyBuilder {
+ public:
+  // cutoffs[k-1] is the cutoff of level k (Angstrom).
+  void set_cutoffs(const std::vector<double> &cutoffs);
+  const std::vector<double> &cutoffs() const { return cutoffs_; }
+
+  // Build the local hierarchy of one subdomain.
+  //   nall        owned + ghost atoms (size of x and atom_species)
+  //   x           positions, x[i][0..2]
+  //   atom_species model species of every atom, or -1 for atoms the model ignores (NULL types)
+  //   list        full neighbour list with ghosts, cutoff >= max(cutoffs)
+  // Level-K nodes are the owned atoms of the list (ilist[0..inum-1]) with a species; the
+  // level-(k-1) nodes are the level-k nodes plus every atom within cutoffs[k-1] of one of them.
+  // Edges of level k join each level-k node to every level-(k-1) node within cutoffs[k-1]
+  // (except itself).  Returns false (and leaves `out` unusable) if the neighbour list does not
+  // cover a node that needs it: a ghost whose neighbours were never listed, i.e. the ghost
+  // cutoff is too short; `missing_atom` is then that atom's index.
+  bool build(int nall, const double *const *x, const int *atom_species, const NeighborView &list,
+             LocalHierarchy &out, int &missing_atom);
+
+ private:
+  std::vector<double> cutoffs_;
+  std::vector<double> cutsq_;
+  std::vector<int> node_of_atom_;    // -1 when the atom is not a node (yet)
+  std::vector<char> listed_;         // 1 when the atom has a neighbour list
+  std::vector<int64_t> src_, dst_;
+};
+
+}    // namespace NBodyLMP
+
+#endif

@@ -1,0 +1,652 @@
+/* ----------------------------------------------------------------------
+   pair_style nbody: N-body network potentials (nbody-lmp) in LAMMPS through libtorch.
+
+   Implements DESIGN.md §5 (LAMMPS side) and §7 (pruned local hierarchy) on the exported-model
+   contract of docs/model-format.md (forward signature, forces and virial formulas).
+   User documentation: docs/lammps.md.
+------------------------------------------------------------------------- */
+
+// LAMMPS headers first, libtorch after them (both bundle {fmt}).
+#include "pair_nbody.h"
+
+#include "atom.h"
+#include "comm.h"
+#include "error.h"
+#include "force.h"
+#include "memory.h"
+#include "neigh_list.h"
+#include "neighbor.h"
+#include "update.h"
+
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/cuda.h>
+#include <torch/script.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <thread>
+
+using namespace LAMMPS_NS;
+
+namespace {
+
+// format_version of docs/model-format.md that this reader understands
+constexpr int64_t SUPPORTED_FORMAT_VERSION = 1;
+
+std::string torch_message(const c10::Error &e)
+{
+  return e.what_without_backtrace();
+}
+
+// the value of "key": "value" or "key": number in a flat JSON object (metadata.json); empty if
+// absent.  Only used for log messages, so a tiny scanner is enough.
+std::string json_scalar(const std::string &json, const std::string &key)
+{
+  const std::string quoted = "\"" + key + "\"";
+  auto pos = json.find(quoted);
+  if (pos == std::string::npos) return "";
+  pos = json.find(':', pos + quoted.size());
+  if (pos == std::string::npos) return "";
+  ++pos;
+  while (pos < json.size() && std::isspace((unsigned char) json[pos])) ++pos;
+  if (pos >= json.size()) return "";
+  if (json[pos] == '"') {
+    auto end = json.find('"', pos + 1);
+    return (end == std::string::npos) ? "" : json.substr(pos + 1, end - pos - 1);
+  }
+  auto end = json.find_first_of(",}\n", pos);
+  std::string value = json.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+  while (!value.empty() && std::isspace((unsigned char) value.back())) value.pop_back();
+  return value;
+}
+
+}    // namespace
+
+// Everything that holds libtorch types.
+struct PairNBody::Model {
+  torch::jit::script::Module module;
+  bool loaded = false;
+  torch::ScalarType model_dtype = torch::kFloat64;    // as exported
+  torch::ScalarType dtype = torch::kFloat64;          // as run
+  torch::Device device = torch::Device(torch::kCPU);
+  bool device_selected = false;
+  int local_rank = 0, local_size = 1;
+  std::string metadata;
+};
+
+/* ---------------------------------------------------------------------- */
+
+PairNBody::PairNBody(LAMMPS *lmp) :
+    Pair(lmp), device_request(DeviceRequest::AUTO), dtype_request(DtypeRequest::MODEL),
+    model(new Model), receptive_field(0.0), cutmax(0.0), type_species(nullptr)
+{
+  single_enable = 0;
+  restartinfo = 0;
+  one_coeff = 1;
+  manybody_flag = 1;
+  ghostneigh = 1;                  // the local hierarchy needs the neighbours of ghost atoms
+  no_virial_fdotr_compute = 1;     // the virial is summed over edges (docs/model-format.md)
+  centroidstressflag = CENTROID_NOTAVAIL;
+}
+
+/* ---------------------------------------------------------------------- */
+
+PairNBody::~PairNBody()
+{
+  if (copymode) return;
+  if (allocated) {
+    memory->destroy(setflag);
+    memory->destroy(cutsq);
+    memory->destroy(cutghost);
+  }
+  delete[] type_species;
+}
+
+/* ---------------------------------------------------------------------- */
+
+void PairNBody::allocate()
+{
+  allocated = 1;
+  const int n = atom->ntypes;
+  memory->create(setflag, n + 1, n + 1, "pair:setflag");
+  for (int i = 1; i <= n; i++)
+    for (int j = i; j <= n; j++) setflag[i][j] = 0;
+  memory->create(cutsq, n + 1, n + 1, "pair:cutsq");
+  memory->create(cutghost, n + 1, n + 1, "pair:cutghost");
+  type_species = new int[n + 1];
+  for (int i = 0; i <= n; i++) type_species[i] = -1;
+}
+
+/* ----------------------------------------------------------------------
+   pair_style nbody [device auto|cpu|cuda] [dtype model|float32|float64]
+------------------------------------------------------------------------- */
+
+void PairNBody::settings(int narg, char **arg)
+{
+  device_request = DeviceRequest::AUTO;
+  dtype_request = DtypeRequest::MODEL;
+
+  int iarg = 0;
+  while (iarg < narg) {
+    const std::string key = arg[iarg];
+    if (key == "device") {
+      if (iarg + 2 > narg) utils::missing_cmd_args(FLERR, "pair_style nbody device", error);
+      const std::string value = arg[iarg + 1];
+      if (value == "auto")
+        device_request = DeviceRequest::AUTO;
+      else if (value == "cpu")
+        device_request = DeviceRequest::CPU;
+      else if (value == "cuda" || value == "gpu")
+        device_request = DeviceRequest::CUDA;
+      else
+        error->all(FLERR, "Unknown pair_style nbody device '{}': use device auto, cpu or cuda",
+                   value);
+      iarg += 2;
+    } else if (key == "dtype") {
+      if (iarg + 2 > narg) utils::missing_cmd_args(FLERR, "pair_style nbody dtype", error);
+      const std::string value = arg[iarg + 1];
+      if (value == "model")
+        dtype_request = DtypeRequest::MODEL;
+      else if (value == "float32")
+        dtype_request = DtypeRequest::FLOAT32;
+      else if (value == "float64")
+        dtype_request = DtypeRequest::FLOAT64;
+      else
+        error->all(FLERR,
+                   "Unknown pair_style nbody dtype '{}': use dtype model (the dtype the model was "
+                   "exported in), float32 or float64",
+                   value);
+      iarg += 2;
+    } else {
+      error->all(FLERR,
+                 "Unknown pair_style nbody keyword '{}': the syntax is "
+                 "pair_style nbody [device auto|cpu|cuda] [dtype model|float32|float64]",
+                 key);
+    }
+  }
+  // a new device or dtype takes effect at the next init_style()
+  model->device_selected = false;
+}
+
+/* ----------------------------------------------------------------------
+   pair_coeff * * model.pt Si O NULL ...  (one model species or NULL per atom type)
+------------------------------------------------------------------------- */
+
+void PairNBody::coeff(int narg, char **arg)
+{
+  if (!allocated) allocate();
+  const int ntypes = atom->ntypes;
+
+  if (narg != 3 + ntypes)
+    error->all(FLERR,
+               "Incorrect number of arguments for pair_coeff with pair_style nbody: got {}, "
+               "expected {}: pair_coeff * * model.pt followed by one element (or NULL) for each "
+               "of the {} atom types",
+               narg, 3 + ntypes, ntypes);
+  if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
+    error->all(FLERR,
+               "pair_coeff for pair_style nbody must start with '* *' (one line maps all atom "
+               "types): pair_coeff * * model.pt <element or NULL for each atom type>");
+
+  load_model(arg[2]);
+
+  std::string known;
+  for (const auto &s : model_species) known += (known.empty() ? "" : " ") + s;
+
+  for (int itype = 1; itype <= ntypes; itype++) {
+    const std::string element = arg[2 + itype];
+    if (element == "NULL") {
+      type_species[itype] = -1;
+      continue;
+    }
+    auto found = std::find(model_species.begin(), model_species.end(), element);
+    if (found == model_species.end())
+      error->all(FLERR,
+                 "pair_coeff: element '{}' given for atom type {} is not in model {}, which "
+                 "knows: {}. Map each atom type to one of these, or to NULL to leave it to "
+                 "another pair style (pair_style hybrid/overlay)",
+                 element, itype, model_file, known);
+    type_species[itype] = (int) (found - model_species.begin());
+  }
+
+  int count = 0;
+  for (int i = 1; i <= ntypes; i++)
+    for (int j = i; j <= ntypes; j++) {
+      if (type_species[i] >= 0 && type_species[j] >= 0) {
+        setflag[i][j] = 1;
+        count++;
+      } else
+        setflag[i][j] = 0;
+    }
+  if (count == 0)
+    error->all(FLERR,
+               "pair_coeff for pair_style nbody maps every atom type to NULL: give the element "
+               "of at least one atom type");
+}
+
+/* ----------------------------------------------------------------------
+   read the model file on rank 0, broadcast its bytes, load it on every rank
+------------------------------------------------------------------------- */
+
+void PairNBody::load_model(const std::string &file)
+{
+  const std::string advice =
+      "give the path of a model written by 'nbody-lmp export' or nbody_lmp.export()";
+
+  std::string bytes;
+  int ok = 1;
+  std::string why;
+  if (comm->me == 0) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      ok = 0;
+      why = utils::getsyserror();
+    } else {
+      bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      if (in.bad()) {
+        ok = 0;
+        why = "read error";
+      }
+    }
+  }
+  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
+  if (!ok) error->all(FLERR, "Cannot open pair_style nbody model file {}: {}; {}", file, why, advice);
+
+  long long nbytes = (long long) bytes.size();
+  MPI_Bcast(&nbytes, 1, MPI_LONG_LONG, 0, world);
+  if (nbytes == 0) error->all(FLERR, "pair_style nbody model file {} is empty; {}", file, advice);
+  if (comm->me != 0) bytes.resize(nbytes);
+  for (long long offset = 0; offset < nbytes; offset += INT_MAX / 2) {
+    const int chunk = (int) std::min<long long>(INT_MAX / 2, nbytes - offset);
+    MPI_Bcast(&bytes[offset], chunk, MPI_CHAR, 0, world);
+  }
+
+  // parse on every rank; the bytes are identical, so every rank succeeds or fails alike
+  std::string problem;
+  int64_t version = -1;
+  std::vector<std::string> species;
+  std::vector<double> cutoffs;
+  double rfield = 0.0;
+  std::string dtype;
+  torch::jit::ExtraFilesMap extra{{"metadata.json", ""}};
+  torch::jit::script::Module module;
+  try {
+    std::istringstream stream(bytes);
+    module = torch::jit::load(stream, torch::Device(torch::kCPU), extra);
+    for (const char *name : {"format_version", "species", "cutoffs", "receptive_field", "dtype"})
+      if (!module.hasattr(name))
+        throw std::runtime_error(fmt::format("the model has no attribute '{}'", name));
+    version = module.attr("format_version").toInt();
+    if (version == SUPPORTED_FORMAT_VERSION) {
+      for (const auto &s : module.attr("species").toListRef()) species.push_back(s.toStringRef());
+      for (const auto &c : module.attr("cutoffs").toListRef()) cutoffs.push_back(c.toDouble());
+      rfield = module.attr("receptive_field").toDouble();
+      dtype = module.attr("dtype").toStringRef();
+    }
+  } catch (const c10::Error &e) {
+    problem = torch_message(e);
+  } catch (const std::exception &e) {
+    problem = e.what();
+  }
+  if (!problem.empty()) {
+    auto eol = problem.find('\n');
+    if (eol != std::string::npos) problem = problem.substr(0, eol);
+    error->all(FLERR,
+               "pair_style nbody model file {} is not a valid nbody-lmp model (TorchScript "
+               "archive): {}; {}",
+               file, problem, advice);
+  }
+  if (version != SUPPORTED_FORMAT_VERSION)
+    error->all(FLERR,
+               "pair_style nbody model file {} has format_version {}, but this pair_style nbody "
+               "reads format_version {}: re-export the model with the nbody-lmp version that "
+               "built this plugin (nbody-lmp export), or install the nbody-lmp that wrote it",
+               file, version, SUPPORTED_FORMAT_VERSION);
+  if (species.empty())
+    error->all(FLERR, "pair_style nbody model file {} lists no species; {}", file, advice);
+  if (cutoffs.empty())
+    error->all(FLERR, "pair_style nbody model file {} lists no level cutoffs; {}", file, advice);
+  double sum = 0.0;
+  for (double c : cutoffs) {
+    if (!(c > 0.0))
+      error->all(FLERR, "pair_style nbody model file {} has a level cutoff {} <= 0; {}", file, c,
+                 advice);
+    sum += c;
+  }
+  if (!(rfield >= sum * (1.0 - 1e-12)))
+    error->all(FLERR,
+               "pair_style nbody model file {} has receptive_field {} smaller than the sum of "
+               "its level cutoffs {}; {}",
+               file, rfield, sum, advice);
+  torch::ScalarType model_dtype;
+  if (dtype == "float64")
+    model_dtype = torch::kFloat64;
+  else if (dtype == "float32")
+    model_dtype = torch::kFloat32;
+  else
+    error->all(FLERR,
+               "pair_style nbody model file {} has dtype '{}'; expected float32 or float64; {}",
+               file, dtype, advice);
+
+  module.eval();
+  model->module = module;
+  model->loaded = true;
+  model->model_dtype = model_dtype;
+  model->dtype = model_dtype;
+  model->device = torch::Device(torch::kCPU);
+  model->device_selected = false;
+  model->metadata = extra["metadata.json"];
+
+  model_file = file;
+  model_species = species;
+  level_cutoffs = cutoffs;
+  receptive_field = rfield;
+  cutmax = *std::max_element(cutoffs.begin(), cutoffs.end());
+  builder.set_cutoffs(cutoffs);
+
+  if (comm->me == 0) {
+    std::string spec, cuts;
+    for (const auto &s : species) spec += " " + s;
+    for (double c : cutoffs) cuts += fmt::format(" {:g}", c);
+    std::string info = fmt::format(
+        "pair nbody: model {} (format {}, {})\n  species:{}\n  {} levels, cutoffs:{} A, "
+        "receptive field {:g} A\n",
+        file, version, dtype, spec, cutoffs.size(), cuts, rfield);
+    const std::string hash = json_scalar(model->metadata, "model_hash");
+    const std::string made = json_scalar(model->metadata, "nbody_lmp_version");
+    if (!hash.empty() || !made.empty())
+      info += fmt::format("  model_hash {}, written by nbody-lmp {}\n", hash.empty() ? "?" : hash,
+                          made.empty() ? "?" : made);
+    utils::logmesg(lmp, info);
+  }
+}
+
+/* ----------------------------------------------------------------------
+   device (GPU by node-local rank), dtype and CPU threads
+------------------------------------------------------------------------- */
+
+void PairNBody::select_device()
+{
+  // node-local rank: which GPU to use, and how many CPU cores to share
+  MPI_Comm local;
+  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &local);
+  MPI_Comm_rank(local, &model->local_rank);
+  MPI_Comm_size(local, &model->local_size);
+  MPI_Comm_free(&local);
+
+  bool cuda = false;
+  int ngpu = 0;
+  try {
+    cuda = torch::cuda::is_available();
+    if (cuda) ngpu = (int) torch::cuda::device_count();
+  } catch (const std::exception &) {
+    cuda = false;
+  }
+  if (ngpu < 1) cuda = false;
+
+  if (device_request == DeviceRequest::CUDA && !cuda)
+    error->one(FLERR,
+               "pair_style nbody device cuda: no CUDA GPU is usable on this node ({}); use "
+               "device cpu or device auto",
+               torch::cuda::is_available() ? "no device" : "libtorch has no CUDA or no GPU is visible");
+
+  torch::Device device(torch::kCPU);
+  if (cuda && device_request != DeviceRequest::CPU)
+    device = torch::Device(torch::kCUDA, (c10::DeviceIndex) (model->local_rank % ngpu));
+
+  torch::ScalarType dtype = model->model_dtype;
+  if (dtype_request == DtypeRequest::FLOAT32) dtype = torch::kFloat32;
+  if (dtype_request == DtypeRequest::FLOAT64) dtype = torch::kFloat64;
+
+  // CPU threads for libtorch: OMP_NUM_THREADS if set, else the cores of the node shared among
+  // the node's MPI ranks
+  if (device.is_cpu() && !std::getenv("OMP_NUM_THREADS")) {
+    const int cores = (int) std::thread::hardware_concurrency();
+    const int nthreads = std::max(1, cores / std::max(1, model->local_size));
+    if (at::get_num_threads() != nthreads) at::set_num_threads(nthreads);
+  }
+
+  try {
+    model->module.to(device, dtype);
+  } catch (const c10::Error &e) {
+    error->one(FLERR, "pair_style nbody: cannot move the model to {} {}: {}", device.str(),
+               c10::toString(dtype), torch_message(e));
+  }
+  model->device = device;
+  model->dtype = dtype;
+  model->device_selected = true;
+
+  if (comm->me == 0) {
+    std::string where;
+    if (device.is_cuda())
+      where = fmt::format("CUDA, GPU = node-local MPI rank modulo {} visible GPUs", ngpu);
+    else
+      where = fmt::format("CPU, {} libtorch thread(s) per MPI rank", at::get_num_threads());
+    if (device_request == DeviceRequest::AUTO && !device.is_cuda())
+      where += cuda ? "" : " (device auto: no CUDA GPU available)";
+    utils::logmesg(lmp, "pair nbody: running on {} in {}\n", where,
+                   dtype == torch::kFloat64 ? "float64" : "float32");
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+
+void PairNBody::init_style()
+{
+  if (!model->loaded)
+    error->all(FLERR, "pair_style nbody needs a model: pair_coeff * * model.pt <elements>");
+  if (strcmp(update->unit_style, "metal") != 0)
+    error->all(FLERR,
+               "pair_style nbody requires 'units metal' (eV, Angstrom, eV/Angstrom), the units "
+               "of the model; this input uses 'units {}'",
+               update->unit_style);
+  if (force->newton_pair == 0)
+    error->all(FLERR,
+               "pair_style nbody requires newton_pair on (forces on ghost atoms are sent back "
+               "to their owners): use 'newton on' (the LAMMPS default)");
+  if (comm->mode != Comm::SINGLE)
+    error->all(FLERR,
+               "pair_style nbody requires 'comm_modify mode single': it needs ghost atoms out "
+               "to one receptive field for every atom type");
+
+  neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_GHOST);
+
+  // every atom within the receptive field of an owned atom must be a ghost, also after the
+  // atoms have moved by up to half the skin: communicate ghosts out to receptive field + skin
+  const double need = receptive_field + neighbor->skin;
+  if (comm->cutghostuser < need) {
+    if (comm->me == 0)
+      utils::logmesg(lmp,
+                     "pair nbody: ghost atoms out to receptive field {:g} + neighbor skin {:g}: "
+                     "setting the communication cutoff to {:g} (comm_modify cutoff {:g})\n",
+                     receptive_field, neighbor->skin, need, need);
+    comm->cutghostuser = need;
+  }
+
+  if (!model->device_selected) select_device();
+}
+
+/* ---------------------------------------------------------------------- */
+
+double PairNBody::init_one(int i, int j)
+{
+  if (setflag[i][j] == 0) error->all(FLERR, "All pair coeffs are not set");
+  cutghost[i][j] = cutghost[j][i] = cutmax;
+  return cutmax;
+}
+
+/* ---------------------------------------------------------------------- */
+
+void PairNBody::compute(int eflag, int vflag)
+{
+  ev_init(eflag, vflag);
+
+  const int nlocal = atom->nlocal;
+  const int nall = nlocal + atom->nghost;
+  const int *type = atom->type;
+
+  atom_species.resize(nall > 0 ? nall : 1);
+  for (int i = 0; i < nall; i++) atom_species[i] = type_species[type[i]];
+
+  NBodyLMP::NeighborView view;
+  view.inum = list->inum;
+  view.gnum = list->gnum;
+  view.ilist = list->ilist;
+  view.numneigh = list->numneigh;
+  view.firstneigh = list->firstneigh;
+  view.neighmask = NEIGHMASK;
+
+  int missing = -1;
+  if (!builder.build(nall, atom->x, atom_species.data(), view, graph, missing))
+    error->one(FLERR,
+               "pair_style nbody: atom {} (tag {}) is needed by the local hierarchy but has no "
+               "neighbor list; the neighbor list must be full and include ghost atoms",
+               missing, atom->tag ? atom->tag[missing] : 0);
+
+  // a rank that owns no model atom has no energy and exerts no force
+  if (graph.n_nodes[graph.levels] == 0) return;
+
+  run_model(eflag_atom, vflag_atom);
+}
+
+/* ----------------------------------------------------------------------
+   one forward + backward pass; accumulate forces, energies, virials
+   (formulas of docs/model-format.md, "Forces and virial")
+------------------------------------------------------------------------- */
+
+void PairNBody::run_model(int eflag_atom_local, int vflag_atom_local)
+{
+  const int K = graph.levels;
+  const int64_t N = graph.num_nodes();
+  const int64_t nowned = graph.n_nodes[K];
+  const torch::Device device = model->device;
+  const torch::ScalarType dtype = model->dtype;
+  const bool same_place = device.is_cpu() && dtype == torch::kFloat64;
+
+  torch::Tensor energies;
+  std::vector<torch::Tensor> grads;
+  std::string problem;
+  try {
+    torch::AutoGradMode enable_grad(true);
+    const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+    const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+
+    torch::Tensor species = torch::from_blob(graph.node_species.data(), {N}, i64);
+    if (!device.is_cpu()) species = species.to(device);
+
+    c10::List<torch::Tensor> edge_index;
+    c10::List<torch::Tensor> edge_vectors;
+    std::vector<torch::Tensor> leaves;
+    edge_index.reserve(K);
+    edge_vectors.reserve(K);
+    leaves.reserve(K);
+    for (int k = 0; k < K; k++) {
+      const int64_t E = graph.num_edges(k);
+      torch::Tensor index = torch::from_blob(graph.edge_index[k].data(), {2, E}, i64);
+      torch::Tensor vectors = torch::from_blob(graph.edge_vectors[k].data(), {E, 3}, f64);
+      if (!device.is_cpu()) index = index.to(device);
+      if (!same_place) vectors = vectors.to(device, dtype);
+      vectors.requires_grad_(true);
+      edge_index.push_back(index);
+      edge_vectors.push_back(vectors);
+      leaves.push_back(vectors);
+    }
+    c10::List<int64_t> n_nodes(graph.n_nodes);
+
+    std::vector<torch::jit::IValue> inputs;
+    inputs.reserve(4);
+    inputs.emplace_back(species);
+    inputs.emplace_back(edge_index);
+    inputs.emplace_back(edge_vectors);
+    inputs.emplace_back(n_nodes);
+
+    torch::Tensor out = model->module.forward(inputs).toTensor();
+    if (out.dim() != 1 || out.size(0) != nowned)
+      throw std::runtime_error(fmt::format(
+          "the model returned a tensor of shape {} instead of the {} per-atom energies of the "
+          "owned atoms",
+          c10::str(out.sizes()), nowned));
+    torch::Tensor total = out.sum();
+    grads = torch::autograd::grad({total}, leaves, {}, /*retain_graph=*/false,
+                                  /*create_graph=*/false, /*allow_unused=*/true);
+    energies = out.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+    for (auto &g : grads)
+      if (g.defined()) g = g.to(torch::kCPU, torch::kFloat64).contiguous();
+  } catch (const c10::Error &e) {
+    problem = torch_message(e);
+  } catch (const std::exception &e) {
+    problem = e.what();
+  }
+  if (!problem.empty())
+    error->one(FLERR, "pair_style nbody: evaluating model {} failed on MPI rank {}: {}",
+               model_file, comm->me, problem);
+
+  // energies of the owned atoms
+  const double *e = energies.data_ptr<double>();
+  const int *atom_of = graph.node_atom.data();
+  if (eflag_global) {
+    double sum = 0.0;
+    for (int64_t n = 0; n < nowned; n++) sum += e[n];
+    eng_vdwl += sum;
+  }
+  if (eflag_atom_local)
+    for (int64_t n = 0; n < nowned; n++) eatom[atom_of[n]] += e[n];
+
+  // forces and virials: for an edge (i, j) with vector d = r_j - r_i and g = dE/dd,
+  // f_i += g, f_j -= g, and the edge's virial -d (x) g (half to i, half to j)
+  double **f = atom->f;
+  double vsum[6] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+  const bool virial_needed = vflag_global || vflag_atom_local;
+  for (int k = 0; k < K; k++) {
+    const int64_t E = graph.num_edges(k);
+    if (E == 0 || !grads[k].defined()) continue;
+    const double *g = grads[k].data_ptr<double>();
+    const double *d = graph.edge_vectors[k].data();
+    const int64_t *src = graph.edge_index[k].data();
+    const int64_t *dst = src + E;
+    for (int64_t a = 0; a < E; a++) {
+      const int i = atom_of[src[a]];
+      const int j = atom_of[dst[a]];
+      const double gx = g[3 * a], gy = g[3 * a + 1], gz = g[3 * a + 2];
+      f[i][0] += gx;
+      f[i][1] += gy;
+      f[i][2] += gz;
+      f[j][0] -= gx;
+      f[j][1] -= gy;
+      f[j][2] -= gz;
+      if (virial_needed) {
+        const double dx = d[3 * a], dy = d[3 * a + 1], dz = d[3 * a + 2];
+        const double v[6] = {-dx * gx, -dy * gy, -dz * gz, -dx * gy, -dx * gz, -dy * gz};
+        if (vflag_global)
+          for (int c = 0; c < 6; c++) vsum[c] += v[c];
+        if (vflag_atom_local)
+          for (int c = 0; c < 6; c++) {
+            vatom[i][c] += 0.5 * v[c];
+            vatom[j][c] += 0.5 * v[c];
+          }
+      }
+    }
+  }
+  if (vflag_global)
+    for (int c = 0; c < 6; c++) virial[c] += vsum[c];
+}
+
+/* ---------------------------------------------------------------------- */
+
+double PairNBody::memory_usage()
+{
+  double bytes = Pair::memory_usage();
+  bytes += (double) atom_species.capacity() * sizeof(int);
+  bytes += (double) graph.node_atom.capacity() * (sizeof(int) + sizeof(int64_t));
+  for (const auto &v : graph.edge_index) bytes += (double) v.capacity() * sizeof(int64_t);
+  for (const auto &v : graph.edge_vectors) bytes += (double) v.capacity() * sizeof(double);
+  return bytes;
+}

@@ -1,0 +1,71 @@
+/* -*- c++ -*- ----------------------------------------------------------
+   pair_style nbody: N-body network potentials (nbody-lmp) in LAMMPS through libtorch.
+   Implements DESIGN.md §5 (LAMMPS side) on the model contract of docs/model-format.md;
+   user documentation: docs/lammps.md.
+------------------------------------------------------------------------- */
+
+#ifdef PAIR_CLASS
+// clang-format off
+PairStyle(nbody,PairNBody);
+// clang-format on
+#else
+
+#ifndef LMP_PAIR_NBODY_H
+#define LMP_PAIR_NBODY_H
+
+// LAMMPS headers first, libtorch after them (both bundle {fmt}; LAMMPS's must win in LAMMPS code).
+#include "pair.h"
+
+#include "nbody_graph.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace LAMMPS_NS {
+
+class PairNBody : public Pair {
+ public:
+  PairNBody(class LAMMPS *);
+  ~PairNBody() override;
+
+  void compute(int, int) override;
+  void settings(int, char **) override;
+  void coeff(int, char **) override;
+  void init_style() override;
+  double init_one(int, int) override;
+  double memory_usage() override;
+
+ protected:
+  enum class DeviceRequest { AUTO, CPU, CUDA };
+  enum class DtypeRequest { MODEL, FLOAT32, FLOAT64 };
+
+  DeviceRequest device_request;
+  DtypeRequest dtype_request;
+
+  // everything libtorch lives behind this pointer so that LAMMPS code never sees torch headers
+  struct Model;
+  std::unique_ptr<Model> model;
+
+  std::string model_file;
+  std::vector<std::string> model_species;    // species of the model, in model order
+  std::vector<double> level_cutoffs;         // cutoffs of levels 1..K
+  double receptive_field;                    // sum of level_cutoffs
+  double cutmax;                             // largest level cutoff: the neighbour-list cutoff
+  int *type_species;                         // LAMMPS type -> model species index, -1 = NULL
+
+  NBodyLMP::HierarchyBuilder builder;
+  NBodyLMP::LocalHierarchy graph;
+  std::vector<int> atom_species;    // per atom (owned + ghost): model species or -1
+  std::vector<double> grad_buffer;  // dE/d(edge vector) of one level, as double
+
+  void allocate();
+  void load_model(const std::string &file);
+  void select_device();
+  void run_model(int eflag_atom_local, int vflag_atom_local);
+};
+
+}    // namespace LAMMPS_NS
+
+#endif
+#endif
