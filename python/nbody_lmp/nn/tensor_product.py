@@ -15,16 +15,21 @@ from ..so3 import CGPlan, FlatLayout, Irrep
 
 
 def split_parts(x: torch.Tensor, offsets: List[int], dims: List[int]) -> List[torch.Tensor]:
-    """Flat state ``[n, C, D]`` -> per-part list ``[n, C, 2l+1]``."""
-    return [x[:, :, o:o + d] for o, d in zip(offsets, dims)]
+    """Flat state ``[n, C, D]`` -> per-part list ``[n, C, 2l+1]`` (parts are contiguous, in order)."""
+    return list(x.split(dims, dim=-1))
 
 
 def split_blocks(y: torch.Tensor, offsets: List[int], paths: List[int], dims: List[int]) -> List[torch.Tensor]:
-    """CG output ``[n, F, D_cg]`` -> per-output-part ``[n, F * paths, 2l+1]``."""
+    """CG output ``[n, F, D_cg]`` -> per-output-part ``[n, F * paths, 2l+1]``.
+
+    One ``split`` (its backward is one concatenation, not a zero-filled tensor per slice)."""
     n, F = y.shape[0], y.shape[1]
+    sizes: List[int] = []
+    for p, d in zip(paths, dims):
+        sizes.append(p * d)
     out: List[torch.Tensor] = []
-    for o, p, d in zip(offsets, paths, dims):
-        out.append(y[:, :, o:o + p * d].reshape(n, F * p, d))
+    for blk, p, d in zip(y.split(sizes, dim=-1), paths, dims):
+        out.append(blk.reshape(n, F * p, d))
     return out
 
 

@@ -44,12 +44,12 @@ class NeighbourhoodFragments(torch.nn.Module):
                 n_out: int, edge_weight: torch.Tensor) -> List[torch.Tensor]:
         """``edge_weight [E]`` multiplies each child's term (1 for a plain gate)."""
         r = torch.linalg.norm(vectors, dim=-1)
-        w = self.radial(r) * edge_weight.unsqueeze(-1)  # [E, S]
+        w = self.radial(r) * (edge_weight * self.inv_num_children).unsqueeze(-1)  # [E, S]
         z = (w.unsqueeze(-1) * self.sh(vectors).unsqueeze(-2)).flatten(1)  # [E, S*D_sh]
         C, S = self.channels, self.n_radial
         a = neighbourhood_sum(x[child].flatten(1), z, center, n_out)  # [n, C*D_in, S*D_sh]
         a = a.view(n_out, C, self.d_in, S, self.d_sh).permute(0, 1, 3, 2, 4)
-        a = a.reshape(n_out, C * S, self.d_in * self.d_sh) * self.inv_num_children
+        a = a.reshape(n_out, C * S, self.d_in * self.d_sh)
         return self.cg(a)
 
 
