@@ -341,8 +341,9 @@ def validate_configuration(
         if pair is not None:
             i, j, d = pair
             what = f"atoms {i} and {j}" if i != j else f"atom {i} and its own periodic image"
+            images = " (periodic images included)" if conf.pbc.any() else ""
             fail(
-                f"{what} are {d:.4g} Å apart (periodic images included), closer than "
+                f"{what} are {d:.4g} Å apart{images}, closer than "
                 f"{min_distance} Å: overlapping atoms or a wrong cell. Fix or remove this frame"
             )
     return conf
