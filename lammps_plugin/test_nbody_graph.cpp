@@ -1,0 +1,218 @@
+// Unit test of the local hierarchy builder (nbody_graph.{h,cpp}) without LAMMPS or libtorch:
+// DESIGN.md §5 (level k is needed within (levels - k) cutoffs of an owned atom) and
+// docs/model-format.md ("Nodes", "Edges of level k").  Run by tests/lammps/test_graph_builder.py;
+// prints "OK" and exits 0 on success.
+//
+// Random owned atoms in a box plus random ghost atoms around it, a brute-force full neighbour
+// list with ghosts (as LAMMPS's REQ_FULL | REQ_GHOST), some atoms of an ignored (NULL) type; the
+// builder's nodes, prefixes and edges are compared with a brute-force construction.
+
+#include "nbody_graph.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <set>
+#include <tuple>
+#include <vector>
+
+using NBodyLMP::HierarchyBuilder;
+using NBodyLMP::LocalHierarchy;
+using NBodyLMP::NeighborView;
+
+static int failures = 0;
+#define CHECK(cond, ...)                                                     \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      std::fprintf(stderr, "FAILED %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      std::fprintf(stderr, __VA_ARGS__);                                     \
+      std::fprintf(stderr, "\n");                                            \
+      ++failures;                                                            \
+    }                                                                        \
+  } while (0)
+
+struct Case {
+  std::vector<double> cut;
+  double box, shell;
+  int nlocal, nghost;
+  double null_fraction;
+  unsigned seed;
+};
+
+static double dist2(const std::vector<double *> &x, int i, int j)
+{
+  double s = 0;
+  for (int c = 0; c < 3; ++c) s += (x[j][c] - x[i][c]) * (x[j][c] - x[i][c]);
+  return s;
+}
+
+static void run_case(const Case &cs)
+{
+  std::mt19937 rng(cs.seed);
+  std::uniform_real_distribution<double> inbox(0.0, cs.box), outer(-cs.shell, cs.box + cs.shell);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const int nall = cs.nlocal + cs.nghost;
+  std::vector<double> storage(3 * nall);
+  std::vector<double *> x(nall);
+  for (int i = 0; i < nall; ++i) x[i] = &storage[3 * i];
+  for (int i = 0; i < cs.nlocal; ++i)
+    for (int c = 0; c < 3; ++c) x[i][c] = inbox(rng);
+  for (int i = cs.nlocal; i < nall; ++i) {
+    bool inside;
+    do {    // ghosts lie outside the owned box
+      for (int c = 0; c < 3; ++c) x[i][c] = outer(rng);
+      inside = true;
+      for (int c = 0; c < 3; ++c) inside = inside && x[i][c] >= 0 && x[i][c] < cs.box;
+    } while (inside);
+  }
+  std::vector<int> species(nall);
+  for (int i = 0; i < nall; ++i) species[i] = unit(rng) < cs.null_fraction ? -1 : (int) (rng() % 3);
+
+  // brute-force full neighbour list with ghosts, cutoff = max level cutoff; the neighbour
+  // entries carry LAMMPS-style special bits in the top bits, which the builder must mask off
+  const int K = (int) cs.cut.size();
+  double cmax = 0;
+  for (double c : cs.cut) cmax = std::max(cmax, c);
+  const int mask = 0x1FFFFFFF;
+  std::vector<std::vector<int>> neigh(nall);
+  for (int i = 0; i < nall; ++i)
+    for (int j = 0; j < nall; ++j)
+      if (i != j && dist2(x, i, j) < cmax * cmax) neigh[i].push_back(j | ((j % 3 == 0) ? (1 << 30) : 0));
+  std::vector<int> ilist(nall), numneigh(nall);
+  std::vector<int *> firstneigh(nall);
+  // owned atoms in a shuffled order: the builder must follow ilist
+  for (int i = 0; i < nall; ++i) ilist[i] = i;
+  std::shuffle(ilist.begin(), ilist.begin() + cs.nlocal, rng);
+  for (int i = 0; i < nall; ++i) {
+    numneigh[i] = (int) neigh[i].size();
+    firstneigh[i] = neigh[i].data();
+  }
+  NeighborView view;
+  view.inum = cs.nlocal;
+  view.gnum = cs.nghost;
+  view.ilist = ilist.data();
+  view.numneigh = numneigh.data();
+  view.firstneigh = firstneigh.data();
+  view.neighmask = mask;
+
+  HierarchyBuilder builder;
+  builder.set_cutoffs(cs.cut);
+  LocalHierarchy g;
+  int missing = -2;
+  // build twice: the second build reuses the buffers and must give the same result
+  bool ok = builder.build(nall, x.data(), species.data(), view, g, missing);
+  ok = ok && builder.build(nall, x.data(), species.data(), view, g, missing);
+  CHECK(ok, "build failed, missing atom %d", missing);
+  if (!ok) return;
+
+  // brute force: need[k] = atoms whose level-k state is needed
+  std::vector<std::vector<char>> need(K + 1, std::vector<char>(nall, 0));
+  for (int i = 0; i < cs.nlocal; ++i) need[K][i] = species[i] >= 0;
+  for (int k = K; k >= 1; --k) {
+    need[k - 1] = need[k];
+    for (int i = 0; i < nall; ++i)
+      if (need[k][i])
+        for (int j = 0; j < nall; ++j)
+          if (j != i && species[j] >= 0 && dist2(x, i, j) < cs.cut[k - 1] * cs.cut[k - 1])
+            need[k - 1][j] = 1;
+  }
+
+  const int64_t N = g.num_nodes();
+  CHECK((int64_t) g.n_nodes.size() == K + 1, "n_nodes has %zu entries", g.n_nodes.size());
+  CHECK(g.n_nodes[0] == N, "n_nodes[0] = %lld != %lld nodes", (long long) g.n_nodes[0], (long long) N);
+  for (int k = 0; k < K; ++k) CHECK(g.n_nodes[k] >= g.n_nodes[k + 1], "n_nodes not non-increasing at %d", k);
+  std::vector<int> node_of(nall, -1);
+  for (int64_t n = 0; n < N; ++n) {
+    const int a = g.node_atom[n];
+    CHECK(node_of[a] == -1, "atom %d appears twice", a);
+    node_of[a] = (int) n;
+    CHECK(species[a] >= 0, "NULL atom %d is a node", a);
+    CHECK(g.node_species[n] == species[a], "species of node %lld", (long long) n);
+  }
+  // owned first, in ilist order
+  int64_t n = 0;
+  for (int ii = 0; ii < cs.nlocal; ++ii)
+    if (species[ilist[ii]] >= 0) {
+      CHECK(g.node_atom[n] == ilist[ii], "owned node %lld is atom %d, expected %d", (long long) n,
+            g.node_atom[n], ilist[ii]);
+      ++n;
+    }
+  CHECK(g.n_nodes[K] == n, "n_nodes[K] = %lld, owned model atoms %lld", (long long) g.n_nodes[K], (long long) n);
+  // prefixes are exactly the needed sets
+  for (int k = 0; k <= K; ++k) {
+    int64_t count = 0;
+    for (int a = 0; a < nall; ++a) {
+      if (need[k][a]) {
+        ++count;
+        CHECK(node_of[a] >= 0 && node_of[a] < g.n_nodes[k], "atom %d needed at level %d is node %d (prefix %lld)",
+              a, k, node_of[a], (long long) g.n_nodes[k]);
+      }
+    }
+    CHECK(count == g.n_nodes[k], "level %d: %lld needed atoms, prefix %lld", k, (long long) count,
+          (long long) g.n_nodes[k]);
+  }
+  // edges of each level: exactly the pairs (parent at level k, child within cut[k-1])
+  for (int k = 1; k <= K; ++k) {
+    const int64_t E = g.num_edges(k - 1);
+    CHECK((int64_t) g.edge_vectors[k - 1].size() == 3 * E, "edge_vectors size at level %d", k);
+    std::set<std::pair<int, int>> got, want;
+    for (int64_t e = 0; e < E; ++e) {
+      const int64_t p = g.edge_index[k - 1][e], c = g.edge_index[k - 1][E + e];
+      CHECK(p < g.n_nodes[k], "level %d parent %lld outside prefix", k, (long long) p);
+      CHECK(c < g.n_nodes[k - 1], "level %d child %lld outside prefix", k, (long long) c);
+      const int i = g.node_atom[p], j = g.node_atom[c];
+      got.insert({i, j});
+      for (int d = 0; d < 3; ++d)
+        CHECK(g.edge_vectors[k - 1][3 * e + d] == x[j][d] - x[i][d], "edge vector level %d", k);
+    }
+    CHECK((int64_t) got.size() == E, "duplicate edges at level %d", k);
+    for (int i = 0; i < nall; ++i)
+      if (need[k][i])
+        for (int j = 0; j < nall; ++j)
+          if (j != i && species[j] >= 0 && dist2(x, i, j) < cs.cut[k - 1] * cs.cut[k - 1]) want.insert({i, j});
+    CHECK(got == want, "level %d: %zu edges, expected %zu", k, got.size(), want.size());
+  }
+
+  // a ghost needed as a parent without a neighbour list is reported, not read
+  if (K >= 2 && g.n_nodes[K - 1] > g.n_nodes[K]) {
+    NeighborView nog = view;
+    nog.gnum = 0;
+    int miss = -1;
+    LocalHierarchy g2;
+    CHECK(!builder.build(nall, x.data(), species.data(), nog, g2, miss), "missing ghost lists not detected");
+    CHECK(miss >= cs.nlocal, "missing atom %d is not a ghost", miss);
+  }
+}
+
+int main()
+{
+  std::vector<Case> cases = {
+      {{3.0, 2.5}, 8.0, 6.0, 40, 300, 0.0, 1u},
+      {{3.0, 2.5}, 8.0, 6.0, 40, 300, 0.25, 2u},
+      {{2.0, 3.0, 2.5}, 6.0, 8.0, 25, 400, 0.1, 3u},
+      {{4.0}, 5.0, 4.5, 20, 150, 0.1, 4u},
+      {{3.0, 3.0}, 4.0, 6.5, 0, 80, 0.0, 5u},    // a rank with no owned atoms
+      {{3.0, 3.0}, 4.0, 6.5, 5, 0, 0.0, 6u},     // no ghosts (non-periodic, one rank)
+  };
+  for (const auto &c : cases) run_case(c);
+
+  // empty input
+  {
+    HierarchyBuilder b;
+    b.set_cutoffs({3.0, 3.0});
+    LocalHierarchy g;
+    NeighborView v;
+    int miss;
+    CHECK(b.build(0, nullptr, nullptr, v, g, miss), "empty build failed");
+    CHECK(g.num_nodes() == 0 && g.n_nodes.size() == 3 && g.num_edges(0) == 0, "empty build not empty");
+  }
+
+  if (failures) {
+    std::fprintf(stderr, "%d failures\n", failures);
+    return 1;
+  }
+  std::printf("OK\n");
+  return 0;
+}
