@@ -24,6 +24,7 @@
 #include <torch/script.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
@@ -68,6 +69,11 @@ std::string json_scalar(const std::string &json, const std::string &key)
   return value;
 }
 
+double now()
+{
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 }    // namespace
 
 // Everything that holds libtorch types.
@@ -86,8 +92,11 @@ struct PairNBody::Model {
 
 PairNBody::PairNBody(LAMMPS *lmp) :
     Pair(lmp), device_request(DeviceRequest::AUTO), dtype_request(DtypeRequest::MODEL),
-    model(new Model), receptive_field(0.0), cutmax(0.0), type_species(nullptr)
+    model(new Model), receptive_field(0.0), cutmax(0.0), type_species(nullptr), timing(false),
+    timing_calls(0), timing_graph(0.0), timing_forward(0.0), timing_backward(0.0), timing_tally(0.0)
 {
+  const char *t = std::getenv("NBODY_LMP_TIMING");
+  timing = t && *t && strcmp(t, "0") != 0;
   single_enable = 0;
   restartinfo = 0;
   one_coeff = 1;
@@ -337,6 +346,13 @@ void PairNBody::load_model(const std::string &file)
                file, dtype, advice);
 
   module.eval();
+  // TorchScript's profiling executor re-specialises the graph for tensor shapes, which change
+  // every MD step (the number of edges); the plain executor is 1.2-1.5x faster here. This is a
+  // process-wide libtorch setting; NBODY_LMP_JIT_OPTIMIZE=1 keeps the profiling executor.
+  {
+    const char *opt = std::getenv("NBODY_LMP_JIT_OPTIMIZE");
+    torch::jit::setGraphExecutorOptimize(opt && strcmp(opt, "0") != 0 && *opt);
+  }
   model->module = module;
   model->loaded = true;
   model->model_dtype = model_dtype;
@@ -488,6 +504,7 @@ double PairNBody::init_one(int i, int j)
 void PairNBody::compute(int eflag, int vflag)
 {
   ev_init(eflag, vflag);
+  const double t0 = timing ? now() : 0.0;
 
   const int nlocal = atom->nlocal;
   const int nall = nlocal + atom->nghost;
@@ -511,10 +528,50 @@ void PairNBody::compute(int eflag, int vflag)
                "neighbor list; the neighbor list must be full and include ghost atoms",
                missing, atom->tag ? atom->tag[missing] : 0);
 
+  if (timing) {
+    timing_graph += now() - t0;
+    timing_calls++;
+    const int K = graph.levels;
+    timing_nodes.resize(K + 1, 0.0);
+    timing_edges.resize(K, 0.0);
+    for (int k = 0; k <= K; k++) timing_nodes[k] += (double) graph.n_nodes[k];
+    for (int k = 0; k < K; k++) timing_edges[k] += (double) graph.num_edges(k);
+  }
+
   // a rank that owns no model atom has no energy and exerts no force
   if (graph.n_nodes[graph.levels] == 0) return;
 
   run_model(eflag_atom, vflag_atom);
+}
+
+/* ----------------------------------------------------------------------
+   end of a run: per-phase timings (NBODY_LMP_TIMING=1), summed over calls, max over ranks
+------------------------------------------------------------------------- */
+
+void PairNBody::finish()
+{
+  if (!timing || timing_calls == 0) return;
+  double local[4] = {timing_graph, timing_forward, timing_backward, timing_tally};
+  double most[4], sum[4];
+  MPI_Allreduce(local, most, 4, MPI_DOUBLE, MPI_MAX, world);
+  MPI_Allreduce(local, sum, 4, MPI_DOUBLE, MPI_SUM, world);
+  if (comm->me == 0) {
+    const char *names[4] = {"graph build", "model forward", "backward (autograd)", "forces/virial tally"};
+    std::string msg = fmt::format("pair nbody timing over {} calls (seconds; max and average over {} ranks):\n",
+                                  timing_calls, comm->nprocs);
+    for (int k = 0; k < 4; k++)
+      msg += fmt::format("  {:<22} {:10.4f} {:10.4f}   {:8.3f} ms/call\n", names[k], most[k],
+                         sum[k] / comm->nprocs, 1e3 * most[k] / timing_calls);
+    std::string nodes, edges;
+    for (double n : timing_nodes) nodes += fmt::format(" {:.0f}", n / timing_calls);
+    for (double e : timing_edges) edges += fmt::format(" {:.0f}", e / timing_calls);
+    msg += fmt::format("  rank 0 average: nodes per level (0..K){}; edges per level (1..K){}\n", nodes, edges);
+    utils::logmesg(lmp, msg);
+  }
+  timing_nodes.assign(timing_nodes.size(), 0.0);
+  timing_edges.assign(timing_edges.size(), 0.0);
+  timing_calls = 0;
+  timing_graph = timing_forward = timing_backward = timing_tally = 0.0;
 }
 
 /* ----------------------------------------------------------------------
@@ -568,7 +625,10 @@ void PairNBody::run_model(int eflag_atom_local, int vflag_atom_local)
     inputs.emplace_back(edge_vectors);
     inputs.emplace_back(n_nodes);
 
+    const double t1 = timing ? now() : 0.0;
     torch::Tensor out = model->module.forward(inputs).toTensor();
+    const double t2 = timing ? now() : 0.0;
+    if (timing) timing_forward += t2 - t1;
     if (out.dim() != 1 || out.size(0) != nowned)
       throw std::runtime_error(fmt::format(
           "the model returned a tensor of shape {} instead of the {} per-atom energies of the "
@@ -580,6 +640,7 @@ void PairNBody::run_model(int eflag_atom_local, int vflag_atom_local)
     energies = out.detach().to(torch::kCPU, torch::kFloat64).contiguous();
     for (auto &g : grads)
       if (g.defined()) g = g.to(torch::kCPU, torch::kFloat64).contiguous();
+    if (timing) timing_backward += now() - t2;
   } catch (const c10::Error &e) {
     problem = torch_message(e);
   } catch (const std::exception &e) {
@@ -588,6 +649,8 @@ void PairNBody::run_model(int eflag_atom_local, int vflag_atom_local)
   if (!problem.empty())
     error->one(FLERR, "pair_style nbody: evaluating model {} failed on MPI rank {}: {}",
                model_file, comm->me, problem);
+
+  const double t3 = timing ? now() : 0.0;
 
   // energies of the owned atoms
   const double *e = energies.data_ptr<double>();
@@ -637,6 +700,7 @@ void PairNBody::run_model(int eflag_atom_local, int vflag_atom_local)
   }
   if (vflag_global)
     for (int c = 0; c < 6; c++) virial[c] += vsum[c];
+  if (timing) timing_tally += now() - t3;
 }
 
 /* ---------------------------------------------------------------------- */

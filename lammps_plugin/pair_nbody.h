@@ -35,6 +35,7 @@ class PairNBody : public Pair {
   void init_style() override;
   double init_one(int, int) override;
   double memory_usage() override;
+  void finish() override;
 
  protected:
   enum class DeviceRequest { AUTO, CPU, CUDA };
@@ -58,6 +59,12 @@ class PairNBody : public Pair {
   NBodyLMP::LocalHierarchy graph;
   std::vector<int> atom_species;    // per atom (owned + ghost): model species or -1
   std::vector<double> grad_buffer;  // dE/d(edge vector) of one level, as double
+
+  // per-phase wall time, logged by finish() when NBODY_LMP_TIMING is set (docs/lammps.md)
+  bool timing;
+  long timing_calls;
+  double timing_graph, timing_forward, timing_backward, timing_tally;
+  std::vector<double> timing_nodes, timing_edges;    // summed n_nodes[k] and E_k
 
   void allocate();
   void load_model(const std::string &file);
