@@ -1,0 +1,388 @@
+"""The training configuration: one YAML file, validated (issue 4, "Training" and "CLI":
+``nbody-lmp train config.yaml``, "config validated: unknown keys are errors that name the
+closest valid key").
+
+The file has six sections, every key optional except ``data.train``::
+
+    seed: 0
+    data:     {train, validation, val_fraction, energy_key, forces_key, stress_key, virial_key,
+               stress_format, cache_dir, e0}
+    model:    {species, cutoff, levels, lmax, channels, gate, parity, radial_max_power, n_radial,
+               radial_hidden, readout_hidden}
+    loss:     {energy_weight, forces_weight, stress_weight}
+    training: {dtype, batch_size, max_epochs, time_limit_minutes, optimizer, lr, weight_decay,
+               scheduler, lr_factor, lr_patience, min_lr, grad_clip, ema_decay,
+               early_stopping_patience, num_threads}
+    output:   {run_dir, progress, plots, export_dtype}
+
+(``examples/si-sw/config.yaml`` documents every key.) Relative paths are relative to the
+folder of the config file. Every problem is a :class:`ConfigError` (a ``ValueError``) that says
+which key and what to change; an unknown key names the closest valid one (:mod:`difflib`).
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+__all__ = ["ConfigError", "DataSection", "ModelSection", "LossSection", "TrainingSection",
+           "OutputSection", "TrainConfig", "load_config", "config_from_dict", "valid_keys"]
+
+
+class ConfigError(ValueError):
+    """A configuration problem the user can fix; the message names the key and the remedy."""
+
+
+@dataclass
+class DataSection:
+    train: Optional[str] = None           # extxyz (or anything ASE reads) with energies and forces
+    validation: Optional[str] = None      # a separate validation file; else val_fraction of train
+    val_fraction: float = 0.1
+    energy_key: Optional[str] = "energy"
+    forces_key: Optional[str] = "forces"
+    stress_key: Optional[str] = "stress"
+    virial_key: Optional[str] = "virial"
+    stress_format: str = "ase"            # "ase" (eV/A^3, ASE sign) or "vasp_kbar"
+    cache_dir: Optional[str] = None       # on-disk cache of the graphs (neighbour lists)
+    e0: Union[str, Dict[str, float], None] = "fit"  # "fit", {symbol: eV}, or an isolated-atoms file
+
+
+@dataclass
+class ModelSection:
+    species: Optional[List[str]] = None   # None: the elements of the training file
+    cutoff: Union[float, List[float]] = 4.0
+    levels: int = 2
+    lmax: int = 2
+    channels: int = 8
+    gate: str = "first_order"
+    parity: str = "natural"
+    radial_max_power: int = 2
+    n_radial: int = 4
+    radial_hidden: int = 16
+    readout_hidden: int = 16
+
+
+@dataclass
+class LossSection:
+    energy_weight: float = 1.0            # on (energy per atom)^2, eV^2
+    forces_weight: float = 1.0            # on force components^2, (eV/A)^2
+    stress_weight: float = 0.0            # on stress components^2, (eV/A^3)^2
+
+
+@dataclass
+class TrainingSection:
+    dtype: str = "float32"
+    batch_size: int = 4
+    max_epochs: int = 100
+    time_limit_minutes: Optional[float] = None
+    optimizer: str = "adam"
+    lr: float = 5e-3
+    weight_decay: float = 0.0
+    scheduler: str = "plateau"            # "plateau", "cosine" or "none"
+    lr_factor: float = 0.5                # plateau: multiply the lr by this ...
+    lr_patience: int = 10                 # ... after this many epochs without improvement
+    min_lr: float = 1e-5
+    grad_clip: Optional[float] = 10.0
+    ema_decay: Optional[float] = 0.99
+    early_stopping_patience: Optional[int] = 30
+    num_threads: Optional[int] = None
+
+
+@dataclass
+class OutputSection:
+    run_dir: str = "runs/run"
+    progress: bool = True
+    plots: bool = True
+    export_dtype: Optional[str] = "float32"  # write run_dir/model.pt at the end; None: don't
+
+
+SECTIONS = {"data": DataSection, "model": ModelSection, "loss": LossSection,
+            "training": TrainingSection, "output": OutputSection}
+
+# keys that may change between a run and its --resume (everything else must match)
+RESUMABLE_CHANGES = {"training.max_epochs", "training.time_limit_minutes", "training.early_stopping_patience",
+                     "training.num_threads", "output.progress", "output.plots", "output.export_dtype"}
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    data: DataSection = field(default_factory=DataSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    loss: LossSection = field(default_factory=LossSection)
+    training: TrainingSection = field(default_factory=TrainingSection)
+    output: OutputSection = field(default_factory=OutputSection)
+    source: Optional[str] = None          # the file it was read from (not a key)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The configuration as plain data (every key, defaults filled in, paths absolute)."""
+        d = asdict(self)
+        d.pop("source")
+        return d
+
+    def model_kwargs(self) -> Dict[str, Any]:
+        m = asdict(self.model)
+        m.pop("species")
+        return m
+
+
+def valid_keys() -> List[str]:
+    """Every valid key, dotted (``training.lr``)."""
+    out = ["seed"]
+    for name, cls in SECTIONS.items():
+        out += [f"{name}.{f.name}" for f in fields(cls)]
+    return out
+
+
+# ------------------------------------------------------------------------------------ parsing
+def _closest(key: str, candidates: List[str], where: str) -> str:
+    """`` Did you mean 'x'?`` for an unknown ``key`` (also searching the other sections)."""
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
+    if close:
+        return f" Did you mean '{close[0]}'?"
+    # the key might belong to another section: training.lr written under model, or at top level
+    everywhere = valid_keys()
+    leaves = {k.split(".")[-1]: k for k in everywhere}
+    close = difflib.get_close_matches(key, list(leaves), n=1, cutoff=0.75)
+    if close:
+        return f" Did you mean '{leaves[close[0]]}' (in section '{leaves[close[0]].split('.')[0]}')?"
+    return f" Valid keys{where}: {', '.join(candidates)}."
+
+
+def _unknown(key: str, candidates: List[str], section: Optional[str]) -> ConfigError:
+    name = f"{section}.{key}" if section else key
+    where = f" in '{section}'" if section else " at the top level"
+    return ConfigError(f"unknown key '{name}'.{_closest(key, candidates, where)}")
+
+
+def _number(value: Any, key: str, integer: bool) -> Union[int, float]:
+    if isinstance(value, bool):
+        raise ConfigError(f"{key} must be a number, got {value!r}")
+    if isinstance(value, str):  # PyYAML reads 1e-3 (no dot) as a string
+        try:
+            value = float(value)
+        except ValueError:
+            raise ConfigError(f"{key} must be a number, got the text {value!r}") from None
+    if not isinstance(value, (int, float)):
+        raise ConfigError(f"{key} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{key} must be finite, got {value!r}")
+    if integer:
+        if float(value) != int(value):
+            raise ConfigError(f"{key} must be a whole number, got {value!r}")
+        return int(value)
+    return float(value)
+
+
+def _coerce(value: Any, key: str, default: Any, annotation: str) -> Any:
+    """Convert ``value`` to the type of the field (from its annotation string)."""
+    optional = annotation.startswith("Optional") or "None" in annotation
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{key} cannot be null (default: {default!r}); give a value or remove the line")
+    if annotation in ("int", "Optional[int]"):
+        return _number(value, key, integer=True)
+    if annotation in ("float", "Optional[float]"):
+        return _number(value, key, integer=False)
+    if annotation == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
+        return value
+    if annotation in ("str", "Optional[str]"):
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise ConfigError(f"{key} must be text, got {type(value).__name__} {value!r}")
+        return str(value)
+    return copy.deepcopy(value)  # composite types: checked in _validate
+
+
+def _section(cls, raw: Any, name: str):
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"section '{name}' must be a mapping of keys to values, got {type(raw).__name__} {raw!r}")
+    names = [f.name for f in fields(cls)]
+    kwargs = {}
+    for key, value in raw.items():
+        if key not in names:
+            raise _unknown(str(key), names, name)
+        f = next(f for f in fields(cls) if f.name == key)
+        kwargs[key] = _coerce(value, f"{name}.{key}", f.default, str(f.type))
+    return cls(**kwargs)
+
+
+def config_from_dict(raw: Any, base_dir: Union[str, os.PathLike, None] = None,
+                     source: Optional[str] = None) -> TrainConfig:
+    """A validated :class:`TrainConfig` from a dict; relative paths are resolved against ``base_dir``."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"the configuration must be a mapping of sections (data, model, ...), got "
+                          f"{type(raw).__name__}")
+    top = ["seed", *SECTIONS]
+    kwargs: Dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in top:
+            raise _unknown(str(key), top, None)
+        if key == "seed":
+            kwargs["seed"] = _number(value, "seed", integer=True)
+        else:
+            kwargs[key] = _section(SECTIONS[key], value, key)
+    cfg = TrainConfig(**kwargs, source=source)
+    _resolve_paths(cfg, Path(base_dir) if base_dir is not None else Path.cwd())
+    _validate(cfg)
+    return cfg
+
+
+def load_config(path: Union[str, os.PathLike], overrides: Optional[Dict[str, Any]] = None) -> TrainConfig:
+    """Read and validate a YAML config file. ``overrides``: ``{"training.lr": 1e-3, ...}``."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist; see examples/si-sw/config.yaml for one")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where} is not valid YAML: {problem}") from None
+    raw = raw if raw is not None else {}
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(raw, dotted, value)
+    try:
+        return config_from_dict(raw, base_dir=path.resolve().parent, source=str(path))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _set_dotted(raw: Dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    d = raw
+    for p in parts[:-1]:
+        d = d.setdefault(p, {}) if isinstance(d, dict) else d
+    d[parts[-1]] = value
+
+
+def _resolve_paths(cfg: TrainConfig, base: Path) -> None:
+    def res(p: Optional[str]) -> Optional[str]:
+        if p is None:
+            return None
+        p = os.path.expanduser(p)
+        return str(Path(p) if os.path.isabs(p) else (base / p).resolve())
+
+    cfg.data.train = res(cfg.data.train)
+    cfg.data.validation = res(cfg.data.validation)
+    cfg.data.cache_dir = res(cfg.data.cache_dir)
+    if isinstance(cfg.data.e0, str) and cfg.data.e0 != "fit":
+        cfg.data.e0 = res(cfg.data.e0)
+    cfg.output.run_dir = res(cfg.output.run_dir)
+
+
+# --------------------------------------------------------------------------------- validation
+def _choice(value: Any, key: str, options) -> None:
+    if value not in options:
+        close = difflib.get_close_matches(str(value), list(options), n=1, cutoff=0.4)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(f"{key} must be one of {', '.join(map(str, options))}; got {value!r}.{hint}")
+
+
+def _validate(cfg: TrainConfig) -> None:
+    from ase.data import atomic_numbers
+
+    from ..data.io import STRESS_FORMATS
+    from ..nn.network import GATES
+
+    d, m, lo, t, o = cfg.data, cfg.model, cfg.loss, cfg.training, cfg.output
+
+    def need(cond: bool, msg: str) -> None:
+        if not cond:
+            raise ConfigError(msg)
+
+    # data
+    need(d.train is not None, "data.train is missing: give the training data file, e.g. `data: {train: train.xyz}`")
+    need(0.0 <= d.val_fraction < 1.0, f"data.val_fraction must be in [0, 1), got {d.val_fraction}")
+    _choice(d.stress_format, "data.stress_format", STRESS_FORMATS)
+    if isinstance(d.e0, dict):
+        for s, v in d.e0.items():
+            need(s in atomic_numbers, f"data.e0 names {s!r}, which is not a chemical symbol")
+            d.e0[s] = _number(v, f"data.e0.{s}", integer=False)
+    elif d.e0 is not None and not isinstance(d.e0, str):
+        raise ConfigError(f"data.e0 must be 'fit', a mapping like {{Si: -158.4}} or an isolated-atoms file, "
+                          f"got {d.e0!r}")
+    if d.e0 is None:
+        d.e0 = "fit"
+    # model
+    if m.species is not None:
+        if isinstance(m.species, str):
+            m.species = [m.species]
+        need(isinstance(m.species, list) and len(m.species) > 0,
+             f"model.species must be a list of chemical symbols like [Si, O], got {m.species!r}")
+        for s in m.species:
+            need(s in atomic_numbers, f"model.species: {s!r} is not a chemical symbol (write e.g. Si, O)")
+        need(len(set(m.species)) == len(m.species), f"model.species lists an element twice: {m.species}")
+    need(isinstance(m.levels, int) and m.levels >= 1, f"model.levels must be >= 1, got {m.levels}")
+    if isinstance(m.cutoff, list):
+        need(len(m.cutoff) == m.levels,
+             f"model.cutoff lists {len(m.cutoff)} values but model.levels = {m.levels}: give one per level, "
+             f"or a single number")
+        m.cutoff = [_number(c, "model.cutoff", integer=False) for c in m.cutoff]
+        cut = m.cutoff
+    else:
+        m.cutoff = _number(m.cutoff, "model.cutoff", integer=False)
+        cut = [m.cutoff]
+    need(all(0.5 <= c <= 20.0 for c in cut), f"model.cutoff must be between 0.5 and 20 Angstrom, got {m.cutoff}")
+    need(0 <= m.lmax <= 6, f"model.lmax must be between 0 and 6, got {m.lmax}")
+    need(m.channels >= 1, f"model.channels must be >= 1, got {m.channels}")
+    _choice(m.gate, "model.gate", GATES)
+    _choice(m.parity, "model.parity", ("natural", "full"))
+    need(0 <= m.radial_max_power <= 8, f"model.radial_max_power must be between 0 and 8, got {m.radial_max_power}")
+    need(m.n_radial >= 0, f"model.n_radial must be >= 0 (0: no radial network), got {m.n_radial}")
+    need(m.radial_hidden >= 1, f"model.radial_hidden must be >= 1, got {m.radial_hidden}")
+    need(m.readout_hidden >= 0, f"model.readout_hidden must be >= 0 (0: a linear read-out), got {m.readout_hidden}")
+    # loss
+    for k in ("energy_weight", "forces_weight", "stress_weight"):
+        need(getattr(lo, k) >= 0, f"loss.{k} must be >= 0, got {getattr(lo, k)}")
+    need(lo.energy_weight + lo.forces_weight + lo.stress_weight > 0,
+         "loss: all weights are 0; give energy_weight or forces_weight > 0")
+    # training
+    _choice(t.dtype, "training.dtype", ("float32", "float64"))
+    need(t.batch_size >= 1, f"training.batch_size must be >= 1, got {t.batch_size}")
+    need(t.max_epochs >= 1, f"training.max_epochs must be >= 1, got {t.max_epochs}")
+    need(t.time_limit_minutes is None or t.time_limit_minutes > 0,
+         f"training.time_limit_minutes must be > 0 or null, got {t.time_limit_minutes}")
+    _choice(t.optimizer, "training.optimizer", ("adam", "adamw"))
+    need(0 < t.lr < 10, f"training.lr must be in (0, 10), got {t.lr}; typical values are 1e-3 to 1e-2")
+    need(t.weight_decay >= 0, f"training.weight_decay must be >= 0, got {t.weight_decay}")
+    _choice(t.scheduler, "training.scheduler", ("plateau", "cosine", "none"))
+    need(0 < t.lr_factor < 1, f"training.lr_factor must be in (0, 1), got {t.lr_factor}")
+    need(t.lr_patience >= 0, f"training.lr_patience must be >= 0, got {t.lr_patience}")
+    need(0 <= t.min_lr <= t.lr, f"training.min_lr must be in [0, training.lr = {t.lr}], got {t.min_lr}")
+    need(t.grad_clip is None or t.grad_clip > 0, f"training.grad_clip must be > 0 or null (no clipping), "
+                                                 f"got {t.grad_clip}")
+    need(t.ema_decay is None or 0 <= t.ema_decay < 1,
+         f"training.ema_decay must be in [0, 1) or null (no EMA), got {t.ema_decay}; 0.99 is typical")
+    need(t.early_stopping_patience is None or t.early_stopping_patience >= 1,
+         f"training.early_stopping_patience must be >= 1 or null (never stop early), got {t.early_stopping_patience}")
+    need(t.num_threads is None or t.num_threads >= 1, f"training.num_threads must be >= 1 or null, got {t.num_threads}")
+    # output
+    if o.export_dtype is not None:
+        _choice(o.export_dtype, "output.export_dtype", ("float32", "float64"))
+
+
+def diff_configs(old: Dict[str, Any], new: Dict[str, Any], prefix: str = "") -> List[str]:
+    """Dotted keys whose values differ between two ``to_dict()`` outputs."""
+    out = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k), new.get(k)
+        key = f"{prefix}{k}"
+        if isinstance(a, dict) and isinstance(b, dict) and k != "e0":
+            out += diff_configs(a, b, key + ".")
+        elif a != b:
+            out.append(key)
+    return out

@@ -1,0 +1,507 @@
+"""Training loop (issue 4, "Training"; DESIGN.md §3 ``training/``).
+
+    cfg = load_config("config.yaml")
+    result = Trainer(cfg).run()           # or Trainer(cfg, resume=True) / Trainer(cfg, force=True)
+
+What a run does:
+
+1. **Run folder**: ``output.run_dir`` must not exist (or be empty). ``resume=True`` continues it
+   from its ``last.pt``; ``force=True`` starts over after moving everything in it into
+   ``run_dir/previous-<time>/`` (nothing is ever deleted).
+2. **Data** (:mod:`nbody_lmp.data`): the training file is read and validated; validation is a
+   separate file or a seeded fraction of it; graphs (neighbour lists) optionally cached on disk.
+3. **Statistics of the training set**, put into the model before training: per-species E0 by
+   least squares (or given), ``shift`` = mean per-atom energy after E0, ``scale`` = force RMS,
+   and per level the average number of children (neighbours within that level's cutoff + the
+   node itself).
+4. **Optimisation**: Adam/AdamW on the weighted loss (:mod:`.losses`), gradient-norm clipping,
+   EMA of the weights (:mod:`.ema`), a plateau (on the validation loss) or cosine schedule per
+   epoch, early stopping on the validation loss, a time limit; float32 or float64. Batches are
+   a fresh permutation each epoch from ``torch.Generator().manual_seed(seed, epoch)``, so a
+   resumed run sees the same batches.
+5. **Every epoch**: a tqdm bar while it runs and one summary line after; a row of
+   ``metrics.csv``; ``last.pt``, and ``best.pt`` when the validation loss improved
+   (:mod:`.checkpoint`, atomic).
+6. **At the end**: best weights evaluated on train and validation (``metrics.json``), plots
+   (``learning_curves.png``, ``parity.png``, :mod:`.plots`), and ``model.pt`` exported
+   (``output.export_dtype``).
+"""
+from __future__ import annotations
+
+import csv
+import datetime
+import hashlib
+import io
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from ..data.graph import collate
+from ..nn.properties import compute_properties
+from .checkpoint import (DTYPES, load_checkpoint, model_from_checkpoint, rng_state, save_checkpoint, set_rng_state,
+                         training_metadata)
+from .config import RESUMABLE_CHANGES, ConfigError, TrainConfig, diff_configs
+from .ema import ExponentialMovingAverage
+from .losses import WeightedLoss
+from .metrics import MetricsAccumulator, flat_row
+
+__all__ = ["Trainer", "TrainResult", "evaluate_model", "prepare_run_dir"]
+
+CSV_COLUMNS = ["epoch", "time_s", "lr", "train_loss", "val_loss",
+               "train_energy_per_atom_mae", "train_energy_per_atom_rmse", "train_forces_mae", "train_forces_rmse",
+               "train_stress_mae", "train_stress_rmse",
+               "val_energy_per_atom_mae", "val_energy_per_atom_rmse", "val_forces_mae", "val_forces_rmse",
+               "val_stress_mae", "val_stress_rmse", "best"]
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    epochs: int
+    best_epoch: int
+    stop_reason: str
+    elapsed_s: float
+    metrics: Dict[str, Dict[str, Dict[str, float]]] = field(default_factory=dict)
+    model_file: Optional[Path] = None
+
+
+# ------------------------------------------------------------------------------------ helpers
+def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
+    """Refuse to reuse a run folder unless asked; ``force`` moves old contents aside (never deletes)."""
+    if resume and force:
+        raise ConfigError("--resume and --force contradict each other: --resume continues the run in "
+                          f"{run_dir}, --force starts a new one there")
+    if resume:
+        if not (run_dir / "last.pt").is_file():
+            raise FileNotFoundError(f"cannot resume: {run_dir / 'last.pt'} does not exist; start a new run "
+                                    "without --resume")
+        return
+    if run_dir.exists() and not run_dir.is_dir():
+        raise FileExistsError(f"output.run_dir {run_dir} exists and is not a folder; choose another run_dir")
+    items = sorted(run_dir.iterdir()) if run_dir.exists() else []
+    if items and not force:
+        names = ", ".join(p.name for p in items[:4]) + (", ..." if len(items) > 4 else "")
+        raise FileExistsError(
+            f"run folder {run_dir} already exists and holds {names}: choose another output.run_dir, continue it "
+            f"with --resume, or start over with --force (its contents are moved into {run_dir.name}/previous-<time>/, "
+            f"nothing is deleted)")
+    if items:
+        dest = run_dir / f"previous-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+        k = 1
+        while dest.exists():
+            dest = run_dir / f"previous-{datetime.datetime.now():%Y%m%d-%H%M%S}-{k}"
+            k += 1
+        dest.mkdir()
+        for p in items:
+            shutil.move(str(p), str(dest / p.name))
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _batches(n: int, batch_size: int, generator: Optional[torch.Generator]) -> List[List[int]]:
+    order = torch.randperm(n, generator=generator).tolist() if generator is not None else list(range(n))
+    return [order[k:k + batch_size] for k in range(0, n, batch_size)]
+
+
+def evaluate_model(model: torch.nn.Module, graphs: Sequence, batch_size: int = 8, keep: bool = False,
+                   loss: Optional[WeightedLoss] = None, device: str = "cpu", progress: bool = False,
+                   desc: str = "evaluate"):
+    """Errors of ``model`` (an NBodyNetwork or an exported module) on ``graphs``.
+
+    Returns ``(MetricsAccumulator, mean weighted loss or None)``; stress is computed for batches
+    whose configurations all have a reference stress.
+    """
+    from tqdm.auto import tqdm
+
+    acc = MetricsAccumulator(keep=keep)
+    total, count = 0.0, 0
+    batches = _batches(len(graphs), batch_size, None)
+    for idx in tqdm(batches, desc=desc, leave=False, disable=None if progress else True, dynamic_ncols=True):
+        g = collate([graphs[i] for i in idx]).to(device)
+        pred = compute_properties(model, g, forces=True, stress="stress" in g.targets, training=False)
+        acc.add(pred, g)
+        if loss is not None:
+            val, _ = loss(pred, g)
+            total += float(val.detach()) * len(idx)
+            count += len(idx)
+    return acc, (total / count if count else None)
+
+
+# ------------------------------------------------------------------------------------ trainer
+class Trainer:
+    """One training run; see the module docstring. ``callbacks`` are called as ``cb(trainer, row)``
+    after each epoch's checkpoints are written (``row``: that epoch's metrics.csv row)."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool = False, force: bool = False,
+                 callbacks: Sequence[Callable[["Trainer", Dict[str, Any]], None]] = (),
+                 log: Callable[[str], None] = print):
+        self.cfg = cfg
+        self.resume = resume
+        self.force = force
+        self.callbacks = list(callbacks)
+        self.log = log
+        self.run_dir = Path(cfg.output.run_dir)
+        self.dtype = DTYPES[cfg.training.dtype]
+
+    # -------------------------------------------------------------------------- set-up
+    def _read_options(self) -> Dict[str, Any]:
+        d = self.cfg.data
+        return dict(energy_key=d.energy_key, forces_key=d.forces_key, stress_key=d.stress_key,
+                    virial_key=d.virial_key, stress_format=d.stress_format,
+                    require_energy=d.energy_key is not None, require_forces=d.forces_key is not None,
+                    require_stress=self.cfg.loss.stress_weight > 0)
+
+    def _load_data(self) -> None:
+        from ..data import compute_statistics, e0_from_isolated_atoms, load_graphs, read_configurations, split_indices
+
+        cfg, d = self.cfg, self.cfg.data
+        opts = self._read_options()
+        t0 = time.perf_counter()
+        species = cfg.model.species
+        if species is None:  # the elements of the training (and validation) data, by atomic number
+            from ase.data import atomic_numbers
+            confs = read_configurations(d.train, **opts)
+            found = {s for c in confs for s in c.symbols}
+            if d.validation:
+                found |= {s for c in read_configurations(d.validation, **opts) for s in c.symbols}
+            species = sorted(found, key=lambda s: atomic_numbers[s])
+        else:
+            confs = read_configurations(d.train, species=species, **opts)
+        self.species = list(species)
+        if d.validation:
+            train_idx, val_idx = np.arange(len(confs)), None
+            val_confs = read_configurations(d.validation, species=self.species, **opts)
+        else:
+            train_idx, val_idx = split_indices(len(confs), d.val_fraction, cfg.seed)
+            val_confs = [confs[i] for i in val_idx]
+        train_confs = [confs[i] for i in train_idx]
+
+        cutoffs = cfg.model.cutoff if isinstance(cfg.model.cutoff, list) else [cfg.model.cutoff] * cfg.model.levels
+        rmax = max(cutoffs)
+        if isinstance(d.e0, dict):
+            e0 = d.e0
+        elif d.e0 == "fit":
+            e0 = None
+        else:
+            e0 = e0_from_isolated_atoms(read_configurations(d.e0, species=self.species, require_forces=False),
+                                        self.species)
+        self.stats = compute_statistics(train_confs, self.species, cutoff=rmax, e0=e0)
+        from ..data.statistics import average_num_neighbors
+        per_cut = {c: average_num_neighbors(train_confs, c) for c in set(cutoffs)}
+        self.avg_num_children = [per_cut[c] + 1.0 for c in cutoffs]
+
+        if d.cache_dir:
+            all_train = load_graphs(d.train, self.species, rmax, cache_dir=d.cache_dir, **self._cache_opts())
+            self.train_graphs = [all_train[i] for i in train_idx]
+            if d.validation:
+                self.val_graphs = load_graphs(d.validation, self.species, rmax, cache_dir=d.cache_dir,
+                                              **self._cache_opts())
+            else:
+                self.val_graphs = [all_train[i] for i in val_idx]
+        else:
+            self.train_graphs = [c.to_graph(self.species, rmax) for c in train_confs]
+            self.val_graphs = [c.to_graph(self.species, rmax) for c in val_confs]
+        if not self.train_graphs:
+            raise ValueError(f"{d.train}: no training configurations")
+        ec = sum(int(g.edge_index.shape[1]) for g in self.train_graphs)
+        self.data_summary = {
+            "train_file": d.train, "train_sha256": _file_sha256(d.train),
+            "validation_file": d.validation, "val_fraction": None if d.validation else d.val_fraction,
+            "n_train": len(self.train_graphs), "n_validation": len(self.val_graphs),
+            "n_train_atoms": int(self.stats.n_atoms), "species_counts": self.stats.species_counts,
+            "e0": self.stats.e0, "e0_fitted": bool(self.stats.e0_fitted),
+            "shift": float(self.stats.shift), "scale": float(self.stats.scale),
+            "energy_per_atom_std": float(self.stats.energy_per_atom_std), "force_rms": float(self.stats.force_rms),
+            "avg_num_children": self.avg_num_children, "avg_edges_per_config": ec / len(self.train_graphs),
+            "keys": {k: getattr(d, k) for k in ("energy_key", "forces_key", "stress_key", "virial_key",
+                                                  "stress_format")},
+        }
+        self.log(f"data: {len(self.train_graphs)} training and {len(self.val_graphs)} validation configurations, "
+                 f"species {self.species}, E0 {'fitted' if self.stats.e0_fitted else 'given'} "
+                 + ", ".join(f"{s} {v:.4f}" for s, v in self.stats.e0.items())
+                 + f" eV, shift {self.stats.shift:.4f} eV/atom, scale {self.stats.scale:.4f}, "
+                 f"children/node {', '.join(f'{a:.1f}' for a in self.avg_num_children)} "
+                 f"({time.perf_counter() - t0:.1f} s)")
+
+    def _cache_opts(self) -> Dict[str, Any]:
+        return self._read_options()
+
+    def _build(self) -> None:
+        from ..nn.network import NBodyNetwork
+
+        cfg, t = self.cfg, self.cfg.training
+        torch.manual_seed(cfg.seed)
+        self.model = NBodyNetwork(self.species, **cfg.model_kwargs(), dtype=self.dtype)
+        self.model.set_energy_statistics(e0=self.stats.e0, scale=self.stats.scale, shift=self.stats.shift)
+        self.model.set_avg_num_children(self.avg_num_children)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        opt_cls = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
+        self.optimizer = opt_cls(params, lr=t.lr, weight_decay=t.weight_decay)
+        if t.scheduler == "plateau":
+            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer, mode="min", factor=t.lr_factor, patience=t.lr_patience, min_lr=t.min_lr)
+        elif t.scheduler == "cosine":
+            floor = t.min_lr / t.lr
+            T = t.max_epochs
+            self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+                self.optimizer, lambda e: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(e, T) / T)))
+        else:
+            self.scheduler = None
+        self.ema = ExponentialMovingAverage(self.model, t.ema_decay) if t.ema_decay else None
+        self.loss = WeightedLoss(cfg.loss)
+        n_par = sum(p.numel() for p in params)
+        self.log(f"model: {cfg.model.levels} levels, gate {cfg.model.gate}, lmax {cfg.model.lmax}, "
+                 f"{cfg.model.channels} channels, cutoff {cfg.model.cutoff} Å, {n_par:,} parameters, {t.dtype}")
+
+    def _state(self, eval_state) -> Dict[str, Any]:
+        return {
+            "model_config": dict(self.model.config), "dtype": self.cfg.training.dtype,
+            "model_state": self.model.state_dict(), "eval_state": eval_state,
+            "ema": self.ema.state_dict() if self.ema else None,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "epoch": self.epoch, "best_loss": self.best_loss, "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs, "elapsed_s": self.elapsed, "finished": self.finished,
+            "stop_reason": self.stop_reason, "history": self.history, "rng": rng_state(),
+            "config": self.cfg.to_dict(), "data_summary": self.data_summary,
+            "final_metrics": getattr(self, "final_metrics", None),
+        }
+
+    def _restore(self, state: Dict[str, Any]) -> None:
+        changed = [k for k in diff_configs(state["config"], self.cfg.to_dict()) if k not in RESUMABLE_CHANGES]
+        if changed:
+            raise ConfigError(
+                f"cannot resume {self.run_dir}: the config differs from the run's in {', '.join(changed)}. "
+                f"Only {', '.join(sorted(RESUMABLE_CHANGES))} may change on --resume; restore the others, or start "
+                f"a new run (another output.run_dir, or --force)")
+        self.model.load_state_dict(state["model_state"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch = int(state["epoch"])
+        self.best_loss = float(state["best_loss"])
+        self.best_epoch = int(state["best_epoch"])
+        self.bad_epochs = int(state["bad_epochs"])
+        self.elapsed = float(state["elapsed_s"])
+        self.history = list(state["history"])
+        set_rng_state(state["rng"])
+        self.log(f"resuming {self.run_dir} after epoch {self.epoch} (best validation loss {self.best_loss:.4g} at "
+                 f"epoch {self.best_epoch})")
+
+    # -------------------------------------------------------------------------- epochs
+    def _train_epoch(self, epoch: int):
+        from tqdm.auto import tqdm
+
+        cfg, t = self.cfg, self.cfg.training
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+        batches = _batches(len(self.train_graphs), t.batch_size, gen)
+        self.model.train()
+        acc = MetricsAccumulator()
+        total, count = 0.0, 0
+        stress = self.cfg.loss.stress_weight > 0
+        bar = tqdm(batches, desc=f"epoch {epoch}/{t.max_epochs}", leave=False, disable=None if cfg.output.progress else True,
+                   dynamic_ncols=True, file=sys.stderr)
+        for idx in bar:
+            g = collate([self.train_graphs[i] for i in idx])
+            pred = compute_properties(self.model, g, forces=True,
+                                      stress=stress and "stress" in g.targets, training=True)
+            loss, _ = self.loss(pred, g)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"the loss became {float(loss)} at epoch {epoch}: lower training.lr, set training.grad_clip, "
+                    f"or use training.dtype float64")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if t.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+            self.optimizer.step()
+            if self.ema is not None:
+                self.ema.update(self.model)
+            acc.add(pred, g)
+            total += float(loss.detach()) * len(idx)
+            count += len(idx)
+            bar.set_postfix(loss=f"{total / count:.3e}", refresh=False)
+        bar.close()
+        return total / count, acc.summary()
+
+    def _validate(self):
+        if not self.val_graphs:
+            return None, {}
+        self.model.eval()
+        ctx = self.ema.applied(self.model) if self.ema is not None else _null()
+        with ctx:
+            acc, loss = evaluate_model(self.model, self.val_graphs, batch_size=max(self.cfg.training.batch_size, 8),
+                                       loss=self.loss)
+        return loss, acc.summary()
+
+    def _eval_state(self):
+        if self.ema is None:
+            return {k: v.clone() for k, v in self.model.state_dict().items()}
+        with self.ema.applied(self.model):
+            return {k: v.clone() for k, v in self.model.state_dict().items()}
+
+    def _write_csv(self) -> None:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for r in self.history:
+            w.writerow({k: ("" if r.get(k) is None else (f"{r[k]:.8g}" if isinstance(r[k], float) else r[k]))
+                        for k in CSV_COLUMNS})
+        from ..export import atomic_write_bytes
+        atomic_write_bytes(self.run_dir / "metrics.csv", buf.getvalue().encode())
+
+    def _summary_line(self, row: Dict[str, Any], improved: bool) -> str:
+        t = self.cfg.training
+
+        def fmt(key, f=1e3, d=2):
+            v = row.get(key)
+            return "-" if v is None else f"{v * f:.{d}f}"
+
+        parts = [f"epoch {row['epoch']:>{len(str(t.max_epochs))}d}/{t.max_epochs}",
+                 f"lr {row['lr']:.2e}", f"loss train {row['train_loss']:.3e}"]
+        if row.get("val_loss") is not None:
+            parts[-1] += f" val {row['val_loss']:.3e}"
+        prefix = "val" if row.get("val_loss") is not None else "train"
+        parts.append(f"{prefix} E {fmt(prefix + '_energy_per_atom_rmse')} meV/atom, "
+                     f"F {fmt(prefix + '_forces_rmse', d=1)} meV/Å" +
+                     (f", S {fmt(prefix + '_stress_rmse', d=3)} meV/Å³" if row.get(prefix + "_stress_rmse") else "")
+                     + " (RMSE)")
+        parts.append(f"{row['epoch_time_s']:.1f} s" + (" *" if improved else ""))
+        return " | ".join(parts)
+
+    # -------------------------------------------------------------------------- run
+    def run(self) -> TrainResult:
+        cfg, t = self.cfg, self.cfg.training
+        prepare_run_dir(self.run_dir, self.resume, self.force)
+        if t.num_threads:
+            torch.set_num_threads(t.num_threads)
+        state = load_checkpoint(self.run_dir / "last.pt") if self.resume else None
+        if state is not None and state.get("finished") and state["epoch"] >= t.max_epochs:
+            raise ConfigError(f"the run in {self.run_dir} already finished ({state.get('stop_reason')}, epoch "
+                              f"{state['epoch']}); raise training.max_epochs to train further, or start a new run")
+        self._load_data()
+        self._build()
+        self.epoch, self.best_loss, self.best_epoch, self.bad_epochs = 0, math.inf, 0, 0
+        self.elapsed, self.history, self.finished, self.stop_reason = 0.0, [], False, ""
+        if state is not None:
+            self._restore(state)
+        import yaml
+        (self.run_dir / "config.yaml").write_text(
+            f"# resolved configuration of this run (every key, defaults filled in), from {cfg.source}\n"
+            + yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+        limit = t.time_limit_minutes * 60 if t.time_limit_minutes else None
+        patience = t.early_stopping_patience
+        last_epoch_time = 0.0
+        while True:
+            if self.epoch >= t.max_epochs:
+                self.stop_reason = f"reached max_epochs = {t.max_epochs}"
+                break
+            if limit is not None and self.elapsed + last_epoch_time > limit:
+                self.stop_reason = f"time limit of {t.time_limit_minutes:g} min"
+                break
+            if patience is not None and self.bad_epochs >= patience:
+                self.stop_reason = f"early stopping: no validation improvement for {patience} epochs"
+                break
+            epoch = self.epoch + 1
+            t0 = time.perf_counter()
+            lr = self.optimizer.param_groups[0]["lr"]
+            train_loss, train_metrics = self._train_epoch(epoch)
+            val_loss, val_metrics = self._validate()
+            monitor = val_loss if val_loss is not None else train_loss
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                self.scheduler.step(monitor)
+            elif self.scheduler is not None:
+                self.scheduler.step()
+            improved = monitor < self.best_loss
+            self.epoch = epoch
+            if improved:
+                self.best_loss, self.best_epoch, self.bad_epochs = monitor, epoch, 0
+            else:
+                self.bad_epochs += 1
+            last_epoch_time = time.perf_counter() - t0
+            self.elapsed += last_epoch_time
+            row = {"epoch": epoch, "time_s": round(self.elapsed, 3), "lr": lr, "train_loss": train_loss,
+                   "val_loss": val_loss, **flat_row("train", train_metrics), **flat_row("val", val_metrics),
+                   "best": int(improved), "epoch_time_s": last_epoch_time}
+            self.history.append(row)
+            self._write_csv()
+            eval_state = self._eval_state()
+            if improved:
+                save_checkpoint(self.run_dir / "best.pt", self._state(eval_state))
+            save_checkpoint(self.run_dir / "last.pt", self._state(eval_state))
+            self.log(self._summary_line(row, improved))
+            for cb in self.callbacks:
+                cb(self, row)
+        self.finished = True
+        self.log(f"stopped after epoch {self.epoch}: {self.stop_reason}; best epoch {self.best_epoch} "
+                 f"(total training time {self.elapsed / 60:.1f} min)")
+        return self._finish()
+
+    def _finish(self) -> TrainResult:
+        from .metrics import format_table
+
+        cfg = self.cfg
+        best_path = self.run_dir / "best.pt"
+        best = load_checkpoint(best_path)
+        model = model_from_checkpoint(best)
+        sets = {"train": self.train_graphs}
+        if self.val_graphs:
+            sets["validation"] = self.val_graphs
+        results, pairs = {}, {}
+        for name, graphs in sets.items():
+            acc, _ = evaluate_model(model, graphs, batch_size=max(cfg.training.batch_size, 8), keep=True,
+                                    progress=cfg.output.progress, desc=f"final {name}")
+            results[name] = acc.summary()
+            pairs[name] = {q: acc.pairs(q) for q in ("energy_per_atom", "forces", "stress")}
+        self.final_metrics = results
+        self.log(f"best model (epoch {self.best_epoch}) on the training data:\n" + format_table(results))
+        # the final state, with its metrics, in both checkpoints
+        best["final_metrics"] = results
+        best["finished"], best["stop_reason"], best["elapsed_s"] = True, self.stop_reason, self.elapsed
+        best["history"] = self.history
+        save_checkpoint(best_path, best)
+        save_checkpoint(self.run_dir / "last.pt", self._state(self._eval_state()))
+        summary = {"best_epoch": self.best_epoch, "epochs": self.epoch, "stop_reason": self.stop_reason,
+                   "training_time_s": self.elapsed, "metrics": results, "data": self.data_summary}
+        (self.run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
+        if cfg.output.plots:
+            from .plots import learning_curves, parity_plot
+            learning_curves(self.history, self.run_dir / "learning_curves.png")
+            parity_plot(pairs, self.run_dir / "parity.png",
+                        title=f"best model (epoch {self.best_epoch}) — energy per atom and force components")
+        model_file = None
+        if cfg.output.export_dtype:
+            from ..export import export
+            model_file = self.run_dir / "model.pt"
+            export(model, model_file, dtype=cfg.output.export_dtype,
+                   metadata=training_metadata(best, best_path), overwrite=True)
+            self.log(f"exported {model_file} ({cfg.output.export_dtype})")
+        return TrainResult(self.run_dir, self.epoch, self.best_epoch, self.stop_reason, self.elapsed, results,
+                           model_file)
+
+
+class _null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
