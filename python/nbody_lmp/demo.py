@@ -22,7 +22,8 @@ import numpy as np
 from .analysis import angle_distribution, energy_drift, overlap, rdf, read_dump
 from .lammps_run import run_lammps, si_md_input
 
-STEPS = ["data", "train", "export", "evaluate", "md", "report"]
+# the demo's recipe is the si-sw example's (issue 6: "si-sw/ (the demo's recipe)")
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "si-sw" / "config.yaml"
 
 
 def _log(msg: str) -> None:
@@ -62,6 +63,7 @@ def run_demo(workdir: str = "demo", force: bool = False, quick: bool = False, co
 
     # 1. reference data
     data = work / "data"
+    data.mkdir(exist_ok=True)
     train, test = data / "train.xyz", data / "test.xyz"
     t0 = time.time()
     if not train.exists():
@@ -117,7 +119,10 @@ def run_demo(workdir: str = "demo", force: bool = False, quick: bool = False, co
 def _demo_config(work: Path, train: Path, run_dir: Path, quick: bool, config: str | None) -> Path:
     import yaml
 
-    src = Path(config) if config else Path(__file__).resolve().parent / "demo_config.yaml"
+    src = Path(config) if config else DEFAULT_CONFIG
+    if not src.is_file():
+        raise SystemExit(f"demo: training config {src} not found: run the demo from a checkout of nbody-lmp "
+                         "(it uses examples/si-sw/config.yaml) or pass --config your.yaml")
     cfg = yaml.safe_load(src.read_text())
     cfg.setdefault("data", {})["train"] = str(train)
     cfg["output"] = {**cfg.get("output", {}), "run_dir": str(run_dir)}

@@ -54,9 +54,8 @@ def pair_lines(style: str, model: Optional[str] = None, device: str = "cpu") -> 
         from .data.generate_sw import sw_potential_file
         return f"pair_style sw\npair_coeff * * {sw_potential_file()} Si\n"
     if style == "nbody":
-        from .plugin import plugin_path
-        return (f"plugin load {plugin_path()}\npair_style nbody device {device}\n"
-                f"pair_coeff * * {Path(model).resolve()} Si\n")
+        # the installed plugin loads by itself (lammps.plugins entry point / LAMMPS_PLUGIN_PATH)
+        return f"pair_style nbody device {device}\npair_coeff * * {Path(model).resolve()} Si\n"
     raise ValueError(f"unknown pair style {style!r}: use 'sw' or 'nbody'")
 
 

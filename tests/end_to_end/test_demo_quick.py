@@ -1,0 +1,25 @@
+"""The main job end to end at a tiny size (issue 6): SW data -> training -> export -> LAMMPS MD
+with pair_style nbody and pair_style sw on 1 and 2 ranks -> report with plots. A re-run reuses
+every step; --force keeps the earlier results."""
+import subprocess
+import sys
+
+import pytest
+
+
+def test_demo_quick_runs_to_report_and_reuses(tmp_path):
+    work = tmp_path / "demo"
+    cmd = [sys.executable, "-m", "nbody_lmp.cli", "demo", "--workdir", str(work), "--quick"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = (work / "report.md").read_text()
+    for needle in ("Accuracy on the test set", "atom-steps/s", "speed-up", "NVE energy drift", "g(r) overlap"):
+        assert needle in report
+    for png in ("parity_test.png", "structure.png", "nve_energy.png"):
+        assert (work / png).stat().st_size > 1000
+    model_mtime = (work / "model.pt").stat().st_mtime
+    # second run: everything is reused (no training, no export), the report is rewritten
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "$ nbody-lmp train" not in proc.stdout
+    assert (work / "model.pt").stat().st_mtime == model_mtime
