@@ -55,7 +55,7 @@ def run_demo(workdir: str = "demo", force: bool = False, quick: bool = False, co
     if force:
         _archive(work)
     work.mkdir(parents=True, exist_ok=True)
-    sizes = dict(train=300, test=50, reps=8, steps=1000, nve=1000, dump=50, ranks=(1, 2))
+    sizes = dict(train=300, test=50, reps=8, steps=500, nve=500, dump=25, ranks=(1, 2))
     if quick:
         sizes = dict(train=12, test=4, reps=2, steps=40, nve=40, dump=10, ranks=(1, 2))
     t_start = time.time()

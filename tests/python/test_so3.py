@@ -8,9 +8,9 @@ import sympy
 import torch
 
 from nbody_lmp.so3 import (CGPlan, Irrep, Irreps, clebsch_gordan, complex_clebsch_gordan, o3_D, random_rotation,
+                           spherical_harmonics, wigner_D)
 
 pytestmark = pytest.mark.usefixtures("float64")
-                           spherical_harmonics, wigner_D)
 
 LMAX = 6
 
