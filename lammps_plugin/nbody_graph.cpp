@@ -14,7 +14,8 @@ void HierarchyBuilder::set_cutoffs(const std::vector<double> &cutoffs)
 }
 
 bool HierarchyBuilder::build(int nall, const double *const *x, const int *atom_species,
-                             const NeighborView &list, LocalHierarchy &out, int &missing_atom)
+                             const NeighborView &list, LocalHierarchy &out, int &missing_atom,
+                             const int *fold)
 {
   const int K = (int) cutoffs_.size();
   missing_atom = -1;
@@ -69,12 +70,13 @@ bool HierarchyBuilder::build(int nall, const double *const *x, const int *atom_s
         if (atom_species[j] < 0) continue;
         const double dx = x[j][0] - xi, dy = x[j][1] - yi, dz = x[j][2] - zi;
         if (dx * dx + dy * dy + dz * dz >= cutsq) continue;
-        int c = node_of_atom_[j];
+        const int a = fold ? fold[j] : j;    // the atom whose node stands for j
+        int c = node_of_atom_[a];
         if (c < 0) {
           c = (int) out.node_atom.size();
-          node_of_atom_[j] = c;
-          out.node_atom.push_back(j);
-          out.node_species.push_back(atom_species[j]);
+          node_of_atom_[a] = c;
+          out.node_atom.push_back(a);
+          out.node_species.push_back(atom_species[a]);
         }
         src_.push_back(p);
         dst_.push_back(c);

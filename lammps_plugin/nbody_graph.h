@@ -50,6 +50,10 @@ class HierarchyBuilder {
   //   x           positions, x[i][0..2]
   //   atom_species model species of every atom, or -1 for atoms the model ignores (NULL types)
   //   list        full neighbour list with ghosts, cutoff >= max(cutoffs)
+  //   fold        optional (may be null): fold[j] is the owned atom of which ghost j is a periodic
+  //               image on this same subdomain, or j itself.  A folded ghost is not a node of its
+  //               own: edges to it go to its owner's node (with the ghost's edge vector), since
+  //               the owner's states are those of the image.  Owned atoms must have fold[i] == i.
   // Level-K nodes are the owned atoms of the list (ilist[0..inum-1]) with a species; the
   // level-(k-1) nodes are the level-k nodes plus every atom within cutoffs[k-1] of one of them.
   // Edges of level k join each level-k node to every level-(k-1) node within cutoffs[k-1]
@@ -57,7 +61,7 @@ class HierarchyBuilder {
   // cover a node that needs it: a ghost whose neighbours were never listed, i.e. the ghost
   // cutoff is too short; `missing_atom` is then that atom's index.
   bool build(int nall, const double *const *x, const int *atom_species, const NeighborView &list,
-             LocalHierarchy &out, int &missing_atom);
+             LocalHierarchy &out, int &missing_atom, const int *fold = nullptr);
 
  private:
   std::vector<double> cutoffs_;

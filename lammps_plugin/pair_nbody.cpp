@@ -97,6 +97,8 @@ PairNBody::PairNBody(LAMMPS *lmp) :
 {
   const char *t = std::getenv("NBODY_LMP_TIMING");
   timing = t && *t && strcmp(t, "0") != 0;
+  const char *f = std::getenv("NBODY_LMP_FOLD");
+  fold_images = !(f && strcmp(f, "0") == 0);
   single_enable = 0;
   restartinfo = 0;
   one_coeff = 1;
@@ -521,8 +523,14 @@ void PairNBody::compute(int eflag, int vflag)
   view.firstneigh = list->firstneigh;
   view.neighmask = NEIGHMASK;
 
+  const int *fold_of = nullptr;
+  if (fold_images && atom->tag_enable) {
+    update_fold(nlocal, nall);
+    fold_of = fold.data();
+  }
+
   int missing = -1;
-  if (!builder.build(nall, atom->x, atom_species.data(), view, graph, missing))
+  if (!builder.build(nall, atom->x, atom_species.data(), view, graph, missing, fold_of))
     error->one(FLERR,
                "pair_style nbody: atom {} (tag {}) is needed by the local hierarchy but has no "
                "neighbor list; the neighbor list must be full and include ghost atoms",
@@ -542,6 +550,36 @@ void PairNBody::compute(int eflag, int vflag)
   if (graph.n_nodes[graph.levels] == 0) return;
 
   run_model(eflag_atom, vflag_atom);
+}
+
+/* ----------------------------------------------------------------------
+   fold[j] = the owned atom of which ghost j is a periodic image on this rank, else j.
+   The image's states equal its owner's (the model is translation invariant and the owner's
+   neighbour list is complete), so the owner's node stands for it: on one rank no ghost is a
+   node at all, on many only the ghosts owned by other ranks are.  Ghosts change only when
+   LAMMPS re-neighbours.
+------------------------------------------------------------------------- */
+
+void PairNBody::update_fold(int nlocal, int nall)
+{
+  if (neighbor->ago != 0 && (int) fold.size() == nall) return;
+  fold.resize(nall);
+  for (int i = 0; i < nlocal; i++) fold[i] = i;
+  const tagint *tag = atom->tag;
+  if (atom->map_style != Atom::MAP_NONE) {
+    for (int j = nlocal; j < nall; j++) {
+      const int m = atom->map(tag[j]);
+      fold[j] = (m >= 0 && m < nlocal) ? m : j;
+    }
+  } else {
+    owned_of_tag.clear();
+    owned_of_tag.reserve(2 * (std::size_t) nlocal + 1);
+    for (int i = 0; i < nlocal; i++) owned_of_tag.emplace(tag[i], i);
+    for (int j = nlocal; j < nall; j++) {
+      auto it = owned_of_tag.find(tag[j]);
+      fold[j] = (it != owned_of_tag.end()) ? it->second : j;
+    }
+  }
 }
 
 /* ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ PairStyle(nbody,PairNBody);
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace LAMMPS_NS {
@@ -58,7 +59,13 @@ class PairNBody : public Pair {
   NBodyLMP::HierarchyBuilder builder;
   NBodyLMP::LocalHierarchy graph;
   std::vector<int> atom_species;    // per atom (owned + ghost): model species or -1
-  std::vector<double> grad_buffer;  // dE/d(edge vector) of one level, as double
+
+  // ghost -> owned atom of which it is a periodic image on this rank (docs/lammps.md, "Ghost
+  // atoms"): such a ghost is not a node of its own; NBODY_LMP_FOLD=0 turns this off
+  bool fold_images;
+  std::vector<int> fold;
+  std::unordered_map<tagint, int> owned_of_tag;
+  void update_fold(int nlocal, int nall);
 
   // per-phase wall time, logged by finish() when NBODY_LMP_TIMING is set (docs/lammps.md)
   bool timing;

@@ -10,6 +10,7 @@
 #include "nbody_graph.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -186,6 +187,90 @@ static void run_case(const Case &cs)
   }
 }
 
+// One subdomain holding a whole periodic box (one MPI rank): every ghost is a periodic image of
+// an owned atom.  With `fold`, the nodes are the owned atoms only, and the level-k edges join each
+// owned atom i to the owner of every image j within the cutoff, with the image's vector x_j - x_i.
+static void run_periodic_fold_case(unsigned seed)
+{
+  std::mt19937 rng(seed);
+  const double L = 5.0;
+  const std::vector<double> cut = {3.0, 2.5};
+  const double shell = 5.5 + 1.0;
+  std::uniform_real_distribution<double> inbox(0.0, L), unit(0.0, 1.0);
+  const int nlocal = 12;
+  std::vector<std::array<double, 3>> pos;
+  std::vector<int> owner;
+  for (int i = 0; i < nlocal; ++i) {
+    pos.push_back({inbox(rng), inbox(rng), inbox(rng)});
+    owner.push_back(i);
+  }
+  for (int a = -2; a <= 2; ++a)
+    for (int b = -2; b <= 2; ++b)
+      for (int c = -2; c <= 2; ++c) {
+        if (a == 0 && b == 0 && c == 0) continue;
+        for (int i = 0; i < nlocal; ++i) {
+          std::array<double, 3> p = {pos[i][0] + a * L, pos[i][1] + b * L, pos[i][2] + c * L};
+          bool inside = true;
+          for (int d = 0; d < 3; ++d) inside = inside && p[d] > -shell && p[d] < L + shell;
+          if (inside) {
+            pos.push_back(p);
+            owner.push_back(i);
+          }
+        }
+      }
+  const int nall = (int) pos.size();
+  std::vector<double *> x(nall);
+  for (int i = 0; i < nall; ++i) x[i] = pos[i].data();
+  std::vector<int> species(nall);
+  for (int i = 0; i < nlocal; ++i) species[i] = unit(rng) < 0.2 ? -1 : (int) (rng() % 2);
+  for (int j = nlocal; j < nall; ++j) species[j] = species[owner[j]];
+
+  std::vector<std::vector<int>> neigh(nall);
+  for (int i = 0; i < nall; ++i)
+    for (int j = 0; j < nall; ++j)
+      if (i != j && dist2(x, i, j) < 9.0) neigh[i].push_back(j);
+  std::vector<int> ilist(nall), numneigh(nall);
+  std::vector<int *> firstneigh(nall);
+  for (int i = 0; i < nall; ++i) {
+    ilist[i] = i;
+    numneigh[i] = (int) neigh[i].size();
+    firstneigh[i] = neigh[i].data();
+  }
+  NeighborView view;
+  view.inum = nlocal;
+  view.gnum = nall - nlocal;
+  view.ilist = ilist.data();
+  view.numneigh = numneigh.data();
+  view.firstneigh = firstneigh.data();
+
+  HierarchyBuilder builder;
+  builder.set_cutoffs(cut);
+  LocalHierarchy g;
+  int missing = -1;
+  CHECK(builder.build(nall, x.data(), species.data(), view, g, missing, owner.data()), "fold build failed");
+  int nowned = 0;
+  for (int i = 0; i < nlocal; ++i) nowned += species[i] >= 0;
+  for (int k = 0; k <= 2; ++k) CHECK(g.n_nodes[k] == nowned, "fold: level %d has %lld nodes, owned %d", k,
+                                     (long long) g.n_nodes[k], nowned);
+  for (int k = 1; k <= 2; ++k) {
+    std::multiset<std::tuple<int, int, long, long, long>> got, want;
+    const int64_t E = g.num_edges(k - 1);
+    auto key = [](double v) { return std::lround(v * 1e9); };
+    for (int64_t e = 0; e < E; ++e) {
+      const double *d = &g.edge_vectors[k - 1][3 * e];
+      got.insert({g.node_atom[g.edge_index[k - 1][e]], g.node_atom[g.edge_index[k - 1][E + e]], key(d[0]),
+                  key(d[1]), key(d[2])});
+    }
+    for (int i = 0; i < nlocal; ++i) {
+      if (species[i] < 0) continue;
+      for (int j = 0; j < nall; ++j)
+        if (j != i && species[j] >= 0 && dist2(x, i, j) < cut[k - 1] * cut[k - 1])
+          want.insert({i, owner[j], key(x[j][0] - x[i][0]), key(x[j][1] - x[i][1]), key(x[j][2] - x[i][2])});
+    }
+    CHECK(got == want, "fold: level %d has %zu edges, expected %zu", k, got.size(), want.size());
+  }
+}
+
 int main()
 {
   std::vector<Case> cases = {
@@ -197,6 +282,7 @@ int main()
       {{3.0, 3.0}, 4.0, 6.5, 5, 0, 0.0, 6u},     // no ghosts (non-periodic, one rank)
   };
   for (const auto &c : cases) run_case(c);
+  for (unsigned seed = 10; seed < 14; ++seed) run_periodic_fold_case(seed);
 
   // empty input
   {

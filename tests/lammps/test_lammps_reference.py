@@ -13,6 +13,14 @@ from _lmputils import (assert_matches, calculator_reference, contract_reference,
 TOL = 1e-9
 
 
+@pytest.fixture(params=["fold", "ghost-nodes"])
+def image_mode(request, monkeypatch):
+    """Both ways of treating a ghost that is a periodic image of an atom owned by the same rank:
+    folded onto its owner's node (default), or a graph node of its own (NBODY_LMP_FOLD=0)."""
+    monkeypatch.setenv("NBODY_LMP_FOLD", "1" if request.param == "fold" else "0")
+    return request.param
+
+
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     d = tmp_path_factory.mktemp("models")
@@ -73,7 +81,7 @@ def compare(path, atoms, type_symbols, pair_lines=None):
     return got, ref
 
 
-def test_cubic_si_crystal(models):
+def test_cubic_si_crystal(models, image_mode):
     atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
     atoms.rattle(0.05, seed=1)
     got, ref = compare(models["si"], atoms, ["Si"])
@@ -93,7 +101,7 @@ def test_perfect_crystal_is_symmetric(models):
 
 
 @pytest.mark.parametrize("model", ["si", "si3", "pairs"])
-def test_triclinic_cell(models, model):
+def test_triclinic_cell(models, model, image_mode):
     compare(models[model], triclinic(["Si"] * 14, seed=4), ["Si"])
 
 
@@ -102,7 +110,7 @@ def test_nonperiodic_cluster(models):
     assert np.abs(got["forces"].sum(0)).max() < 1e-12  # no external field: momentum conserved
 
 
-def test_two_species_types_in_other_order(models):
+def test_two_species_types_in_other_order(models, image_mode):
     """Two species, LAMMPS types in the reverse of the model's order (type 1 = O, type 2 = Si)."""
     atoms = triclinic(["Si", "O", "O"] * 5, seed=6)
     compare(models["sio"], atoms, ["O", "Si"])
@@ -124,7 +132,7 @@ def test_two_species_several_types_per_species(models):
     assert_matches(got, ref, TOL)
 
 
-def test_box_smaller_than_receptive_field(models):
+def test_box_smaller_than_receptive_field(models, image_mode):
     """The 2-atom primitive diamond cell (3.84 A vectors) with a 6 A receptive field: many images."""
     atoms = bulk("Si", "diamond", a=5.43)
     atoms.positions[1] += [0.07, -0.03, 0.05]
@@ -138,7 +146,7 @@ def test_small_orthogonal_box(models):
     compare(models["si3"], atoms, ["Si"])
 
 
-def test_hybrid_overlay_with_null(models):
+def test_hybrid_overlay_with_null(models, image_mode):
     """Ar atoms (type 2) are NULL for nbody and left to another style: nbody sees only Si."""
     atoms = lammps_frame(triclinic(["Si", "Si", "Ar"] * 5, seed=9))
     path = models["si"]
