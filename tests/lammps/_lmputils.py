@@ -72,7 +72,7 @@ def box_commands(atoms: Atoms, margin=10.0):
 def setup_commands(atoms: Atoms, type_symbols, pair_lines, extra=()):
     """The whole input for ``atoms``: LAMMPS type t+1 holds the atoms whose symbol is
     ``type_symbols[t]``; ``pair_lines`` define the potential."""
-    lines = ["units metal", "atom_style atomic", "atom_modify map array sort 0 0.0"]
+    lines = ["units metal", "atom_style atomic", "atom_modify sort 0 0.0"]  # no atom map: pair nbody finds ghost owners by tag itself
     lines += box_commands(atoms)
     lines += [f"create_box {len(type_symbols)} box"]
     for t, s in enumerate(type_symbols, start=1):
