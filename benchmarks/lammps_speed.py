@@ -12,6 +12,7 @@ ranks, run one after the other in one go. Prints
 
     python benchmarks/lammps_speed.py                       # default example model, ~6 min on 2 cores
     python benchmarks/lammps_speed.py --model runs/si/model.pt --sizes 4 8 --ranks 1 2 --seconds 10
+    python benchmarks/lammps_speed.py --heap-malloc     # glibc keeps freed tensors (docs/lammps.md)
 
 The model is --model, else examples/si-sw/runs/model.pt if it was trained, else a random-weight
 network with the default hyperparameters of `nbody-lmp train` exported in the default export dtype
@@ -149,14 +150,20 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=15.0, help="timed seconds per run (default 15)")
     ap.add_argument("--warmup", type=int, default=2, help="untimed MD steps first (default 2)")
     ap.add_argument("--out", type=Path, default=None, help="keep the runs and results.json here")
+    ap.add_argument("--heap-malloc", action="store_true",
+                    help="run with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=16G: glibc then reuses freed "
+                         "tensor memory instead of unmapping and page-faulting it again every step")
     args = ap.parse_args(argv)
 
     work = args.out or Path(tempfile.mkdtemp(prefix="nbody_lammps_speed_"))
     work.mkdir(parents=True, exist_ok=True)
     model, desc = (args.model.resolve(), f"model {args.model}") if args.model else default_model(work)
     lmp, env = lammps_binary()
+    if args.heap_malloc:
+        env.update(MALLOC_MMAP_MAX_="0", MALLOC_TRIM_THRESHOLD_=str(16 << 30))
     print(f"pair_style nbody: {desc}")
-    print(f"runs in {work}; {os.cpu_count()} CPU cores; OMP_NUM_THREADS=1; {args.seconds:.0f} s timed per run\n")
+    print(f"runs in {work}; {os.cpu_count()} CPU cores; OMP_NUM_THREADS=1; {args.seconds:.0f} s timed per run"
+          + ("; glibc malloc without mmap (--heap-malloc)" if args.heap_malloc else "") + "\n")
 
     results = []
     for reps in args.sizes:

@@ -24,6 +24,7 @@
 #include <torch/script.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <climits>
 #include <cmath>
