@@ -674,8 +674,11 @@ void PairNBody::run_model(int eflag_atom_local, int vflag_atom_local)
           "owned atoms",
           c10::str(out.sizes()), nowned));
     torch::Tensor total = out.sum();
-    grads = torch::autograd::grad({total}, leaves, {}, /*retain_graph=*/false,
-                                  /*create_graph=*/false, /*allow_unused=*/true);
+    if (total.requires_grad())
+      grads = torch::autograd::grad({total}, leaves, {}, /*retain_graph=*/false,
+                                    /*create_graph=*/false, /*allow_unused=*/true);
+    else    // no edge at all (isolated atoms): no forces
+      grads.assign(K, torch::Tensor());
     energies = out.detach().to(torch::kCPU, torch::kFloat64).contiguous();
     for (auto &g : grads)
       if (g.defined()) g = g.to(torch::kCPU, torch::kFloat64).contiguous();
