@@ -120,3 +120,16 @@ def load_exported(path: Union[str, os.PathLike], device: Union[str, torch.device
                          f"{FORMAT_VERSION}: re-export the model with this version of nbody-lmp")
     module.eval()
     return module, meta
+
+
+class _CallableModule(type(os)):
+    """``nbody_lmp.export`` is both this module and the function :func:`export` (the package imports
+    lazily, and importing a submodule binds its name on the package)."""
+
+    def __call__(self, *args, **kwargs):
+        return export(*args, **kwargs)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule

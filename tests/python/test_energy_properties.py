@@ -211,3 +211,22 @@ def test_bad_input_errors():
         a = Atoms("Si2", positions=[[0, 0, 0], [1.5, 0, 0]], cell=[[3, 0, 0], [6, 0, 0], [0, 0, 3]], pbc=True)
         a.calc = NBodyCalculator(model)
         a.get_potential_energy()
+
+
+def test_structure_with_no_edges_and_lazy_package_import(tmp_path):
+    """Atoms farther apart than every cutoff: per-atom energies only, zero forces (also for a frozen,
+    exported model); importing the package (as LAMMPS's plugin entry point does) loads no torch."""
+    import subprocess
+    import sys
+
+    from ase import Atoms
+    from nbody_lmp import export
+    model = make_model("first_order", species=("Si",), cutoff=(3.0,))
+    path = export(model, tmp_path / "m.pt")
+    for calc_model in (model, str(path)):
+        a = Atoms("Si2", positions=[[0, 0, 0], [5.0, 0, 0]])
+        a.calc = NBodyCalculator(calc_model)
+        assert np.isfinite(a.get_potential_energy())
+        assert np.abs(a.get_forces()).max() == 0.0
+    code = "import sys, nbody_lmp, nbody_lmp.plugin; assert 'torch' not in sys.modules, 'torch imported'"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

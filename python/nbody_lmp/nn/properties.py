@@ -56,8 +56,10 @@ def compute_properties(model: torch.nn.Module, graph: AtomicGraph, forces: bool 
         0, graph.batch, energies)
     out = {"energy": energy, "energies": energies}
     if need_grad:
-        (g,) = torch.autograd.grad(energy.sum(), vectors, create_graph=training, allow_unused=True)
-        if g is None:  # no edges at all
+        g = None
+        if energy.requires_grad:  # False for a frozen model on a structure with no edges
+            (g,) = torch.autograd.grad(energy.sum(), vectors, create_graph=training, allow_unused=True)
+        if g is None:  # no edge within any cutoff: no forces
             g = torch.zeros_like(vectors)
         i, j = graph.edge_index
         if forces:
