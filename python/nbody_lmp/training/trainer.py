@@ -256,13 +256,8 @@ class Trainer:
         if t.scheduler == "plateau":
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 self.optimizer, mode="min", factor=t.lr_factor, patience=t.lr_patience, min_lr=t.min_lr)
-        elif t.scheduler == "cosine":
-            floor = t.min_lr / t.lr
-            T = t.max_epochs
-            self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-                self.optimizer, lambda e: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(e, T) / T)))
         else:
-            self.scheduler = None
+            self.scheduler = None  # "cosine" is set per epoch by _cosine_lr; "none" keeps lr
         self.ema = ExponentialMovingAverage(self.model, t.ema_decay) if t.ema_decay else None
         self.loss = WeightedLoss(cfg.loss)
         n_par = sum(p.numel() for p in params)
@@ -423,6 +418,8 @@ class Trainer:
                 break
             epoch = self.epoch + 1
             t0 = time.perf_counter()
+            if t.scheduler == "cosine":
+                self._cosine_lr(limit, last_epoch_time)
             lr = self.optimizer.param_groups[0]["lr"]
             train_loss, train_metrics = self._train_epoch(epoch)
             val_loss, val_metrics = self._validate()
@@ -455,6 +452,20 @@ class Trainer:
         self.log(f"stopped after epoch {self.epoch}: {self.stop_reason}; best epoch {self.best_epoch} "
                  f"(total training time {self.elapsed / 60:.1f} min)")
         return self._finish()
+
+    def _cosine_lr(self, limit: Optional[float], epoch_time: float) -> None:
+        """Cosine decay from ``lr`` to ``min_lr`` over the run: its progress is the larger of the
+        epochs done over ``max_epochs`` and, with a time limit, the time at the end of this epoch
+        (estimated from the last one) over the limit, so the rate has annealed when either ends.
+        With a time limit the schedule therefore depends on the machine's speed."""
+        t = self.cfg.training
+        progress = self.epoch / t.max_epochs
+        if limit is not None and self.epoch > 0:
+            progress = max(progress, (self.elapsed + epoch_time) / limit)
+        progress = min(progress, 1.0)
+        lr = t.min_lr + (t.lr - t.min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
 
     def _finish(self) -> TrainResult:
         from .metrics import format_table
