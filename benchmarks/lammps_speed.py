@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from nbody_lmp.lammps_run import diamond_si_box, pair_lines
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"nbody/sw on 1 rank": 1 / 50, "2-rank scaling": 1.8, "kB per atom": 20.0}
 
@@ -73,22 +75,8 @@ def lammps_binary() -> tuple[str, dict]:
 
 
 def input_text(style: str, reps: int, model: Path, seconds: float, warmup: int, pair_args: str = "") -> str:
-    """``pair_args``: keywords appended to ``pair_style nbody`` (``device cuda dtype float32``)."""
-    if style == "sw":
-        from nbody_lmp.data.generate_sw import sw_potential_file
-
-        pair = f"pair_style sw\npair_coeff * * {sw_potential_file()} Si"
-    else:
-        pair = f"pair_style nbody {pair_args}".rstrip() + f"\npair_coeff * * {model} Si"
-    return f"""units metal
-atom_style atomic
-boundary p p p
-lattice diamond 5.431
-region box block 0 {reps} 0 {reps} 0 {reps}
-create_box 1 box
-create_atoms 1 box
-mass 1 28.0855
-{pair}
+    """``pair_args``: keywords of ``pair_style nbody`` (``device cuda dtype float32``; none: its defaults)."""
+    return f"""{diamond_si_box(reps)}{pair_lines(style, model, pair_args)}
 neighbor 1.0 bin
 velocity all create 600.0 4928459 loop geom
 fix nve all nve

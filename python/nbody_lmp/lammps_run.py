@@ -49,14 +49,29 @@ class MDResult:
     log: str
 
 
-def pair_lines(style: str, model: Optional[str] = None, device: str = "cpu") -> str:
+def pair_lines(style: str, model: Optional[str] = None, keywords: str = "device cpu") -> str:
+    """``pair_style``/``pair_coeff`` lines: LAMMPS's ``sw`` with its own Si.sw, or ``nbody`` with
+    ``model`` and the pair style's ``keywords`` (``device cuda dtype float32``; docs/lammps.md)."""
     if style == "sw":
         from .data.generate_sw import sw_potential_file
         return f"pair_style sw\npair_coeff * * {sw_potential_file()} Si\n"
     if style == "nbody":
         # the installed plugin loads by itself (lammps.plugins entry point / LAMMPS_PLUGIN_PATH)
-        return f"pair_style nbody device {device}\npair_coeff * * {Path(model).resolve()} Si\n"
+        return f"pair_style nbody {keywords}".rstrip() + f"\npair_coeff * * {Path(model).resolve()} Si\n"
     raise ValueError(f"unknown pair style {style!r}: use 'sw' or 'nbody'")
+
+
+def diamond_si_box(reps: int) -> str:
+    """Diamond Si, ``reps^3`` conventional cells (``8 reps^3`` atoms), periodic, metal units."""
+    return f"""units metal
+atom_style atomic
+boundary p p p
+lattice diamond 5.431
+region box block 0 {reps} 0 {reps} 0 {reps}
+create_box 1 box
+create_atoms 1 box
+mass 1 28.0855
+"""
 
 
 def si_md_input(style: str, reps: int, steps: int, temperature: float, model: Optional[str] = None,
@@ -65,16 +80,7 @@ def si_md_input(style: str, reps: int, steps: int, temperature: float, model: Op
     """Diamond Si, ``reps^3`` conventional cells (8 reps^3 atoms), velocities at ``2 T``
     (equipartition brings the crystal to about ``T``), optional NVT equilibration, then NVE."""
     text = f"""# nbody-lmp: diamond Si, {8 * reps ** 3} atoms, pair_style {style}
-units metal
-atom_style atomic
-boundary p p p
-lattice diamond 5.431
-region box block 0 {reps} 0 {reps} 0 {reps}
-create_box 1 box
-create_atoms 1 box
-mass 1 28.0855
-{pair_lines(style, model)}
-neighbor 1.0 bin
+{diamond_si_box(reps)}{pair_lines(style, model)}neighbor 1.0 bin
 neigh_modify every 1 delay 0 check yes
 timestep {timestep}
 velocity all create {2 * temperature} {seed} mom yes rot yes dist gaussian
