@@ -1,0 +1,52 @@
+"""The cosine learning-rate schedule (issue 4, "learning-rate schedule (plateau or cosine)"): it
+anneals from ``lr`` to ``min_lr`` by ``max_epochs`` or by the time limit, whichever comes first."""
+import math
+import os
+import sys
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _trainutils import tiny_config, write_lj_data  # noqa: E402
+
+from nbody_lmp.training import Trainer, load_config  # noqa: E402
+
+LR, MIN_LR = 0.01, 1e-4
+
+
+def cosine(progress):
+    return MIN_LR + (LR - MIN_LR) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def trainer_at(epoch, elapsed, max_epochs=100):
+    """The state ``Trainer._cosine_lr`` reads, after ``epoch`` epochs and ``elapsed`` seconds."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR)
+    cfg = SimpleNamespace(training=SimpleNamespace(lr=LR, min_lr=MIN_LR, max_epochs=max_epochs))
+    return SimpleNamespace(cfg=cfg, epoch=epoch, elapsed=elapsed, optimizer=opt)
+
+
+@pytest.mark.parametrize("epoch, elapsed, limit, epoch_time, progress", [
+    (0, 0.0, None, 0.0, 0.0),       # the first epoch runs at lr
+    (25, 50.0, None, 2.0, 0.25),    # no time limit: epochs over max_epochs
+    (25, 50.0, 600.0, 2.0, 0.25),   # the epochs are ahead of the clock
+    (5, 28.0, 60.0, 2.0, 0.5),      # the clock is ahead: time at the end of this epoch over the limit
+    (9, 59.0, 60.0, 6.0, 1.0),      # this epoch would end past the limit: min_lr, not beyond
+    (0, 0.0, 60.0, 0.0, 0.0),       # no epoch yet: no time estimate either
+])
+def test_cosine_progress_is_the_larger_of_epochs_and_time(epoch, elapsed, limit, epoch_time, progress):
+    t = trainer_at(epoch, elapsed)
+    Trainer._cosine_lr(t, limit, epoch_time)
+    assert t.optimizer.param_groups[0]["lr"] == pytest.approx(cosine(progress), rel=1e-12)
+
+
+def test_cosine_lr_of_each_epoch_in_a_run(tmp_path):
+    data = write_lj_data(tmp_path / "train.xyz", n=6)
+    cfg = load_config(tiny_config(tmp_path, data=data, training={
+        "scheduler": "cosine", "lr": LR, "min_lr": MIN_LR, "max_epochs": 4}))
+    Trainer(cfg, log=lambda s: None).run()
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    col = rows[0].split(",").index("lr")
+    lrs = [float(r.split(",")[col]) for r in rows[1:]]
+    assert lrs == pytest.approx([cosine(k / 4) for k in range(4)], rel=1e-6)
