@@ -44,9 +44,11 @@ TINY = ["--set", "training.max_epochs=1", "--set", "model.channels=2", "--set", 
 
 
 def run_script(example: str, tmp: Path, **sizes) -> Path:
-    """Copy ``examples/<example>`` (without earlier outputs) and run its run.sh at a tiny size,
-    with this interpreter's environment first on PATH (nbody-lmp, lmp, python)."""
-    work = tmp / example
+    """Copy ``examples/<example>`` (without earlier outputs) to ``tmp/examples/`` beside a link to
+    the checkout's ``benchmarks/`` (run.sh may call ``../../benchmarks``), and run its run.sh at a
+    tiny size, with this interpreter's environment first on PATH (nbody-lmp, lmp, python)."""
+    work = tmp / "examples" / example
+    (tmp / "benchmarks").symlink_to(ROOT / "benchmarks", target_is_directory=True)
     shutil.copytree(ROOT / "examples" / example, work,
                     ignore=shutil.ignore_patterns("runs", "train.xyz", "test.xyz", "*.dump", "log.lammps"))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
