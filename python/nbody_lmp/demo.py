@@ -184,8 +184,11 @@ def write_report(work: Path, metrics: dict, md: Dict[str, dict], sizes: dict, ti
         if m:
             lines.append(f"| {key.replace('_', ' ')} ({unit}) | {1000 * m['mae']:.2f} | {1000 * m['rmse']:.2f} | "
                          f"{1000 * m.get('std', float('nan')):.2f} | {m['rmse'] / m['std'] if m.get('std') else float('nan'):.3f} |")
-    lines += ["", "![parity](parity_test.png)", "",
-              f"## MD: {n} atoms, diamond Si, NVE from 2×600 K velocities, {sizes['steps']} steps of 1 fs", "",
+    lines += ["", "![parity](parity_test.png)", ""]
+    if (work / "run" / "learning_curves.png").is_file():   # absent when the config says output.plots: false
+        lines += ["Training, against the validation configurations held out of the training file:", "",
+                  "![learning curves](run/learning_curves.png)", ""]
+    lines += [f"## MD: {n} atoms, diamond Si, NVE from 2×600 K velocities, {sizes['steps']} steps of 1 fs", "",
               "| | pair_style sw | pair_style nbody | ratio nbody/sw |", "|---|---|---|---|"]
     for ranks in sizes["ranks"]:
         a, b = rate.get(f"sw-{ranks}", float("nan")), rate.get(f"nbody-{ranks}", float("nan"))
@@ -196,6 +199,8 @@ def write_report(work: Path, metrics: dict, md: Dict[str, dict], sizes: dict, ti
     lines += [f"| NVE energy drift (meV/atom/ps) | {drifts['sw']:.4f} | {drifts['nbody']:.4f} | |",
               f"| mean temperature (K) | {md['sw-1']['thermo']['Temp'].mean():.0f} | "
               f"{md['nbody-1']['thermo']['Temp'].mean():.0f} | |",
+              f"| mean pressure (bar) | {md['sw-1']['thermo']['Press'].mean():.0f} | "
+              f"{md['nbody-1']['thermo']['Press'].mean():.0f} | |",
               f"| g(r) overlap with sw (1 = identical) | | {rdf_overlap:.3f} | |",
               f"| bond-angle distribution overlap with sw | | {adf_overlap:.3f} | |",
               "", "![structure](structure.png)", "", "![nve](nve_energy.png)", ""]

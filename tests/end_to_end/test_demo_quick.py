@@ -13,9 +13,10 @@ def test_demo_quick_runs_to_report_and_reuses(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = (work / "report.md").read_text()
-    for needle in ("Accuracy on the test set", "atom-steps/s", "speed-up", "NVE energy drift", "g(r) overlap"):
+    for needle in ("Accuracy on the test set", "atom-steps/s", "speed-up", "NVE energy drift", "mean pressure",
+                   "g(r) overlap", "![learning curves](run/learning_curves.png)"):
         assert needle in report
-    for png in ("parity_test.png", "structure.png", "nve_energy.png"):
+    for png in ("parity_test.png", "structure.png", "nve_energy.png", "run/learning_curves.png"):
         assert (work / png).stat().st_size > 1000
     model_mtime = (work / "model.pt").stat().st_mtime
     # second run: everything is reused (no training, no export), the report is rewritten
