@@ -64,7 +64,7 @@ def test_si_sw_example(tmp_path):
     assert "forces" in (run_dir / "test_metrics.json").read_text()
     log = (run_dir / "log.lammps").read_text()
     assert "Loop time" in log and "ERROR" not in log
-    assert (work / "traj.dump").is_file()
+    assert (run_dir / "traj.dump").is_file()                  # the trajectory goes into the run folder
 
 
 def test_si_dft_example(tmp_path):
