@@ -3,7 +3,7 @@ radial distribution function g(r), bond-angle distribution, and NVE energy drift
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Tuple
+from typing import Tuple
 
 import numpy as np
 

@@ -15,9 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
-
-import numpy as np
+from typing import Dict
 
 from .analysis import angle_distribution, energy_drift, overlap, rdf, read_dump
 from .lammps_run import run_lammps, si_md_input

@@ -4,7 +4,6 @@ every step; --force keeps the earlier results."""
 import subprocess
 import sys
 
-import pytest
 
 
 def test_demo_quick_runs_to_report_and_reuses(tmp_path):

@@ -36,7 +36,7 @@ def models(tmp_path_factory):
 
 
 def random_positions(n, cell, rng, min_dist=1.6):
-    frac, pos = [], []
+    pos = []
     while len(pos) < n:
         f = rng.uniform(0, 1, 3)
         p = f @ cell

@@ -1,6 +1,5 @@
 """Every intermediate part of every gate type is covariant (DESIGN.md §6): it transforms by its
 Wigner D under random rotations and by its parity under inversion, to <= 1e-10 relative (float64)."""
-import numpy as np
 import pytest
 import torch
 

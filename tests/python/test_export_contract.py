@@ -2,7 +2,6 @@
 inputs exactly as the C++ pair style does: owned atoms plus explicit ghost copies (no shifts),
 atoms ordered by the local hierarchy with the ``n_nodes`` prefixes, per-level edge lists, forces
 and virial from one backward pass over the edge vectors, ghost forces folded back to owners."""
-import json
 
 import numpy as np
 import pytest

@@ -34,7 +34,6 @@ import hashlib
 import io
 import json
 import math
-import os
 import shutil
 import sys
 import time
