@@ -19,6 +19,7 @@ import torch
 from ase.data import atomic_numbers
 
 from ..so3 import Irrep, natural_irreps
+from .constants import ExactConstants
 from .first_order import FirstOrderGate
 from .first_order_pairs import FirstOrderPairsGate
 from .radial import InversePowerRadial
@@ -28,7 +29,7 @@ FORMAT_VERSION = 1
 GATES = ("zeroth_order", "first_order", "first_order_pairs")
 
 
-class NBodyNetwork(torch.nn.Module):
+class NBodyNetwork(ExactConstants):
     """N-body network potential.
 
     Args:
@@ -48,7 +49,7 @@ class NBodyNetwork(torch.nn.Module):
         avg_num_children: per-level constants the neighbourhood sums are divided by.
     """
 
-    __jit_ignored_attributes__ = ["config"]
+    __jit_ignored_attributes__ = ExactConstants.__jit_ignored_attributes__ + ["config"]
 
     def __init__(self, species: Sequence[str], cutoff: Union[float, Sequence[float]] = 4.0, levels: int = 2,
                  lmax: int = 2, channels: int = 8, gate: str = "first_order", dtype: Optional[torch.dtype] = None,
@@ -122,9 +123,10 @@ class NBodyNetwork(torch.nn.Module):
             self.readout = torch.nn.Sequential(torch.nn.Linear(C, H), torch.nn.SiLU(), torch.nn.Linear(H, 1))
         else:
             self.readout = torch.nn.Sequential(torch.nn.Linear(C, 1))
-        self.register_buffer("e0", torch.tensor([e0.get(s, 0.0) for s in species], dtype=torch.float64))
-        self.register_buffer("scale", torch.tensor(float(scale), dtype=torch.float64))
-        self.register_buffer("shift", torch.tensor(float(shift), dtype=torch.float64))
+        # energy statistics stay float64 in a float32 model (E0 ~ 1e2 eV would lose 1e-5 eV)
+        self.register_float64_buffer("e0", torch.tensor([e0.get(s, 0.0) for s in species], dtype=torch.float64))
+        self.register_float64_buffer("scale", torch.tensor(float(scale), dtype=torch.float64))
+        self.register_float64_buffer("shift", torch.tensor(float(shift), dtype=torch.float64))
         if avg_num_children is not None:
             self.set_avg_num_children(avg_num_children)
         self.to(dtype or torch.get_default_dtype())
