@@ -77,6 +77,8 @@ class PairNBody : public Pair {
   void load_model(const std::string &file);
   void select_device();
   void run_model(int eflag_atom_local, int vflag_atom_local);
+  void check_distances();
+  void check_outputs(const double *energies, const std::vector<const double *> &grads);
 };
 
 }    // namespace LAMMPS_NS

@@ -47,6 +47,9 @@ class NBodyNetwork(ExactConstants):
         e0: per-species reference energies (eV), ``{symbol: value}``.
         scale, shift: per-atom energy = ``scale * readout + shift + E0[species]``.
         avg_num_children: per-level constants the neighbourhood sums are divided by.
+        radial_min_distance: below this distance (Angstrom) the inverse powers keep their value at
+            it, so the model stays finite for atoms far closer than any training pair
+            (:class:`~nbody_lmp.nn.radial.InversePowerRadial`).
     """
 
     __jit_ignored_attributes__ = ExactConstants.__jit_ignored_attributes__ + ["config"]
@@ -55,7 +58,8 @@ class NBodyNetwork(ExactConstants):
                  lmax: int = 2, channels: int = 8, gate: str = "first_order", dtype: Optional[torch.dtype] = None,
                  parity: str = "natural", radial_max_power: int = 2, n_radial: int = 4, radial_hidden: int = 16,
                  readout_hidden: int = 16, e0: Optional[Dict[str, float]] = None, scale: float = 1.0,
-                 shift: float = 0.0, avg_num_children: Union[None, float, Sequence[float]] = None):
+                 shift: float = 0.0, avg_num_children: Union[None, float, Sequence[float]] = None,
+                 radial_min_distance: float = 0.5):
         super().__init__()
         species = list(species)
         if not species:
@@ -86,7 +90,8 @@ class NBodyNetwork(ExactConstants):
                 raise ValueError(f"e0 names {s!r}, which is not in species {species}")
         self.config = dict(species=species, cutoff=cutoffs, levels=levels, lmax=int(lmax), channels=int(channels),
                            gate=gate, parity=parity, radial_max_power=int(radial_max_power), n_radial=int(n_radial),
-                           radial_hidden=int(radial_hidden), readout_hidden=int(readout_hidden))
+                           radial_hidden=int(radial_hidden), readout_hidden=int(readout_hidden),
+                           radial_min_distance=float(radial_min_distance))
 
         # the exported-model contract (docs/model-format.md)
         self.format_version: int = FORMAT_VERSION
@@ -104,13 +109,15 @@ class NBodyNetwork(ExactConstants):
         for k in range(levels):
             last = k == levels - 1
             irreps_out = scalar if last else hidden_irreps
-            radial = InversePowerRadial(cutoffs[k], radial_max_power, n_radial, radial_hidden)
+            radial = InversePowerRadial(cutoffs[k], radial_max_power, n_radial, radial_hidden,
+                                        radial_min_distance)
             if gate == "zeroth_order":
                 g = ZerothOrderGate(irreps_in, C, irreps_out, C, int(lmax), radial, hidden=not last)
             elif gate == "first_order":
                 g = FirstOrderGate(irreps_in, C, hidden_irreps, irreps_out, C, int(lmax), radial, hidden=not last)
             else:
-                pair_radial = InversePowerRadial(2 * cutoffs[k], radial_max_power, n_radial, radial_hidden)
+                pair_radial = InversePowerRadial(2 * cutoffs[k], radial_max_power, n_radial,
+                                                  radial_hidden, radial_min_distance)
                 g = FirstOrderPairsGate(irreps_in, C, hidden_irreps, irreps_out, int(lmax), radial, pair_radial,
                                         hidden=not last)
             gates.append(g)
