@@ -22,14 +22,6 @@ from _trainutils import tiny_config
 GATES = ["zeroth_order", "first_order", "first_order_pairs"]
 
 
-@pytest.fixture
-def float32_default():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float32)
-    yield
-    torch.set_default_dtype(old)
-
-
 def _max_symmetry_errors(calc_factory, atoms, seed=11):
     """Largest relative energy and force errors over a rotation, an inversion, an improper rotation
     and a mirror plane."""
