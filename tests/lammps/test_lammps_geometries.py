@@ -13,7 +13,7 @@ from ase import Atoms
 from _lmputils import (assert_matches, calculator_reference, contract_reference, lammps_frame, make_model,
                        new_lammps, run_lammps)
 
-TOL = 1e-9
+TOL = 1e-12
 SW_LIKE = dict(cutoff=3.8, levels=2, lmax=2, channels=4, gate="first_order", radial_max_power=6, n_radial=4,
                radial_hidden=16)
 
@@ -63,8 +63,10 @@ def test_close_pair_is_finite_and_matches_python(models, d):
     atoms = close_pair_cluster(d)
     got = run_lammps(atoms, ["Si"], ["pair_style nbody", f"pair_coeff * * {models['f64']} Si"])
     assert np.isfinite(got["forces"]).all() and np.isfinite(got["energy"])
-    assert_matches(got, contract_reference(models["f64"], atoms), TOL)
-    assert_matches(got, calculator_reference(models["f64"], atoms), TOL, keys=["energy", "energies", "forces"])
+    # internal values reach ~1e9 at 0.3 A and cancel: a looser bound than TOL (observed 7e-12)
+    tol = TOL if d > 0.5 else 1e-10
+    assert_matches(got, contract_reference(models["f64"], atoms), tol)
+    assert_matches(got, calculator_reference(models["f64"], atoms), tol, keys=["energy", "energies", "forces"])
     got32 = run_lammps(atoms, ["Si"], ["pair_style nbody", f"pair_coeff * * {models['f32']} Si"])
     assert np.isfinite(got32["forces"]).all() and np.isfinite(got32["energy"])
 
