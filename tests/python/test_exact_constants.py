@@ -99,12 +99,27 @@ def test_float32_trained_model_exported_as_float64(gate, tmp_path, float32_defau
     assert df <= 1e-12, f"{gate}: force relative error {df:.2e}"
 
 
-def test_export_of_float32_model_holds_float64_cg(tmp_path, float32_default):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_exported_file_holds_exact_float64_cg(tmp_path, float32_default, dtype):
+    """Whatever the file's dtype, its CG matrices are the exact float64 ones: a reader that casts a
+    float32 file to float64 (pair_style nbody dtype float64) gets an exactly covariant model."""
     torch.manual_seed(1)
     model = NBodyNetwork(["Si"], cutoff=3.0, levels=2, lmax=2, channels=2, gate="first_order")
-    path = export(model, tmp_path / "m.pt", dtype="float64")
+    path = export(model, tmp_path / "m.pt", dtype=dtype)
     scripted = torch.jit.load(str(path))
+    assert scripted.embedding.dtype == getattr(torch, dtype)
     torch.set_default_dtype(torch.float64)
     exact = NBodyNetwork(["Si"], cutoff=3.0, levels=2, lmax=2, channels=2, gate="first_order").state_dict()
     cg = {k: v for k, v in scripted.state_dict().items() if k.endswith(".matrix")}
-    assert cg and all(torch.equal(v, exact[k]) for k, v in cg.items())
+    assert cg and all(v.dtype == torch.float64 and torch.equal(v, exact[k]) for k, v in cg.items())
+
+
+def test_float32_file_cast_to_float64_is_exactly_covariant(tmp_path, float32_default):
+    torch.manual_seed(2)
+    model = NBodyNetwork(["Si", "O"], cutoff=3.2, levels=2, lmax=2, channels=4, gate="first_order_pairs")
+    path = export(model, tmp_path / "m32.pt", dtype="float32")
+    module = torch.jit.load(str(path)).to(torch.float64)
+    module.dtype = "float64"
+    atoms = random_cluster(16, ("Si", "O"), seed=8, box=6.0)
+    de, df = _max_symmetry_errors(lambda: NBodyCalculator(module), atoms)
+    assert de <= 1e-13 and df <= 1e-12, (de, df)

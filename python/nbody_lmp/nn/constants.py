@@ -8,8 +8,11 @@ at construction, and each cast or move (``.to``, ``.double()``, ``.cuda()``, ``l
 writes that value again, rounded once to the buffer's new dtype. A float32-trained model
 exported as float64 therefore has the same CG matrices as one built in float64.
 
-The float64 copies are plain Python attributes, ignored by TorchScript: an exported file holds
-only the buffers, in its own dtype.
+The float64 copies are plain Python attributes, ignored by TorchScript. An exported file stores
+the constants in float64 whatever its dtype (:meth:`ExactConstants.constants_to_float64`), so
+``pair_style nbody dtype float64`` on a float32 file is exactly covariant too; readers cast the
+whole module to one dtype when they load it, and the forward casts a constant to its input's
+dtype (a no-op once they agree).
 """
 from __future__ import annotations
 
@@ -44,6 +47,14 @@ class ExactConstants(torch.nn.Module):
     def register_float64_buffer(self, name: str, value: torch.Tensor) -> None:
         self._float64_buffers.append(name)
         self.register_buffer(name, value.detach().to(dtype=torch.float64).clone())
+
+    def constants_to_float64(self) -> None:
+        """Put the exact float64 values in the constant buffers, whatever the module's dtype (for
+        export: the file then carries exact constants, and a reader that casts it to float64,
+        such as ``pair_style nbody dtype float64`` on a float32 file, gets exact ones). The
+        forward casts them to its inputs' dtype."""
+        for name, exact in self._float64_constants.items():
+            self._buffers[name] = exact.to(device=self._buffers[name].device, copy=True)
 
     def _restore_constants(self) -> None:
         for name, exact in self._float64_constants.items():

@@ -53,7 +53,7 @@ class CGBlocks(ExactConstants):
     def forward(self, outer: torch.Tensor) -> List[torch.Tensor]:
         """``outer [n, F, D1*D2]`` -> list of ``[n, F*paths, 2l+1]`` per output part."""
         n, F = outer.shape[0], outer.shape[1]
-        y = (outer.reshape(n * F, self.d1 * self.d2) @ self.matrix).reshape(n, F, -1)
+        y = (outer.reshape(n * F, self.d1 * self.d2) @ self.matrix.to(outer.dtype)).reshape(n, F, -1)
         return split_blocks(y, self.offsets, self.paths, self.dims)
 
 
