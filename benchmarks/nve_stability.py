@@ -14,6 +14,8 @@ nve_stability.json into --out.
 
     python benchmarks/nve_stability.py --model runs/si-sw/model64.pt              # 100 ps, 1500 K
     python benchmarks/nve_stability.py --model m.pt --ps 5 --temperature 1000 --reps 2
+    python benchmarks/nve_stability.py --model m.pt --from-logs      # tables and plot from the logs
+                                                                      # in --out, finished or not
 
 A measurement, not a test: it asserts nothing.
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nbody_lmp.lammps_run import diamond_si_box, pair_lines, run_lammps
+from nbody_lmp.lammps_run import diamond_si_box, pair_lines, parse_log, parse_throughput, run_lammps
 
 
 def md_input(style: str, model: str | None, reps: int, steps: int, temperature: float, thermo: int,
@@ -82,6 +84,8 @@ def main() -> None:
     ap.add_argument("--thermo", type=int, default=10, help="thermo (and fmax) every this many steps")
     ap.add_argument("--seed", type=int, default=4928459)
     ap.add_argument("--out", type=Path, default=Path("nve_stability"))
+    ap.add_argument("--from-logs", action="store_true",
+                    help="run nothing: analyse the logs already in --out (a run still going counts up to its last row)")
     args = ap.parse_args()
     steps = int(round(args.ps * 1000))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -91,20 +95,27 @@ def main() -> None:
             name = f"{style}, {ranks} rank{'s' if ranks > 1 else ''}"
             text = md_input(style, args.model if style == "nbody" else None, args.reps, steps, args.temperature,
                             args.thermo, args.seed)
-            try:
-                md = run_lammps(args.out / f"{style}-np{ranks}", text, ranks=ranks, steps=steps, label=name,
-                                timeout=6 * 3600)
-            except RuntimeError as exc:
-                rows.append((name, f"FAILED: {exc}"))
-                continue
-            th = md.thermo
-            r = analyse(th, md.natoms)
-            r.update(atom_steps_per_s=md.atom_steps_per_s, t_ps=(th["Step"] * 1e-3).tolist(),
+            folder = args.out / f"{style}-np{ranks}"
+            if args.from_logs:
+                log = (folder / "log.lammps").read_text() if (folder / "log.lammps").exists() else ""
+                th, natoms, speed = parse_log(log), 8 * args.reps ** 3, parse_throughput(log)
+                if "Step" not in th or len(th["Step"]) < 3:
+                    rows.append((name, f"no thermo rows in {folder / 'log.lammps'}"))
+                    continue
+            else:
+                try:
+                    md = run_lammps(folder, text, ranks=ranks, steps=steps, label=name, timeout=6 * 3600)
+                except RuntimeError as exc:
+                    rows.append((name, f"FAILED: {exc}"))
+                    continue
+                th, natoms, speed = md.thermo, md.natoms, md.atom_steps_per_s
+            r = analyse(th, natoms)
+            r.update(atom_steps_per_s=speed, t_ps=(th["Step"] * 1e-3).tolist(),
                      etotal=th["TotEng"].tolist(), temp=th["Temp"].tolist())
             results[name] = r
             rows.append((name, r))
     sw_drift = {k.split(", ")[1]: v["drift_meV_atom_ps"] for k, v in results.items() if k.startswith("sw")}
-    print(f"\nNVE of {8 * args.reps ** 3} Si atoms, {args.ps:g} ps at 1 fs from {2 * args.temperature:g} K "
+    print(f"\nNVE of {8 * args.reps ** 3} Si atoms, up to {args.ps:g} ps at 1 fs from {2 * args.temperature:g} K "
           f"velocities, model {args.model}\n")
     print("| run | steps | mean T (K) | drift (meV/atom/ps) | drift / sw drift | max abs(E-E0) (meV/atom) "
           "| largest force (eV/A) | atom-steps/s |")
