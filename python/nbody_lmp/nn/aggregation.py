@@ -41,3 +41,22 @@ def neighbourhood_sum(child: torch.Tensor, weight: torch.Tensor, center: torch.T
     cp = torch.zeros(n_parents * K, A, dtype=child.dtype, device=child.device).index_copy(0, slot, child[order])
     wp = torch.zeros(n_parents * K, B, dtype=weight.dtype, device=weight.device).index_copy(0, slot, weight[order])
     return torch.bmm(cp.view(n_parents, K, A).transpose(1, 2), wp.view(n_parents, K, B))
+
+
+def channelwise_neighbourhood_sum(child: torch.Tensor, weight: torch.Tensor, center: torch.Tensor,
+                                  n_parents: int) -> torch.Tensor:
+    """``sum_{e: center[e] = i} child[e, c] (x) weight[e, c]``, channel by channel (no channel mixing).
+
+    child  [E, C, A]   (psi_j, channel c)
+    weight [E, C, B]   (Y(d) R_c(|d|), channel c)
+    returns [n_parents, C, A, B]: one batched matrix product per (parent, channel) over the padded layout.
+    """
+    C, A, B = child.shape[1], child.shape[2], weight.shape[2]
+    order, slot, K = padded_slots(center, n_parents)
+    if K == 0:
+        return torch.zeros(n_parents, C, A, B, dtype=child.dtype, device=child.device)
+    cp = torch.zeros(n_parents * K, C, A, dtype=child.dtype, device=child.device).index_copy(0, slot, child[order])
+    wp = torch.zeros(n_parents * K, C, B, dtype=weight.dtype, device=weight.device).index_copy(0, slot, weight[order])
+    cp = cp.view(n_parents, K, C, A).permute(0, 2, 3, 1).reshape(n_parents * C, A, K)
+    wp = wp.view(n_parents, K, C, B).transpose(1, 2).reshape(n_parents * C, K, B)
+    return torch.bmm(cp, wp).view(n_parents, C, A, B)

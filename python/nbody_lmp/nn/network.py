@@ -19,6 +19,7 @@ import torch
 from ase.data import atomic_numbers
 
 from ..so3 import Irrep, natural_irreps
+from .channel_fragments import ChannelRadial
 from .first_order import FirstOrderGate
 from .first_order_pairs import FirstOrderPairsGate
 from .radial import InversePowerRadial
@@ -26,6 +27,7 @@ from .zeroth_order import ZerothOrderGate
 
 FORMAT_VERSION = 1
 GATES = ("zeroth_order", "first_order", "first_order_pairs")
+RADIAL_WEIGHTS = ("shared", "per_channel")
 
 
 class NBodyNetwork(torch.nn.Module):
@@ -46,6 +48,10 @@ class NBodyNetwork(torch.nn.Module):
         e0: per-species reference energies (eV), ``{symbol: value}``.
         scale, shift: per-atom energy = ``scale * readout + shift + E0[species]``.
         avg_num_children: per-level constants the neighbourhood sums are divided by.
+        radial_weights: ``"shared"``: every channel is multiplied by every radial function (``C x S``
+            fragments per path, then ``W^l``); ``"per_channel"``: each channel ``c`` has its own radial
+            functions ``R_{c l}(r) = sum_s w_{c l s} R_s(r)``, one per harmonic degree (``C`` fragments
+            per path: the channel-diagonal restriction of ``W^l``, docs/theory.md; cheaper).
     """
 
     __jit_ignored_attributes__ = ["config"]
@@ -54,7 +60,8 @@ class NBodyNetwork(torch.nn.Module):
                  lmax: int = 2, channels: int = 8, gate: str = "first_order", dtype: Optional[torch.dtype] = None,
                  parity: str = "natural", radial_max_power: int = 2, n_radial: int = 4, radial_hidden: int = 16,
                  readout_hidden: int = 16, e0: Optional[Dict[str, float]] = None, scale: float = 1.0,
-                 shift: float = 0.0, avg_num_children: Union[None, float, Sequence[float]] = None):
+                 shift: float = 0.0, avg_num_children: Union[None, float, Sequence[float]] = None,
+                 radial_weights: str = "shared"):
         super().__init__()
         species = list(species)
         if not species:
@@ -79,13 +86,16 @@ class NBodyNetwork(torch.nn.Module):
             raise ValueError(f"channels must be >= 1, got {channels}")
         if gate not in GATES:
             raise ValueError(f"gate must be one of {GATES}, got {gate!r}")
+        if radial_weights not in RADIAL_WEIGHTS:
+            raise ValueError(f"radial_weights must be one of {RADIAL_WEIGHTS}, got {radial_weights!r}")
         e0 = dict(e0 or {})
         for s in e0:
             if s not in species:
                 raise ValueError(f"e0 names {s!r}, which is not in species {species}")
         self.config = dict(species=species, cutoff=cutoffs, levels=levels, lmax=int(lmax), channels=int(channels),
                            gate=gate, parity=parity, radial_max_power=int(radial_max_power), n_radial=int(n_radial),
-                           radial_hidden=int(radial_hidden), readout_hidden=int(readout_hidden))
+                           radial_hidden=int(radial_hidden), readout_hidden=int(readout_hidden),
+                           radial_weights=radial_weights)
 
         # the exported-model contract (docs/model-format.md)
         self.format_version: int = FORMAT_VERSION
@@ -103,13 +113,14 @@ class NBodyNetwork(torch.nn.Module):
         for k in range(levels):
             last = k == levels - 1
             irreps_out = scalar if last else hidden_irreps
-            radial = InversePowerRadial(cutoffs[k], radial_max_power, n_radial, radial_hidden)
+            radial = self._radial(cutoffs[k], radial_max_power, n_radial, radial_hidden, radial_weights, C, int(lmax))
             if gate == "zeroth_order":
                 g = ZerothOrderGate(irreps_in, C, irreps_out, C, int(lmax), radial, hidden=not last)
             elif gate == "first_order":
                 g = FirstOrderGate(irreps_in, C, hidden_irreps, irreps_out, C, int(lmax), radial, hidden=not last)
             else:
-                pair_radial = InversePowerRadial(2 * cutoffs[k], radial_max_power, n_radial, radial_hidden)
+                pair_radial = self._radial(2 * cutoffs[k], radial_max_power, n_radial, radial_hidden, radial_weights,
+                                           C, int(lmax))
                 g = FirstOrderPairsGate(irreps_in, C, hidden_irreps, irreps_out, int(lmax), radial, pair_radial,
                                         hidden=not last)
             gates.append(g)
@@ -131,6 +142,12 @@ class NBodyNetwork(torch.nn.Module):
         self.dtype: str = str(self.embedding.dtype).replace("torch.", "")
 
     # ----------------------------------------------------------------- set-up helpers (Python only)
+    @staticmethod
+    def _radial(cutoff: float, max_power: int, n_radial: int, hidden: int, weights: str, channels: int,
+                lmax: int) -> torch.nn.Module:
+        base = InversePowerRadial(cutoff, max_power, n_radial, hidden)
+        return ChannelRadial(base, channels, lmax) if weights == "per_channel" else base
+
     @torch.jit.unused
     def set_avg_num_children(self, avg: Union[float, Sequence[float]]) -> None:
         """Divide each level's neighbourhood sums by its average number of children (+1: the node itself)."""

@@ -8,7 +8,7 @@ The file has six sections, every key optional except ``data.train``::
     data:     {train, validation, val_fraction, energy_key, forces_key, stress_key, virial_key,
                stress_format, cache_dir, e0}
     model:    {species, cutoff, levels, lmax, channels, gate, parity, radial_max_power, n_radial,
-               radial_hidden, readout_hidden}
+               radial_hidden, readout_hidden, radial_weights}
     loss:     {energy_weight, forces_weight, stress_weight}
     training: {dtype, batch_size, max_epochs, time_limit_minutes, optimizer, lr, weight_decay,
                scheduler, lr_factor, lr_patience, min_lr, grad_clip, ema_decay,
@@ -64,6 +64,7 @@ class ModelSection:
     n_radial: int = 4
     radial_hidden: int = 16
     readout_hidden: int = 16
+    radial_weights: str = "shared"         # or per_channel: R_cl(r) per channel, no C x S outer product
 
 
 @dataclass
@@ -296,7 +297,7 @@ def _validate(cfg: TrainConfig) -> None:
     from ase.data import atomic_numbers
 
     from ..data.io import STRESS_FORMATS
-    from ..nn.network import GATES
+    from ..nn.network import GATES, RADIAL_WEIGHTS
 
     d, m, lo, t, o = cfg.data, cfg.model, cfg.loss, cfg.training, cfg.output
 
@@ -341,6 +342,7 @@ def _validate(cfg: TrainConfig) -> None:
     need(m.channels >= 1, f"model.channels must be >= 1, got {m.channels}")
     _choice(m.gate, "model.gate", GATES)
     _choice(m.parity, "model.parity", ("natural", "full"))
+    _choice(m.radial_weights, "model.radial_weights", RADIAL_WEIGHTS)
     need(0 <= m.radial_max_power <= 8, f"model.radial_max_power must be between 0 and 8, got {m.radial_max_power}")
     need(m.n_radial >= 0, f"model.n_radial must be >= 0 (0: no radial network), got {m.n_radial}")
     need(m.radial_hidden >= 1, f"model.radial_hidden must be >= 1, got {m.radial_hidden}")
