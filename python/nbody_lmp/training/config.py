@@ -13,7 +13,7 @@ The file has six sections, every key optional except ``data.train``::
     training: {dtype, batch_size, max_epochs, time_limit_minutes, optimizer, lr, weight_decay,
                scheduler, lr_factor, lr_patience, min_lr, grad_clip, ema_decay,
                early_stopping_patience, num_threads}
-    output:   {run_dir, progress, plots, export_dtype}
+    output:   {run_dir, progress, plots, export_dtype, export_radial_table}
 
 (``examples/si-sw/config.yaml`` documents every key.) Relative paths are relative to the
 folder of the config file. Every problem is a :class:`ConfigError` (a ``ValueError``) that says
@@ -99,6 +99,7 @@ class OutputSection:
     progress: bool = True
     plots: bool = True
     export_dtype: Optional[str] = "float32"  # write run_dir/model.pt at the end; None: don't
+    export_radial_table: int = 0             # > 0: model.pt gets cubic radial tables of this many points
 
 
 SECTIONS = {"data": DataSection, "model": ModelSection, "loss": LossSection,
@@ -106,7 +107,8 @@ SECTIONS = {"data": DataSection, "model": ModelSection, "loss": LossSection,
 
 # keys that may change between a run and its --resume (everything else must match)
 RESUMABLE_CHANGES = {"training.max_epochs", "training.time_limit_minutes", "training.early_stopping_patience",
-                     "training.num_threads", "output.progress", "output.plots", "output.export_dtype"}
+                     "training.num_threads", "output.progress", "output.plots", "output.export_dtype",
+                     "output.export_radial_table"}
 
 
 @dataclass
@@ -373,6 +375,8 @@ def _validate(cfg: TrainConfig) -> None:
          f"training.early_stopping_patience must be >= 1 or null (never stop early), got {t.early_stopping_patience}")
     need(t.num_threads is None or t.num_threads >= 1, f"training.num_threads must be >= 1 or null, got {t.num_threads}")
     # output
+    need(isinstance(o.export_radial_table, int) and (o.export_radial_table == 0 or o.export_radial_table >= 16),
+         f"output.export_radial_table must be 0 (no table) or >= 16 points, got {o.export_radial_table!r}")
     if o.export_dtype is not None:
         _choice(o.export_dtype, "output.export_dtype", ("float32", "float64"))
 
