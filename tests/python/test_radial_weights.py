@@ -89,15 +89,17 @@ def test_per_channel_forces_are_minus_gradient(gate):
 
 def test_channelwise_sum_is_per_edge_sum():
     g = torch.Generator().manual_seed(0)
-    E, N, C, A, B = 40, 9, 3, 4, 5
+    E, N, C, B = 40, 9, 3, 5
     center = torch.randint(0, N - 1, (E,), generator=g)  # node N-1 has no children
-    child, weight = torch.randn(E, C, A, generator=g), torch.randn(E, C, B, generator=g)
-    expected = torch.zeros(N, C, A, B).index_add(0, center, child.unsqueeze(-1) * weight.unsqueeze(-2))
-    got = channelwise_neighbourhood_sum(child, weight, center, N)
-    assert rel_err(got, expected) < 1e-13
-    assert got[N - 1].abs().max() == 0
-    empty = channelwise_neighbourhood_sum(child[:0], weight[:0], center[:0], N)
-    assert empty.shape == (N, C, A, B) and empty.abs().max() == 0
+    child = torch.randint(0, N + 2, (E,), generator=g)
+    for A in (1, 4):
+        x, weight = torch.randn(N + 2, C, A, generator=g), torch.randn(E, C, B, generator=g)
+        expected = torch.zeros(N, C, A, B).index_add(0, center, x[child].unsqueeze(-1) * weight.unsqueeze(-2))
+        got = channelwise_neighbourhood_sum(x, child, weight, center, N)
+        assert rel_err(got, expected) < 1e-13
+        assert got[N - 1].abs().max() == 0
+        empty = channelwise_neighbourhood_sum(x, child[:0], weight[:0], center[:0], N)
+        assert empty.shape == (N, C, A, B) and empty.abs().max() == 0
 
 
 def test_per_channel_export_metadata_and_script(tmp_path):

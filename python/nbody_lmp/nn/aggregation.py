@@ -43,20 +43,34 @@ def neighbourhood_sum(child: torch.Tensor, weight: torch.Tensor, center: torch.T
     return torch.bmm(cp.view(n_parents, K, A).transpose(1, 2), wp.view(n_parents, K, B))
 
 
-def channelwise_neighbourhood_sum(child: torch.Tensor, weight: torch.Tensor, center: torch.Tensor,
+def channelwise_neighbourhood_sum(x: torch.Tensor, child: torch.Tensor, weight: torch.Tensor, center: torch.Tensor,
                                   n_parents: int) -> torch.Tensor:
-    """``sum_{e: center[e] = i} child[e, c] (x) weight[e, c]``, channel by channel (no channel mixing).
+    """``sum_{e: center[e] = i} x[child[e], c] (x) weight[e, c]``, channel by channel (no channel mixing).
 
-    child  [E, C, A]   (psi_j, channel c)
+    x      [N, C, A]   (the children's states psi_j, channel c)
+    child  [E]         (the child node of each edge)
     weight [E, C, B]   (Y(d) R_c(|d|), channel c)
-    returns [n_parents, C, A, B]: one batched matrix product per (parent, channel) over the padded layout.
+    returns [n_parents, C, A, B].
+
+    ``A == 1`` (scalar children): per-edge products scattered to the parents. Otherwise one batched
+    matrix product per (channel, parent) over a padded ``[C, parents, K, .]`` layout that the gathers
+    write directly (channel-major: node-sized transposes only, no per-edge permute copies).
     """
-    C, A, B = child.shape[1], child.shape[2], weight.shape[2]
+    N, C, A = x.shape[0], x.shape[1], x.shape[2]
+    B = weight.shape[2]
+    if A == 1:
+        out = torch.zeros(n_parents, C, B, dtype=weight.dtype, device=weight.device)
+        return out.index_add(0, center, x[child] * weight).view(n_parents, C, 1, B)
     order, slot, K = padded_slots(center, n_parents)
     if K == 0:
-        return torch.zeros(n_parents, C, A, B, dtype=child.dtype, device=child.device)
-    cp = torch.zeros(n_parents * K, C, A, dtype=child.dtype, device=child.device).index_copy(0, slot, child[order])
-    wp = torch.zeros(n_parents * K, C, B, dtype=weight.dtype, device=weight.device).index_copy(0, slot, weight[order])
-    cp = cp.view(n_parents, K, C, A).permute(0, 2, 3, 1).reshape(n_parents * C, A, K)
-    wp = wp.view(n_parents, K, C, B).transpose(1, 2).reshape(n_parents * C, K, B)
-    return torch.bmm(cp, wp).view(n_parents, C, A, B)
+        return torch.zeros(n_parents, C, A, B, dtype=x.dtype, device=x.device)
+    E = center.shape[0]
+    # slot -> edge (E: empty); empty slots read a zero child row (N) and a zero weight row (E)
+    edge_of_slot = torch.full((n_parents * K,), E, dtype=torch.long, device=x.device).index_copy(0, slot, order)
+    child_ext = torch.cat([child, torch.full((1,), N, dtype=child.dtype, device=child.device)])
+    xc = torch.cat([x, x.new_zeros(1, C, A)]).transpose(0, 1)  # [C, N+1, A]
+    wc = torch.cat([weight, weight.new_zeros(1, C, B)]).transpose(0, 1)  # [C, E+1, B]
+    p = xc.index_select(1, child_ext[edge_of_slot]).view(C * n_parents, K, A)
+    w = wc.index_select(1, edge_of_slot).view(C * n_parents, K, B)
+    a = torch.bmm(p.transpose(1, 2), w).view(C, n_parents, A, B)
+    return a.transpose(0, 1)

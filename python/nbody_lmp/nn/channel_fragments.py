@@ -79,5 +79,5 @@ class ChannelNeighbourhoodFragments(torch.nn.Module):
         r = torch.linalg.norm(vectors, dim=-1)
         w = self.radial(r) * (edge_weight * self.inv_num_children).view(-1, 1, 1)  # [E, C, L+1]
         z = (w @ self.spread) * self.sh(vectors).unsqueeze(1)  # [E, C, D_sh]
-        a = channelwise_neighbourhood_sum(x[child], z, center, n_out)  # [n, C, D_in, D_sh]
-        return self.cg(a.view(n_out, self.channels, self.d_in * self.d_sh))
+        a = channelwise_neighbourhood_sum(x, child, z, center, n_out)  # [n, C, D_in, D_sh]
+        return self.cg(a.reshape(n_out, self.channels, self.d_in * self.d_sh))
