@@ -95,11 +95,11 @@ def test_channelwise_sum_is_per_edge_sum():
     for A in (1, 4):
         x, weight = torch.randn(N + 2, C, A, generator=g), torch.randn(E, C, B, generator=g)
         expected = torch.zeros(N, C, A, B).index_add(0, center, x[child].unsqueeze(-1) * weight.unsqueeze(-2))
-        got = channelwise_neighbourhood_sum(x, child, weight, center, N)
+        got = channelwise_neighbourhood_sum(x, child, weight, center, N).transpose(0, 1)
         assert rel_err(got, expected) < 1e-13
         assert got[N - 1].abs().max() == 0
         empty = channelwise_neighbourhood_sum(x, child[:0], weight[:0], center[:0], N)
-        assert empty.shape == (N, C, A, B) and empty.abs().max() == 0
+        assert empty.shape == (C, N, A, B) and empty.abs().max() == 0
 
 
 def test_per_channel_export_metadata_and_script(tmp_path):

@@ -50,7 +50,7 @@ def channelwise_neighbourhood_sum(x: torch.Tensor, child: torch.Tensor, weight: 
     x      [N, C, A]   (the children's states psi_j, channel c)
     child  [E]         (the child node of each edge)
     weight [E, C, B]   (Y(d) R_c(|d|), channel c)
-    returns [n_parents, C, A, B].
+    returns [C, n_parents, A, B] (channel-major, as the batched products make it).
 
     ``A == 1`` (scalar children): per-edge products scattered to the parents. Otherwise one batched
     matrix product per (channel, parent) over a padded ``[C, parents, K, .]`` layout that the gathers
@@ -60,17 +60,14 @@ def channelwise_neighbourhood_sum(x: torch.Tensor, child: torch.Tensor, weight: 
     B = weight.shape[2]
     if A == 1:
         out = torch.zeros(n_parents, C, B, dtype=weight.dtype, device=weight.device)
-        return out.index_add(0, center, x[child] * weight).view(n_parents, C, 1, B)
+        return out.index_add(0, center, x[child] * weight).transpose(0, 1).view(C, n_parents, 1, B)
     order, slot, K = padded_slots(center, n_parents)
     if K == 0:
-        return torch.zeros(n_parents, C, A, B, dtype=x.dtype, device=x.device)
-    E = center.shape[0]
-    # slot -> edge (E: empty); empty slots read a zero child row (N) and a zero weight row (E)
-    edge_of_slot = torch.full((n_parents * K,), E, dtype=torch.long, device=x.device).index_copy(0, slot, order)
-    child_ext = torch.cat([child, torch.full((1,), N, dtype=child.dtype, device=child.device)])
+        return torch.zeros(C, n_parents, A, B, dtype=x.dtype, device=x.device)
+    # slot -> edge; an empty slot reads the zero child row N (and any weight row: it multiplies zeros)
+    edge_of_slot = torch.zeros(n_parents * K, dtype=torch.long, device=x.device).index_copy(0, slot, order)
+    child_of_slot = torch.full((n_parents * K,), N, dtype=torch.long, device=x.device).index_copy(0, slot, child[order])
     xc = torch.cat([x, x.new_zeros(1, C, A)]).transpose(0, 1)  # [C, N+1, A]
-    wc = torch.cat([weight, weight.new_zeros(1, C, B)]).transpose(0, 1)  # [C, E+1, B]
-    p = xc.index_select(1, child_ext[edge_of_slot]).view(C * n_parents, K, A)
-    w = wc.index_select(1, edge_of_slot).view(C * n_parents, K, B)
-    a = torch.bmm(p.transpose(1, 2), w).view(C, n_parents, A, B)
-    return a.transpose(0, 1)
+    p = xc.index_select(1, child_of_slot).view(C * n_parents, K, A)
+    w = weight.transpose(0, 1).index_select(1, edge_of_slot).view(C * n_parents, K, B)
+    return torch.bmm(p.transpose(1, 2), w).view(C, n_parents, A, B)

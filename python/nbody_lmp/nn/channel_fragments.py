@@ -63,14 +63,9 @@ class ChannelNeighbourhoodFragments(torch.nn.Module):
         self.fragments: List[int] = [channels * p for p in self.cg.paths]
         self.d_in = self.cg.d1
         self.d_sh = self.cg.d2
-        # [L+1, D_sh] 0/1: spreads R_{c l'} over the 2l'+1 components of Y_{l'}. A float matrix, not an
-        # index: the plugin's module.to(device, dtype) converts every buffer, integer ones included
-        spread = torch.zeros(lmax_sh + 1, self.d_sh, dtype=torch.float64)
-        col = 0
-        for l in range(lmax_sh + 1):
-            spread[l, col:col + 2 * l + 1] = 1.0
-            col += 2 * l + 1
-        self.register_buffer("spread", spread.to(torch.get_default_dtype()))
+        # harmonic component m of Y (flat, l' = 0..L) -> its degree l'. A list, not an integer buffer: the
+        # plugin's module.to(device, dtype) converts every buffer to the model dtype
+        self.sh_degree: List[int] = [l for l in range(lmax_sh + 1) for _ in range(2 * l + 1)]
         self.register_buffer("inv_num_children", torch.ones(()))
 
     def forward(self, x: torch.Tensor, center: torch.Tensor, child: torch.Tensor, vectors: torch.Tensor,
@@ -78,6 +73,9 @@ class ChannelNeighbourhoodFragments(torch.nn.Module):
         """``x [N, C, D_in]``; ``edge_weight [E]`` multiplies each child's term (1 for a plain gate)."""
         r = torch.linalg.norm(vectors, dim=-1)
         w = self.radial(r) * (edge_weight * self.inv_num_children).view(-1, 1, 1)  # [E, C, L+1]
-        z = (w @ self.spread) * self.sh(vectors).unsqueeze(1)  # [E, C, D_sh]
-        a = channelwise_neighbourhood_sum(x, child, z, center, n_out)  # [n, C, D_in, D_sh]
-        return self.cg(a.reshape(n_out, self.channels, self.d_in * self.d_sh))
+        degree = torch.tensor(self.sh_degree, dtype=torch.long, device=vectors.device)
+        z = w.index_select(2, degree) * self.sh(vectors).unsqueeze(1)  # [E, C, D_sh]
+        a = channelwise_neighbourhood_sum(x, child, z, center, n_out)  # [C, n, D_in, D_sh]
+        C = self.channels
+        y = self.cg.matrix_product(a.reshape(C * n_out, self.d_in * self.d_sh)).view(C, n_out, -1)
+        return self.cg.split(y.transpose(0, 1))

@@ -52,6 +52,14 @@ class CGBlocks(torch.nn.Module):
         y = (outer.reshape(n * F, self.d1 * self.d2) @ self.matrix).reshape(n, F, -1)
         return split_blocks(y, self.offsets, self.paths, self.dims)
 
+    def matrix_product(self, outer: torch.Tensor) -> torch.Tensor:
+        """``[m, D1*D2] -> [m, D_cg]``: the CG transform alone."""
+        return outer @ self.matrix
+
+    def split(self, y: torch.Tensor) -> List[torch.Tensor]:
+        """CG output ``[n, F, D_cg]`` -> list of ``[n, F*paths, 2l+1]`` per output part."""
+        return split_blocks(y, self.offsets, self.paths, self.dims)
+
 
 def diagonal_cg(irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep]) -> torch.Tensor:
     """``M [D, D_out]`` with ``CG(u (x) v) = (u * v) @ M`` when the CG matrix only pairs component
