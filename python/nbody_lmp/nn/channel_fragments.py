@@ -63,9 +63,7 @@ class ChannelNeighbourhoodFragments(torch.nn.Module):
         self.fragments: List[int] = [channels * p for p in self.cg.paths]
         self.d_in = self.cg.d1
         self.d_sh = self.cg.d2
-        # harmonic component m of Y (flat, l' = 0..L) -> its degree l'. A list, not an integer buffer: the
-        # plugin's module.to(device, dtype) converts every buffer to the model dtype
-        self.sh_degree: List[int] = [l for l in range(lmax_sh + 1) for _ in range(2 * l + 1)]
+        self.n_l = lmax_sh + 1  # Y is flat over l' = 0..L: block l' is columns l'^2 .. (l'+1)^2 - 1
         self.register_buffer("inv_num_children", torch.ones(()))
 
     def forward(self, x: torch.Tensor, center: torch.Tensor, child: torch.Tensor, vectors: torch.Tensor,
@@ -73,8 +71,11 @@ class ChannelNeighbourhoodFragments(torch.nn.Module):
         """``x [N, C, D_in]``; ``edge_weight [E]`` multiplies each child's term (1 for a plain gate)."""
         r = torch.linalg.norm(vectors, dim=-1)
         w = self.radial(r) * (edge_weight * self.inv_num_children).view(-1, 1, 1)  # [E, C, L+1]
-        degree = torch.tensor(self.sh_degree, dtype=torch.long, device=vectors.device)
-        z = w.index_select(2, degree) * self.sh(vectors).unsqueeze(1)  # [E, C, D_sh]
+        sh = self.sh(vectors).unsqueeze(1)  # [E, 1, D_sh]
+        blocks: List[torch.Tensor] = []
+        for l in range(self.n_l):  # Y_l R_{c l}: backward keeps w and Y, not an [E, C, D_sh] copy of w
+            blocks.append(w[:, :, l:l + 1] * sh[:, :, l * l:(l + 1) * (l + 1)])
+        z = torch.cat(blocks, dim=-1)  # [E, C, D_sh]
         a = channelwise_neighbourhood_sum(x, child, z, center, n_out)  # [C, n, D_in, D_sh]
         C = self.channels
         y = self.cg.matrix_product(a.reshape(C * n_out, self.d_in * self.d_sh)).view(C, n_out, -1)

@@ -6,7 +6,8 @@ The radial terms of eq. 10-12 (:mod:`.radial`: inverse powers, envelope, radial 
 distance ``r``. On an exported (frozen) model they are replaced by a piecewise cubic Hermite
 interpolant on a uniform grid ``r_min .. r_c``: values and first derivatives at the grid points
 are the exact ones (float64, autograd), so the energy is C1 and forces stay ``-grad E`` of the
-interpolated model; the interpolation error is ``O(h^4)`` (relative ~1e-9 at the default
+interpolated model (the table supplies its own first derivative; no second derivatives, so a
+tabulated model is for inference, not training); the interpolation error is ``O(h^4)`` (relative ~1e-9 at the default
 resolution, measured in tests/python/test_radial_table.py). Below ``r_min`` the first cubic is
 extended; at and beyond ``r_c`` the value is exactly zero, like the envelope's.
 Covariance is untouched: only invariant factors change.
@@ -47,12 +48,20 @@ class TabulatedRadial(torch.nn.Module):
         self.n_out = y.shape[1]
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
-        x = (r.clamp(max=self.cutoff) - self.r_min) / self.h
-        i = x.detach().floor().clamp(0, self.points - 2)
-        t = (x - i).unsqueeze(-1)
-        c = self.coeff.index_select(0, i.long()).view(-1, 4, self.n_out)
-        y = c[:, 0] + t * (c[:, 1] + t * (c[:, 2] + t * c[:, 3]))
-        y = y * (r < self.cutoff).to(y.dtype).unsqueeze(-1)  # exactly 0 from r_c on (not just to rounding)
+        # value p(t) and derivative p'(t) / h without autograd; the derivative enters through
+        # (r - r.detach()) * dp/dr, which is exactly 0 in value and has gradient dp/dr: backward then
+        # keeps one [E, out] tensor instead of the gathered coefficients (first derivatives only:
+        # tables are for frozen, exported models, whose forces need no second derivative)
+        with torch.no_grad():
+            rd = r.detach()
+            x = (rd.clamp(max=self.cutoff) - self.r_min) / self.h
+            i = x.floor().clamp(0, self.points - 2)
+            t = (x - i).unsqueeze(-1)
+            c = self.coeff.index_select(0, i.long()).view(-1, 4, self.n_out)
+            inside = (rd < self.cutoff).to(c.dtype).unsqueeze(-1)  # exactly 0 from r_c on, slope too
+            y = (c[:, 0] + t * (c[:, 1] + t * (c[:, 2] + t * c[:, 3]))) * inside
+            dy = (c[:, 1] + t * (2.0 * c[:, 2] + t * (3.0 * c[:, 3]))) * (inside / self.h)
+        y = y + (r - rd).unsqueeze(-1) * dy
         return y.view([-1] + self.out_shape)
 
 
