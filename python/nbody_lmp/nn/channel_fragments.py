@@ -73,8 +73,9 @@ class ChannelNeighbourhoodFragments(torch.nn.Module):
         w = self.radial(r) * (edge_weight * self.inv_num_children).view(-1, 1, 1)  # [E, C, L+1]
         sh = self.sh(vectors).unsqueeze(1)  # [E, 1, D_sh]
         blocks: List[torch.Tensor] = []
+        w_l = w.unbind(2)  # (unbind's backward is one stack, not a zero-filled tensor per slice)
         for l in range(self.n_l):  # Y_l R_{c l}: backward keeps w and Y, not an [E, C, D_sh] copy of w
-            blocks.append(w[:, :, l:l + 1] * sh[:, :, l * l:(l + 1) * (l + 1)])
+            blocks.append(w_l[l].unsqueeze(-1) * sh[:, :, l * l:(l + 1) * (l + 1)])
         z = torch.cat(blocks, dim=-1)  # [E, C, D_sh]
         a = channelwise_neighbourhood_sum(x, child, z, center, n_out)  # [C, n, D_in, D_sh]
         C = self.channels
