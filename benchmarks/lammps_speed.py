@@ -112,6 +112,7 @@ MEASURE = ("import resource, subprocess, sys\n"
            "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
            "sys.exit(rc)\n")
 
+NODES = re.compile(r"nodes per level \(0\.\.K\)([\d. ]+); edges per level \(1\.\.K\)([\d. ]+)")
 CPU_USE = re.compile(r"([\d.]+)% CPU use with")
 LOOP = re.compile(r"Loop time of ([\d.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms")
 SECTION = re.compile(r"^(Pair|Neigh|Comm|Output|Modify|Other)\s*\|\s*([\d.eE+-]+)?\s*\|\s*([\d.eE+-]+)", re.M)
@@ -146,10 +147,14 @@ def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args
     sections = {m.group(1): float(m.group(3)) for m in SECTION.finditer(last)}
     timing = {m.group(1): float(m.group(4)) for m in TIMING.finditer(log.rsplit("pair nbody timing", 1)[-1])}
     maxrss = int(re.search(r"MAXRSS_KB (\d+)", proc.stderr).group(1))
+    nodes = NODES.findall(log.rsplit("pair nbody timing", 1)[-1])
+    node_counts = [float(v) for v in nodes[-1][0].split()] if nodes else []
+    edge_counts = [float(v) for v in nodes[-1][1].split()] if nodes else []
     cpu = CPU_USE.findall(log)
     cpu_share = min(1.0, float(cpu[-1]) / 100) if cpu else 1.0
     return dict(style=style, reps=reps, ranks=ranks, natoms=natoms, steps=steps, loop_s=t, dir=str(d),
-                atom_steps_per_s=natoms * steps / t, cpu_share=cpu_share,
+                atom_steps_per_s=natoms * steps / t, cpu_share=cpu_share, node_counts=node_counts,
+                edge_counts=edge_counts,
                 atom_steps_per_cpu_s=natoms * steps / (t * cpu_share), maxrss_kb=maxrss, wall_s=wall, sections=sections,
                 sections_per_step_ms={k: 1e3 * v / steps for k, v in sections.items()}, nbody_ms_per_call=timing)
 
@@ -249,6 +254,16 @@ def report(results, labels, sizes, ranks) -> None:
                 tm, sec = r["nbody_ms_per_call"], r["sections_per_step_ms"]
                 print(f"{lab:{w}s} {n:7d} {k:5d} " + " ".join(f"{tm.get(c, float('nan')):14.2f}" for c in cols)
                       + f" {sec.get('Comm', 0):8.2f} {sec.get('Neigh', 0):8.2f} {1e3 * r['loop_s'] / r['steps']:9.2f}")
+    print("\nlocal hierarchy on rank 0 (DESIGN.md §5): nodes computed per level (0 = atoms) as a multiple of its "
+          "owned atoms,\nthe excess being ghosts that some owned atom's energy needs; edges per owned atom per level")
+    for n in sizes:
+        for k in ranks:
+            r = get[(labels[1], n, k)]
+            nc, ec = r["node_counts"], r["edge_counts"]
+            if nc:
+                owned = nc[-1]
+                print(f"  {n:7d} atoms {k} rank(s): nodes " + " ".join(f"{v / owned:5.2f}" for v in nc)
+                      + f"   ({owned:.0f} owned); edges/owned atom " + " ".join(f"{v / owned:5.2f}" for v in ec))
     lo = min(ranks)
     print("\ntargets (issue 11), by model: nbody/sw >= 1/50 on 1 rank at 4096 atoms; 2-rank scaling >= 1.8 at "
           "32768 atoms; <= 20 kB/atom")
