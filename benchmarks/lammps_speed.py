@@ -33,28 +33,47 @@ from pathlib import Path
 from nbody_lmp.lammps_run import diamond_si_box, pair_lines
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = {"nbody/sw on 1 rank": 1 / 50, "2-rank scaling": 1.8, "kB per atom": 20.0}
+DEFAULT_VARIANTS = ["radial_table=2048", "radial_weights=per_channel",
+                    "radial_weights=per_channel,radial_table=2048"]
+
+
+def example_kwargs() -> dict:
+    """The model section of examples/si-sw/config.yaml (the default example model), without species."""
+    import yaml
+
+    m = dict(yaml.safe_load((ROOT / "examples" / "si-sw" / "config.yaml").read_text())["model"])
+    m.pop("species", None)
+    return m
+
+
+def variant_model(workdir: Path, variant: str) -> tuple[Path, str]:
+    """A random-weight network with the example's hyperparameters, overridden by ``variant``
+    (``key=value,...``: model options, plus ``radial_table=N`` for export's radial tables), exported
+    in float32 (speed depends on the architecture, not on the weight values). Its energy is scaled by
+    1e-3 so that random forces cannot pull atoms together during the timed MD (the scale costs nothing)."""
+    import torch
+    import yaml
+
+    from nbody_lmp import NBodyNetwork, export
+
+    kw = example_kwargs()
+    for item in filter(None, variant.split(",")):
+        k, v = item.split("=")
+        kw[k] = yaml.safe_load(v)
+    table = int(kw.pop("radial_table", 0))
+    torch.manual_seed(0)
+    model = NBodyNetwork(["Si"], **kw, dtype=torch.float64)
+    model.set_energy_statistics(scale=1e-3)
+    name = variant.replace("=", "-").replace(",", "_") or "example"
+    path = export(model, workdir / f"model_{name}.pt", dtype="float32", overwrite=True, radial_table=table)
+    return path, (variant or "examples/si-sw config") + " (random weights, float32)"
 
 
 def default_model(workdir: Path) -> tuple[Path, str]:
     trained = ROOT / "examples" / "si-sw" / "runs" / "si-sw" / "model.pt"
     if trained.is_file():
         return trained, f"trained example model {trained}"
-    import torch
-
-    from nbody_lmp import NBodyNetwork, export
-    from nbody_lmp.training.config import ModelSection, OutputSection
-
-    ms, out = ModelSection(), OutputSection()
-    torch.manual_seed(0)
-    model = NBodyNetwork(["Si"], cutoff=ms.cutoff, levels=ms.levels, lmax=ms.lmax, channels=ms.channels,
-                         gate=ms.gate, parity=ms.parity, radial_max_power=ms.radial_max_power, n_radial=ms.n_radial,
-                         radial_hidden=ms.radial_hidden, readout_hidden=ms.readout_hidden, dtype=torch.float64)
-    dtype = out.export_dtype or "float32"
-    path = export(model, workdir / "default_model.pt", dtype=dtype, overwrite=True)
-    desc = (f"random-weight NBodyNetwork with the `nbody-lmp train` defaults: cutoff {ms.cutoff} A x "
-            f"{ms.levels} levels, lmax {ms.lmax}, {ms.channels} channels, {ms.gate} gate, {dtype}")
-    return path, desc
+    return variant_model(workdir, "")
 
 
 def lammps_binary() -> tuple[str, dict]:
@@ -93,13 +112,15 @@ MEASURE = ("import resource, subprocess, sys\n"
            "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
            "sys.exit(rc)\n")
 
+NODES = re.compile(r"nodes per level \(0\.\.K\)([\d. ]+); edges per level \(1\.\.K\)([\d. ]+)")
+CPU_USE = re.compile(r"([\d.]+)% CPU use with")
 LOOP = re.compile(r"Loop time of ([\d.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms")
 SECTION = re.compile(r"^(Pair|Neigh|Comm|Output|Modify|Other)\s*\|\s*([\d.eE+-]+)?\s*\|\s*([\d.eE+-]+)", re.M)
 TIMING = re.compile(r"^\s+(graph build|model forward|backward \(autograd\)|forces/virial tally)\s+"
                     r"([\d.]+)\s+([\d.]+)\s+([\d.]+) ms/call", re.M)
 
 
-def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args="", tag=None, cmd=None):
+def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args="", tag=None, cmd=None):  # noqa: PLR0913
     """One timed run in ``workdir/tag`` (default ``{style}_{reps}_{ranks}``). ``cmd`` replaces
     the ``lmp -in in.lammps -log log.lammps`` command (it must read in.lammps and write log.lammps)."""
     d = workdir / (tag or f"{style}_{reps}_{ranks}")
@@ -126,8 +147,15 @@ def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args
     sections = {m.group(1): float(m.group(3)) for m in SECTION.finditer(last)}
     timing = {m.group(1): float(m.group(4)) for m in TIMING.finditer(log.rsplit("pair nbody timing", 1)[-1])}
     maxrss = int(re.search(r"MAXRSS_KB (\d+)", proc.stderr).group(1))
+    nodes = NODES.findall(log.rsplit("pair nbody timing", 1)[-1])
+    node_counts = [float(v) for v in nodes[-1][0].split()] if nodes else []
+    edge_counts = [float(v) for v in nodes[-1][1].split()] if nodes else []
+    cpu = CPU_USE.findall(log)
+    cpu_share = min(1.0, float(cpu[-1]) / 100) if cpu else 1.0
     return dict(style=style, reps=reps, ranks=ranks, natoms=natoms, steps=steps, loop_s=t, dir=str(d),
-                atom_steps_per_s=natoms * steps / t, maxrss_kb=maxrss, wall_s=wall, sections=sections,
+                atom_steps_per_s=natoms * steps / t, cpu_share=cpu_share, node_counts=node_counts,
+                edge_counts=edge_counts,
+                atom_steps_per_cpu_s=natoms * steps / (t * cpu_share), maxrss_kb=maxrss, wall_s=wall, sections=sections,
                 sections_per_step_ms={k: 1e3 * v / steps for k, v in sections.items()}, nbody_ms_per_call=timing)
 
 
@@ -135,6 +163,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=None, help="exported model (default: see above)")
+    ap.add_argument("--variant", action="append", default=None, metavar="KEY=VALUE[,KEY=VALUE]",
+                    help="also run a random-weight model with the example's hyperparameters overridden by these "
+                         "(model options; radial_table=N for export's radial tables); repeatable. "
+                         f"Default: {' '.join(DEFAULT_VARIANTS)}; 'none': only the default model")
     ap.add_argument("--sizes", type=int, nargs="+", default=[4, 8, 16],
                     help="diamond cells per edge: 8 n^3 atoms (default 4 8 16: 512, 4096, 32768)")
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2], help="MPI ranks (default 1 2)")
@@ -149,63 +181,113 @@ def main(argv=None) -> int:
     work = args.out or Path(tempfile.mkdtemp(prefix="nbody_lammps_speed_"))
     work.mkdir(parents=True, exist_ok=True)
     model, desc = (args.model.resolve(), f"model {args.model}") if args.model else default_model(work)
+    models = [("default", model, desc)]
+    variants = DEFAULT_VARIANTS if args.variant is None else [v for v in args.variant if v != "none"]
+    for v in variants:
+        path, d = variant_model(work, v)
+        models.append((v, path, d))
     lmp, env = lammps_binary()
     if args.heap_malloc:
         env.update(MALLOC_MMAP_MAX_="0", MALLOC_TRIM_THRESHOLD_=str(16 << 30))
-    print(f"pair_style nbody: {desc}")
+    for name, _, d in models:
+        print(f"pair_style nbody [{name}]: {d}")
     print(f"runs in {work}; {os.cpu_count()} CPU cores; OMP_NUM_THREADS=1; {args.seconds:.0f} s timed per run"
           + ("; glibc malloc without mmap (--heap-malloc)" if args.heap_malloc else "") + "\n")
 
     results = []
+    labels = ["sw"] + [name for name, _, _ in models]
     for reps in args.sizes:
         for ranks in args.ranks:
-            for style in ("sw", "nbody"):
-                r = run(style, reps, ranks, model, args.seconds, args.warmup, work, lmp, env)
+            for k, label in enumerate(labels):
+                style = "sw" if k == 0 else "nbody"
+                path = model if k == 0 else models[k - 1][1]
+                r = run(style, reps, ranks, path, args.seconds, args.warmup, work, lmp, env,
+                        tag=f"{style}{k}_{reps}_{ranks}")
+                r["label"] = label
                 results.append(r)
-                print(f"  {style:5s} {r['natoms']:6d} atoms  {ranks} rank(s)  {r['steps']:6d} steps  "
-                      f"{r['atom_steps_per_s']:12.0f} atom-steps/s  peak RSS {r['maxrss_kb'] / 1024:7.0f} MB/rank",
-                      flush=True)
-    (work / "results.json").write_text(json.dumps(dict(model=str(model), description=desc, runs=results), indent=1))
-
-    get = {(r["style"], r["natoms"], r["ranks"]): r for r in results}
-    sizes = sorted({r["natoms"] for r in results})
-    print("\nthroughput (atom-steps/s) and nbody/sw on the same box and ranks")
-    print(f"{'atoms':>7} {'ranks':>5} {'sw':>12} {'nbody':>12} {'nbody/sw':>10}")
-    for n in sizes:
-        for k in args.ranks:
-            sw, nb = get[("sw", n, k)], get[("nbody", n, k)]
-            print(f"{n:7d} {k:5d} {sw['atom_steps_per_s']:12.0f} {nb['atom_steps_per_s']:12.0f} "
-                  f"{nb['atom_steps_per_s'] / sw['atom_steps_per_s']:10.4f}  (1/{sw['atom_steps_per_s'] / nb['atom_steps_per_s']:.0f})")
-    if len(args.ranks) > 1:
-        lo, hi = min(args.ranks), max(args.ranks)
-        print(f"\nstrong scaling: throughput on {hi} ranks / on {lo} rank(s) (ideal {hi / lo:.1f})")
-        print(f"{'atoms':>7} {'sw':>8} {'nbody':>8}")
-        for n in sizes:
-            s = [get[(st, n, hi)]["atom_steps_per_s"] / get[(st, n, lo)]["atom_steps_per_s"] for st in ("sw", "nbody")]
-            print(f"{n:7d} {s[0]:8.2f} {s[1]:8.2f}")
-    if len(sizes) > 1:
-        print("\npeak memory: resident set per rank, and marginal kB per atom between the smallest and the largest box")
-        for st in ("sw", "nbody"):
-            for k in args.ranks:
-                a, b = get[(st, sizes[0], k)], get[(st, sizes[-1], k)]
-                per_atom = (b["maxrss_kb"] - a["maxrss_kb"]) / ((b["natoms"] - a["natoms"]) / k) * 1.024
-                print(f"  {st:5s} {k} rank(s): {a['maxrss_kb'] / 1024:6.0f} MB at {a['natoms']} atoms, "
-                      f"{b['maxrss_kb'] / 1024:6.0f} MB at {b['natoms']} atoms: {per_atom:6.2f} kB/atom")
-    print("\nwhere an nbody step goes (ms per step; NBODY_LMP_TIMING, max over ranks; LAMMPS Comm/Neigh/Modify, avg)")
-    cols = ["graph build", "model forward", "backward (autograd)", "forces/virial tally"]
-    print(f"{'atoms':>7} {'ranks':>5} " + " ".join(f"{c[:14]:>14}" for c in cols) + f" {'Comm':>8} {'Neigh':>8} {'total':>9}")
-    for n in sizes:
-        for k in args.ranks:
-            r = get[("nbody", n, k)]
-            tm, sec = r["nbody_ms_per_call"], r["sections_per_step_ms"]
-            print(f"{n:7d} {k:5d} " + " ".join(f"{tm.get(c, float('nan')):14.2f}" for c in cols)
-                  + f" {sec.get('Comm', 0):8.2f} {sec.get('Neigh', 0):8.2f} {1e3 * r['loop_s'] / r['steps']:9.2f}")
-    one = [get[("nbody", n, min(args.ranks))]["atom_steps_per_s"] / get[("sw", n, min(args.ranks))]["atom_steps_per_s"]
-           for n in sizes]
-    print(f"\ntargets (issue 5): nbody/sw >= 1/50 on 1 rank: best {max(one):.4f} (1/{1 / max(one):.0f}); "
-          f"2-rank scaling >= 1.8; <= 20 kB/atom")
+                print(f"  {label[:40]:40s} {r['natoms']:6d} atoms  {ranks} rank(s)  {r['steps']:6d} steps  "
+                      f"{r['atom_steps_per_s']:12.0f} atom-steps/s  ({100 * r['cpu_share']:3.0f}% CPU)  "
+                      f"peak RSS {r['maxrss_kb'] / 1024:7.0f} MB/rank", flush=True)
+    (work / "results.json").write_text(json.dumps(dict(models=[(n, str(p), d) for n, p, d in models],
+                                                       runs=results), indent=1))
+    report(results, labels, sorted({r["natoms"] for r in results}), args.ranks)
     print(f"results: {work / 'results.json'}")
     return 0
+
+
+def report(results, labels, sizes, ranks) -> None:
+    get = {(r["label"], r["natoms"], r["ranks"]): r for r in results}
+    w = max(len(x) for x in labels)
+    print("\nthroughput (atom-steps/s) and ratio to sw on the same box and ranks; then the same per CPU second\n"
+          "(wall time x LAMMPS's '% CPU use': what a machine shared with other work would give if quiet)")
+    for n in sizes:
+        for k in ranks:
+            sw, swc = get[("sw", n, k)]["atom_steps_per_s"], get[("sw", n, k)]["atom_steps_per_cpu_s"]
+            for lab in labels:
+                r, rc = get[(lab, n, k)]["atom_steps_per_s"], get[(lab, n, k)]["atom_steps_per_cpu_s"]
+                ratio = "" if lab == "sw" else f"  x{r / sw:.4f} (1/{sw / r:.0f})"
+                ratio_c = "" if lab == "sw" else f"  x{rc / swc:.4f} (1/{swc / rc:.0f})"
+                print(f"  {n:7d} atoms {k} rank(s)  {lab:{w}s} {r:12.0f}{ratio:22s}   per CPU-s {rc:12.0f}{ratio_c}")
+    if len(ranks) > 1:
+        lo, hi = min(ranks), max(ranks)
+        print(f"\nstrong scaling: throughput on {hi} ranks / on {lo} rank(s) (ideal {hi / lo:.1f})")
+        print(f"{'atoms':>7} " + " ".join(f"{lab[:24]:>24}" for lab in labels))
+        for n in sizes:
+            print(f"{n:7d} " + " ".join(f"{get[(lab, n, hi)]['atom_steps_per_s'] / get[(lab, n, lo)]['atom_steps_per_s']:24.2f}"
+                                        for lab in labels))
+    if len(sizes) > 1:
+        print("\npeak memory: resident set per rank, and marginal kB per atom between the smallest and the largest box")
+        for lab in labels:
+            for k in ranks:
+                a, b = get[(lab, sizes[0], k)], get[(lab, sizes[-1], k)]
+                per_atom = (b["maxrss_kb"] - a["maxrss_kb"]) / ((b["natoms"] - a["natoms"]) / k) * 1.024
+                print(f"  {lab:{w}s} {k} rank(s): {a['maxrss_kb'] / 1024:6.0f} MB at {a['natoms']} atoms, "
+                      f"{b['maxrss_kb'] / 1024:6.0f} MB at {b['natoms']} atoms: {per_atom:6.2f} kB/atom")
+    print("\nwhere an nbody step goes (ms per step; NBODY_LMP_TIMING, max over ranks; LAMMPS Comm/Neigh, avg)")
+    cols = ["graph build", "model forward", "backward (autograd)", "forces/virial tally"]
+    print(f"{'model':{w}s} {'atoms':>7} {'ranks':>5} " + " ".join(f"{c[:14]:>14}" for c in cols)
+          + f" {'Comm':>8} {'Neigh':>8} {'total':>9}")
+    for lab in labels[1:]:
+        for n in sizes:
+            for k in ranks:
+                r = get[(lab, n, k)]
+                tm, sec = r["nbody_ms_per_call"], r["sections_per_step_ms"]
+                print(f"{lab:{w}s} {n:7d} {k:5d} " + " ".join(f"{tm.get(c, float('nan')):14.2f}" for c in cols)
+                      + f" {sec.get('Comm', 0):8.2f} {sec.get('Neigh', 0):8.2f} {1e3 * r['loop_s'] / r['steps']:9.2f}")
+    print("\nlocal hierarchy on rank 0 (DESIGN.md §5): nodes computed per level (0 = atoms) as a multiple of its "
+          "owned atoms,\nthe excess being ghosts that some owned atom's energy needs; edges per owned atom per level")
+    for n in sizes:
+        for k in ranks:
+            r = get[(labels[1], n, k)]
+            nc, ec = r["node_counts"], r["edge_counts"]
+            if nc:
+                owned = nc[-1]
+                print(f"  {n:7d} atoms {k} rank(s): nodes " + " ".join(f"{v / owned:5.2f}" for v in nc)
+                      + f"   ({owned:.0f} owned); edges/owned atom " + " ".join(f"{v / owned:5.2f}" for v in ec))
+    lo = min(ranks)
+    print("\ntargets (issue 11), by model: nbody/sw >= 1/50 on 1 rank at 4096 atoms; 2-rank scaling >= 1.8 at "
+          "32768 atoms; <= 20 kB/atom")
+    for key, what in (("atom_steps_per_s", "wall"), ("atom_steps_per_cpu_s", "per CPU-s")):
+        print(f"  by {what}:")
+        for lab in labels[1:]:
+            parts = []
+            n1 = 4096 if 4096 in sizes else sizes[-1]
+            if ("sw", n1, lo) in get:
+                q = get[(lab, n1, lo)][key] / get[("sw", n1, lo)][key]
+                parts.append(f"1/{1 / q:.0f} at {n1} atoms ({q * 50:.2f} of target)")
+            if len(ranks) > 1:
+                nb = sizes[-1]
+                sc = get[(lab, nb, max(ranks))][key] / get[(lab, nb, lo)][key]
+                parts.append(f"scaling {sc:.2f} at {nb} atoms ({sc / 1.8:.2f} of target)")
+            print(f"    {lab:{w}s} " + "; ".join(parts))
+    print("  memory (1 rank):")
+    for lab in labels[1:]:
+        parts = []
+        if len(sizes) > 1:
+            a, b = get[(lab, sizes[0], lo)], get[(lab, sizes[-1], lo)]
+            kb = (b["maxrss_kb"] - a["maxrss_kb"]) / ((b["natoms"] - a["natoms"]) / lo) * 1.024
+            parts.append(f"{kb:.1f} kB/atom ({20 / kb:.2f} of target)")
+        print(f"    {lab:{w}s} " + "; ".join(parts))
 
 
 if __name__ == "__main__":

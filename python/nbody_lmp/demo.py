@@ -81,7 +81,7 @@ def run_demo(workdir: str = "demo", force: bool = False, quick: bool = False, co
     # 3. export
     model = work / "model.pt"
     if not model.exists():
-        _cli("export", str(run_dir), "-o", str(model), "--dtype", "float32")
+        _cli("export", str(run_dir), "-o", str(model), "--dtype", "float32", "--radial-table", "2048")
 
     # 4. test-set errors and parity plots
     t0 = time.time()

@@ -58,8 +58,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def export(model: NBodyNetwork, path: Union[str, os.PathLike], dtype: Union[str, torch.dtype, None] = None,
-           metadata: Optional[Dict[str, Any]] = None, overwrite: bool = False) -> Path:
-    """Script ``model`` in ``dtype`` (default: its own) and save it with metadata to ``path``."""
+           metadata: Optional[Dict[str, Any]] = None, overwrite: bool = False, radial_table: int = 0) -> Path:
+    """Script ``model`` in ``dtype`` (default: its own) and save it with metadata to ``path``.
+
+    ``radial_table > 0``: the radial functions are replaced by cubic Hermite tables of that many
+    points (:mod:`nbody_lmp.nn.radial_table`; faster, equal to ~1e-9 relative)."""
     from . import __version__
 
     path = Path(path)
@@ -75,6 +78,10 @@ def export(model: NBodyNetwork, path: Union[str, os.PathLike], dtype: Union[str,
             mod.constants_to_float64()
     for p in m.parameters():
         p.requires_grad_(False)
+    if radial_table:
+        from .nn.radial_table import tabulate_radials
+
+        tabulate_radials(m, int(radial_table))
     with warnings.catch_warnings():  # torch >= 2.10 marks TorchScript deprecated; libtorch still runs it
         warnings.simplefilter("ignore", DeprecationWarning)
         scripted = torch.jit.script(m)
@@ -84,6 +91,12 @@ def export(model: NBodyNetwork, path: Union[str, os.PathLike], dtype: Union[str,
         "cutoffs": list(m.cutoffs),
         "receptive_field": m.receptive_field,
         "levels": m.levels,
+        "lmax": m.config["lmax"],
+        "channels": m.config["channels"],
+        "gate": m.config["gate"],
+        "radial_weights": m.config.get("radial_weights", "shared"),
+        "radial_table": ({"points": int(radial_table), "r_min": float(m.config.get("radial_min_distance", 0.5))}
+                         if radial_table else None),
         "dtype": name,
         "model_hash": model_hash(m),
         "nbody_lmp_version": __version__,

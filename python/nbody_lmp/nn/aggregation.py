@@ -41,3 +41,33 @@ def neighbourhood_sum(child: torch.Tensor, weight: torch.Tensor, center: torch.T
     cp = torch.zeros(n_parents * K, A, dtype=child.dtype, device=child.device).index_copy(0, slot, child[order])
     wp = torch.zeros(n_parents * K, B, dtype=weight.dtype, device=weight.device).index_copy(0, slot, weight[order])
     return torch.bmm(cp.view(n_parents, K, A).transpose(1, 2), wp.view(n_parents, K, B))
+
+
+def channelwise_neighbourhood_sum(x: torch.Tensor, child: torch.Tensor, weight: torch.Tensor, center: torch.Tensor,
+                                  n_parents: int) -> torch.Tensor:
+    """``sum_{e: center[e] = i} x[child[e], c] (x) weight[e, c]``, channel by channel (no channel mixing).
+
+    x      [N, C, A]   (the children's states psi_j, channel c)
+    child  [E]         (the child node of each edge)
+    weight [E, C, B]   (Y(d) R_c(|d|), channel c)
+    returns [C, n_parents, A, B] (channel-major, as the batched products make it).
+
+    ``A == 1`` (scalar children): per-edge products scattered to the parents. Otherwise one batched
+    matrix product per (channel, parent) over a padded ``[C, parents, K, .]`` layout that the gathers
+    write directly (channel-major: node-sized transposes only, no per-edge permute copies).
+    """
+    N, C, A = x.shape[0], x.shape[1], x.shape[2]
+    B = weight.shape[2]
+    if A == 1:
+        out = torch.zeros(n_parents, C, B, dtype=weight.dtype, device=weight.device)
+        return out.index_add(0, center, x[child] * weight).transpose(0, 1).view(C, n_parents, 1, B)
+    order, slot, K = padded_slots(center, n_parents)
+    if K == 0:
+        return torch.zeros(C, n_parents, A, B, dtype=x.dtype, device=x.device)
+    # slot -> edge; an empty slot reads the zero child row N (and any weight row: it multiplies zeros)
+    edge_of_slot = torch.zeros(n_parents * K, dtype=torch.long, device=x.device).index_copy(0, slot, order)
+    child_of_slot = torch.full((n_parents * K,), N, dtype=torch.long, device=x.device).index_copy(0, slot, child[order])
+    xc = torch.cat([x, x.new_zeros(1, C, A)]).transpose(0, 1)  # [C, N+1, A]
+    p = xc.index_select(1, child_of_slot).view(C * n_parents, K, A)
+    w = weight.transpose(0, 1).index_select(1, edge_of_slot).view(C * n_parents, K, B)
+    return torch.bmm(p.transpose(1, 2), w).view(C, n_parents, A, B)

@@ -23,7 +23,7 @@ from .gate_output import GateOutput
 from .mixing import PartMixing
 from .radial import InversePowerRadial
 from .tensor_product import ChannelwiseProduct
-from .zeroth_order import NeighbourhoodFragments
+from .zeroth_order import make_fragments
 
 
 class FirstOrderGate(torch.nn.Module):
@@ -31,7 +31,7 @@ class FirstOrderGate(torch.nn.Module):
                  irreps_out: Sequence[Irrep], channels_out: int, lmax_sh: int, radial: InversePowerRadial,
                  hidden: bool):
         super().__init__()
-        self.sums = NeighbourhoodFragments(irreps_in, channels_in, lmax_sh, irreps_hidden, radial)
+        self.sums = make_fragments(irreps_in, channels_in, lmax_sh, irreps_hidden, radial)
         mid = self.sums.irreps_out
         self.mix_u = PartMixing(self.sums.fragments, channels_out)
         self.mix_v = PartMixing(self.sums.fragments, channels_out)

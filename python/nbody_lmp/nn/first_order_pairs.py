@@ -25,7 +25,7 @@ from .gate_output import GateOutput
 from .mixing import PartMixing
 from .radial import InversePowerRadial
 from .tensor_product import ChannelwiseProduct
-from .zeroth_order import NeighbourhoodFragments
+from .zeroth_order import make_fragments
 
 
 def child_pairs(center: torch.Tensor, n_parents: int) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -45,8 +45,8 @@ class FirstOrderPairsGate(torch.nn.Module):
                  irreps_out: Sequence[Irrep], lmax_sh: int, radial: InversePowerRadial,
                  pair_radial: InversePowerRadial, hidden: bool):
         super().__init__()
-        self.sums = NeighbourhoodFragments(irreps_in, channels, lmax_sh, irreps_out, radial)
-        self.pair_sums = NeighbourhoodFragments(irreps_in, channels, lmax_sh, irreps_hidden, pair_radial)
+        self.sums = make_fragments(irreps_in, channels, lmax_sh, irreps_out, radial)
+        self.pair_sums = make_fragments(irreps_in, channels, lmax_sh, irreps_hidden, pair_radial)
         self.envelope = radial.envelope
         self.mix_q = PartMixing(self.pair_sums.fragments, channels)
         self.product = ChannelwiseProduct(irreps_in, self.pair_sums.irreps_out, irreps_out)

@@ -20,6 +20,7 @@ from ase.data import atomic_numbers
 
 from ..so3 import Irrep, natural_irreps
 from .constants import ExactConstants
+from .channel_fragments import ChannelRadial
 from .first_order import FirstOrderGate
 from .first_order_pairs import FirstOrderPairsGate
 from .radial import InversePowerRadial
@@ -27,6 +28,7 @@ from .zeroth_order import ZerothOrderGate
 
 FORMAT_VERSION = 1
 GATES = ("zeroth_order", "first_order", "first_order_pairs")
+RADIAL_WEIGHTS = ("shared", "per_channel")
 
 
 class NBodyNetwork(ExactConstants):
@@ -50,6 +52,10 @@ class NBodyNetwork(ExactConstants):
         radial_min_distance: below this distance (Angstrom) the inverse powers keep their value at
             it, so the model stays finite for atoms far closer than any training pair
             (:class:`~nbody_lmp.nn.radial.InversePowerRadial`).
+        radial_weights: ``"shared"``: every channel is multiplied by every radial function (``C x S``
+            fragments per path, then ``W^l``); ``"per_channel"``: each channel ``c`` has its own radial
+            functions ``R_{c l}(r) = sum_s w_{c l s} R_s(r)``, one per harmonic degree (``C`` fragments
+            per path: the channel-diagonal restriction of ``W^l``, docs/theory.md; cheaper).
     """
 
     __jit_ignored_attributes__ = ExactConstants.__jit_ignored_attributes__ + ["config"]
@@ -59,7 +65,7 @@ class NBodyNetwork(ExactConstants):
                  parity: str = "natural", radial_max_power: int = 2, n_radial: int = 4, radial_hidden: int = 16,
                  readout_hidden: int = 16, e0: Optional[Dict[str, float]] = None, scale: float = 1.0,
                  shift: float = 0.0, avg_num_children: Union[None, float, Sequence[float]] = None,
-                 radial_min_distance: float = 0.5):
+                 radial_min_distance: float = 0.5, radial_weights: str = "shared"):
         super().__init__()
         species = list(species)
         if not species:
@@ -84,6 +90,8 @@ class NBodyNetwork(ExactConstants):
             raise ValueError(f"channels must be >= 1, got {channels}")
         if gate not in GATES:
             raise ValueError(f"gate must be one of {GATES}, got {gate!r}")
+        if radial_weights not in RADIAL_WEIGHTS:
+            raise ValueError(f"radial_weights must be one of {RADIAL_WEIGHTS}, got {radial_weights!r}")
         e0 = dict(e0 or {})
         for s in e0:
             if s not in species:
@@ -91,7 +99,7 @@ class NBodyNetwork(ExactConstants):
         self.config = dict(species=species, cutoff=cutoffs, levels=levels, lmax=int(lmax), channels=int(channels),
                            gate=gate, parity=parity, radial_max_power=int(radial_max_power), n_radial=int(n_radial),
                            radial_hidden=int(radial_hidden), readout_hidden=int(readout_hidden),
-                           radial_min_distance=float(radial_min_distance))
+                           radial_min_distance=float(radial_min_distance), radial_weights=radial_weights)
 
         # the exported-model contract (docs/model-format.md)
         self.format_version: int = FORMAT_VERSION
@@ -109,15 +117,15 @@ class NBodyNetwork(ExactConstants):
         for k in range(levels):
             last = k == levels - 1
             irreps_out = scalar if last else hidden_irreps
-            radial = InversePowerRadial(cutoffs[k], radial_max_power, n_radial, radial_hidden,
-                                        radial_min_distance)
+            radial = self._radial(cutoffs[k], radial_max_power, n_radial, radial_hidden, radial_weights, C, int(lmax),
+                                  radial_min_distance)
             if gate == "zeroth_order":
                 g = ZerothOrderGate(irreps_in, C, irreps_out, C, int(lmax), radial, hidden=not last)
             elif gate == "first_order":
                 g = FirstOrderGate(irreps_in, C, hidden_irreps, irreps_out, C, int(lmax), radial, hidden=not last)
             else:
-                pair_radial = InversePowerRadial(2 * cutoffs[k], radial_max_power, n_radial,
-                                                  radial_hidden, radial_min_distance)
+                pair_radial = self._radial(2 * cutoffs[k], radial_max_power, n_radial, radial_hidden, radial_weights,
+                                           C, int(lmax), radial_min_distance)
                 g = FirstOrderPairsGate(irreps_in, C, hidden_irreps, irreps_out, int(lmax), radial, pair_radial,
                                         hidden=not last)
             gates.append(g)
@@ -140,6 +148,12 @@ class NBodyNetwork(ExactConstants):
         self.dtype: str = str(self.embedding.dtype).replace("torch.", "")
 
     # ----------------------------------------------------------------- set-up helpers (Python only)
+    @staticmethod
+    def _radial(cutoff: float, max_power: int, n_radial: int, hidden: int, weights: str, channels: int,
+                lmax: int, min_distance: float) -> torch.nn.Module:
+        base = InversePowerRadial(cutoff, max_power, n_radial, hidden, min_distance)
+        return ChannelRadial(base, channels, lmax) if weights == "per_channel" else base
+
     @torch.jit.unused
     def set_avg_num_children(self, avg: Union[float, Sequence[float]]) -> None:
         """Divide each level's neighbourhood sums by its average number of children (+1: the node itself)."""

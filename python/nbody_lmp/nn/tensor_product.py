@@ -56,17 +56,52 @@ class CGBlocks(ExactConstants):
         y = (outer.reshape(n * F, self.d1 * self.d2) @ self.matrix.to(outer.dtype)).reshape(n, F, -1)
         return split_blocks(y, self.offsets, self.paths, self.dims)
 
+    def matrix_product(self, outer: torch.Tensor) -> torch.Tensor:
+        """``[m, D1*D2] -> [m, D_cg]``: the CG transform alone."""
+        return outer @ self.matrix.to(outer.dtype)
 
-class ChannelwiseProduct(torch.nn.Module):
-    """``(u (x) v)[c] = CG(u[c] (x) v[c])`` for two flat states with the same channels."""
+    def split(self, y: torch.Tensor) -> List[torch.Tensor]:
+        """CG output ``[n, F, D_cg]`` -> list of ``[n, F*paths, 2l+1]`` per output part."""
+        return split_blocks(y, self.offsets, self.paths, self.dims)
+
+
+def diagonal_cg(irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep]) -> torch.Tensor:
+    """``M [D, D_out]`` with ``CG(u (x) v) = (u * v) @ M`` when the CG matrix only pairs component
+    ``i`` of ``u`` with component ``i`` of ``v`` (e.g. every output is a scalar: ``l1 = l2``, ``m1 = m2``
+    in the real basis); an empty ``[0, 0]`` tensor otherwise. Built in float64 from the plan."""
+    plan = CGPlan(irreps1, irreps2, irreps_out)
+    D1, D2 = plan.in1.dim, plan.in2.dim
+    full = plan.matrix.to(torch.float64).reshape(D1, D2, -1)
+    if D1 != D2 or full.shape[-1] == 0:
+        return torch.zeros(0, 0, dtype=torch.float64)
+    diag = torch.diagonal(full, dim1=0, dim2=1).T.contiguous()  # [D, D_out]
+    off = full.clone()
+    idx = torch.arange(D1)
+    off[idx, idx] = 0
+    return diag if bool((off == 0).all()) else torch.zeros(0, 0, dtype=torch.float64)
+
+
+class ChannelwiseProduct(ExactConstants):
+    """``(u (x) v)[c] = CG(u[c] (x) v[c])`` for two flat states with the same channels.
+
+    When the CG matrix is diagonal in the two inputs (:func:`diagonal_cg`; the top level's
+    scalar-only output), the ``D1 x D2`` outer product is skipped: ``(u * v) @ M``, the same sum
+    without its zero terms."""
 
     def __init__(self, irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep]):
         super().__init__()
         self.cg = CGBlocks(irreps1, irreps2, irreps_out)
         self.irreps_out = self.cg.irreps_out
         self.paths = self.cg.paths
+        diag = diagonal_cg(irreps1, irreps2, irreps_out)
+        self.diagonal: bool = diag.numel() > 0
+        self.register_constant("diag_matrix", diag)
 
     def forward(self, u: torch.Tensor, v: torch.Tensor) -> List[torch.Tensor]:
+        if self.diagonal:
+            n, C = u.shape[0], u.shape[1]
+            y = ((u * v).reshape(n * C, -1) @ self.diag_matrix.to(u.dtype)).reshape(n, C, -1)
+            return split_blocks(y, self.cg.offsets, self.cg.paths, self.cg.dims)
         outer = (u.unsqueeze(-1) * v.unsqueeze(-2)).flatten(-2)  # [n, C, D1*D2]
         return self.cg(outer)
 

@@ -18,6 +18,7 @@ import torch
 
 from ..so3 import Irrep, SphericalHarmonics, sh_irrep
 from .aggregation import neighbourhood_sum
+from .channel_fragments import ChannelNeighbourhoodFragments, ChannelRadial
 from .gate_output import GateOutput
 from .radial import InversePowerRadial
 from .tensor_product import CGBlocks
@@ -53,13 +54,21 @@ class NeighbourhoodFragments(torch.nn.Module):
         return self.cg(a)
 
 
+def make_fragments(irreps_in: Sequence[Irrep], channels: int, lmax_sh: int, irreps_out: Sequence[Irrep],
+                   radial: torch.nn.Module) -> torch.nn.Module:
+    """The neighbourhood fragments that go with ``radial``: shared (``C x S``) or per-channel radial weights."""
+    if isinstance(radial, ChannelRadial):
+        return ChannelNeighbourhoodFragments(irreps_in, channels, lmax_sh, irreps_out, radial)
+    return NeighbourhoodFragments(irreps_in, channels, lmax_sh, irreps_out, radial)
+
+
 class ZerothOrderGate(torch.nn.Module):
     """Eq. (10): neighbourhood fragments + own child, mixed by ``W^l``."""
 
     def __init__(self, irreps_in: Sequence[Irrep], channels_in: int, irreps_out: Sequence[Irrep],
                  channels_out: int, lmax_sh: int, radial: InversePowerRadial, hidden: bool):
         super().__init__()
-        self.sums = NeighbourhoodFragments(irreps_in, channels_in, lmax_sh, irreps_out, radial)
+        self.sums = make_fragments(irreps_in, channels_in, lmax_sh, irreps_out, radial)
         self.out = GateOutput(irreps_in, channels_in, [self.sums.irreps_out], [self.sums.fragments],
                               irreps_out, channels_out, hidden)
         self.irreps_out: List[Irrep] = self.out.irreps_out

@@ -144,7 +144,7 @@ def training_metadata(state: Dict[str, Any], source: Optional[Path] = None) -> D
 
 
 def export_checkpoint(source: Union[str, os.PathLike], output: Union[str, os.PathLike], dtype: Optional[str] = None,
-                      overwrite: bool = False) -> Tuple[Path, Dict[str, Any]]:
+                      overwrite: bool = False, radial_table: int = 0) -> Tuple[Path, Dict[str, Any]]:
     """Export the evaluation weights of a run folder (its best.pt) or a checkpoint file."""
     from ..export import export
 
@@ -154,7 +154,8 @@ def export_checkpoint(source: Union[str, os.PathLike], output: Union[str, os.Pat
     output = Path(output)
     if output.resolve() == ckpt.resolve():
         raise ValueError(f"the output {output} is the checkpoint itself: choose another file name")
-    path = export(model, output, dtype=dtype, metadata=training_metadata(state, ckpt), overwrite=overwrite)
+    path = export(model, output, dtype=dtype, metadata=training_metadata(state, ckpt), overwrite=overwrite,
+                  radial_table=radial_table)
     return path, state
 
 

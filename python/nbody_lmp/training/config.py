@@ -8,12 +8,12 @@ The file has six sections, every key optional except ``data.train``::
     data:     {train, validation, val_fraction, energy_key, forces_key, stress_key, virial_key,
                stress_format, cache_dir, e0}
     model:    {species, cutoff, levels, lmax, channels, gate, parity, radial_max_power, n_radial,
-               radial_hidden, readout_hidden, radial_min_distance}
+               radial_hidden, readout_hidden, radial_min_distance, radial_weights}
     loss:     {energy_weight, forces_weight, stress_weight}
     training: {dtype, batch_size, max_epochs, time_limit_minutes, optimizer, lr, weight_decay,
                scheduler, lr_factor, lr_patience, min_lr, grad_clip, ema_decay,
                early_stopping_patience, num_threads}
-    output:   {run_dir, progress, plots, export_dtype}
+    output:   {run_dir, progress, plots, export_dtype, export_radial_table}
 
 (``examples/si-sw/config.yaml`` documents every key.) Relative paths are relative to the
 folder of the config file. Every problem is a :class:`ConfigError` (a ``ValueError``) that says
@@ -65,6 +65,7 @@ class ModelSection:
     radial_hidden: int = 16
     readout_hidden: int = 16
     radial_min_distance: float = 0.5      # Angstrom: inverse powers held constant below it (finite model)
+    radial_weights: str = "shared"         # or per_channel: R_cl(r) per channel, no C x S outer product
 
 
 @dataclass
@@ -99,6 +100,7 @@ class OutputSection:
     progress: bool = True
     plots: bool = True
     export_dtype: Optional[str] = "float32"  # write run_dir/model.pt at the end; None: don't
+    export_radial_table: int = 0             # > 0: model.pt gets cubic radial tables of this many points
 
 
 SECTIONS = {"data": DataSection, "model": ModelSection, "loss": LossSection,
@@ -106,7 +108,8 @@ SECTIONS = {"data": DataSection, "model": ModelSection, "loss": LossSection,
 
 # keys that may change between a run and its --resume (everything else must match)
 RESUMABLE_CHANGES = {"training.max_epochs", "training.time_limit_minutes", "training.early_stopping_patience",
-                     "training.num_threads", "output.progress", "output.plots", "output.export_dtype"}
+                     "training.num_threads", "output.progress", "output.plots", "output.export_dtype",
+                     "output.export_radial_table"}
 
 
 @dataclass
@@ -297,7 +300,7 @@ def _validate(cfg: TrainConfig) -> None:
     from ase.data import atomic_numbers
 
     from ..data.io import STRESS_FORMATS
-    from ..nn.network import GATES
+    from ..nn.network import GATES, RADIAL_WEIGHTS
 
     d, m, lo, t, o = cfg.data, cfg.model, cfg.loss, cfg.training, cfg.output
 
@@ -342,6 +345,7 @@ def _validate(cfg: TrainConfig) -> None:
     need(m.channels >= 1, f"model.channels must be >= 1, got {m.channels}")
     _choice(m.gate, "model.gate", GATES)
     _choice(m.parity, "model.parity", ("natural", "full"))
+    _choice(m.radial_weights, "model.radial_weights", RADIAL_WEIGHTS)
     need(0 <= m.radial_max_power <= 8, f"model.radial_max_power must be between 0 and 8, got {m.radial_max_power}")
     need(m.n_radial >= 0, f"model.n_radial must be >= 0 (0: no radial network), got {m.n_radial}")
     need(m.radial_hidden >= 1, f"model.radial_hidden must be >= 1, got {m.radial_hidden}")
@@ -375,6 +379,8 @@ def _validate(cfg: TrainConfig) -> None:
          f"training.early_stopping_patience must be >= 1 or null (never stop early), got {t.early_stopping_patience}")
     need(t.num_threads is None or t.num_threads >= 1, f"training.num_threads must be >= 1 or null, got {t.num_threads}")
     # output
+    need(isinstance(o.export_radial_table, int) and (o.export_radial_table == 0 or o.export_radial_table >= 16),
+         f"output.export_radial_table must be 0 (no table) or >= 16 points, got {o.export_radial_table!r}")
     if o.export_dtype is not None:
         _choice(o.export_dtype, "output.export_dtype", ("float32", "float64"))
 

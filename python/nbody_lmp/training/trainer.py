@@ -503,7 +503,8 @@ class Trainer:
             from ..export import export
             model_file = self.run_dir / "model.pt"
             export(model, model_file, dtype=cfg.output.export_dtype,
-                   metadata=training_metadata(best, best_path), overwrite=True)
+                   metadata=training_metadata(best, best_path), overwrite=True,
+                   radial_table=cfg.output.export_radial_table)
             self.log(f"exported {model_file} ({cfg.output.export_dtype})")
         return TrainResult(self.run_dir, self.epoch, self.best_epoch, self.stop_reason, self.elapsed, results,
                            model_file)

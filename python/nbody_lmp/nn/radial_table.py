@@ -1,0 +1,101 @@
+"""Tabulated radial functions for an exported model (DESIGN.md §7 "precompute everything that
+depends only on the model"; docs/model-format.md "radial_table").
+
+The radial terms of eq. 10-12 (:mod:`.radial`: inverse powers, envelope, radial network, and for
+``radial_weights: per_channel`` the per-channel weights) are functions of one invariant, the
+distance ``r``. On an exported (frozen) model they are replaced by a piecewise cubic Hermite
+interpolant on a uniform grid ``r_min .. r_c``, ``r_min`` being the model's
+``radial_min_distance`` (:mod:`.radial`): values and first derivatives at the grid points
+are the exact ones (float64, autograd), so the energy is C1 and forces stay ``-grad E`` of the
+interpolated model (the table supplies its own first derivative; no second derivatives, so a
+tabulated model is for inference, not training); the interpolation error is ``O(h^4)`` (relative ~1e-9 at the default
+resolution, measured in tests/python/test_radial_table.py). Below ``r_min`` the value at ``r_min``
+is held with zero slope, as the untabulated radial terms do (issue 12: no cubic extrapolated to
+``r = 0``); at and beyond ``r_c`` the value is exactly zero, like the envelope's.
+Covariance is untouched: only invariant factors change.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+R_MIN = 0.5  # Angstrom: the table's first node when the radial module names no min_distance
+
+
+def radial_min_distance(radial: torch.nn.Module) -> float:
+    """The distance below which ``radial`` is constant (InversePowerRadial, or the one a
+    per-channel radial wraps)."""
+    for m in (radial, getattr(radial, "base", None)):
+        if m is not None and hasattr(m, "min_distance"):
+            return float(m.min_distance)
+    return R_MIN
+
+class TabulatedRadial(torch.nn.Module):
+    """Cubic Hermite table of ``radial`` (``r [E] -> [E, ...]``) on ``points`` nodes in ``[r_min, cutoff]``."""
+
+    def __init__(self, radial: torch.nn.Module, cutoff: float, points: int = 2048, r_min: float = R_MIN):
+        super().__init__()
+        if points < 2 or not 0 < r_min < cutoff:
+            raise ValueError(f"radial table needs >= 2 points and 0 < r_min < cutoff, got {points}, {r_min}, {cutoff}")
+        self.cutoff = float(cutoff)
+        self.r_min = float(r_min)
+        self.points = int(points)
+        self.h = (self.cutoff - self.r_min) / (self.points - 1)
+        r = torch.linspace(self.r_min, self.cutoff, self.points, dtype=torch.float64)
+        base = [p for p in radial.parameters()] + [b for b in radial.buffers()]
+        dtype = base[0].dtype if base else torch.get_default_dtype()
+        f64 = _float64_copy(radial)
+        r = r.requires_grad_(True)
+        y = f64(r)
+        self.out_shape = list(y.shape[1:])
+        y = y.reshape(self.points, -1)
+        dy = torch.stack([torch.autograd.grad(y[:, k].sum(), r, retain_graph=True)[0] for k in range(y.shape[1])], 1)
+        y, dy = y.detach(), dy.detach() * self.h  # derivative in grid units
+        y[-1] = 0.0  # the envelope is exactly zero at r_c, with zero slope
+        dy[-1] = 0.0
+        y0, y1, d0, d1 = y[:-1], y[1:], dy[:-1], dy[1:]
+        # p(t) = c0 + c1 t + c2 t^2 + c3 t^3 on [0, 1] with p, p' matching at both ends
+        coeff = torch.stack([y0, d0, 3 * (y1 - y0) - 2 * d0 - d1, 2 * (y0 - y1) + d0 + d1], dim=1)
+        self.register_buffer("coeff", coeff.reshape(self.points - 1, -1).to(dtype))  # [G-1, 4*out]
+        self.n_out = y.shape[1]
+
+    def forward(self, r: torch.Tensor) -> torch.Tensor:
+        # value p(t) and derivative p'(t) / h without autograd; the derivative enters through
+        # (r - r.detach()) * dp/dr, which is exactly 0 in value and has gradient dp/dr: backward then
+        # keeps one [E, out] tensor instead of the gathered coefficients (first derivatives only:
+        # tables are for frozen, exported models, whose forces need no second derivative)
+        with torch.no_grad():
+            rd = r.detach()
+            x = (rd.clamp(min=self.r_min, max=self.cutoff) - self.r_min) / self.h
+            i = x.floor().clamp(0, self.points - 2)
+            t = (x - i).unsqueeze(-1)
+            c = self.coeff.index_select(0, i.long()).view(-1, 4, self.n_out)
+            inside = (rd < self.cutoff).to(c.dtype).unsqueeze(-1)  # exactly 0 from r_c on, slope too
+            above = (rd >= self.r_min).to(c.dtype).unsqueeze(-1)   # held below r_min: no slope
+            y = (c[:, 0] + t * (c[:, 1] + t * (c[:, 2] + t * c[:, 3]))) * inside
+            dy = (c[:, 1] + t * (2.0 * c[:, 2] + t * (3.0 * c[:, 3]))) * (inside * above / self.h)
+        y = y + (r - rd).unsqueeze(-1) * dy
+        return y.view([-1] + self.out_shape)
+
+
+def _float64_copy(module: torch.nn.Module) -> torch.nn.Module:
+    import copy
+
+    m = copy.deepcopy(module).to(torch.float64)
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m
+
+
+def tabulate_radials(model: torch.nn.Module, points: int = 2048, r_min: Optional[float] = None) -> int:
+    """Replace the ``radial`` of every neighbourhood-fragments module of ``model`` by its table, in
+    place (the model must be frozen: the table does not train). Returns how many were replaced."""
+    n = 0
+    for m in list(model.modules()):
+        radial = getattr(m, "radial", None)
+        if radial is not None and hasattr(m, "inv_num_children") and not isinstance(radial, TabulatedRadial):
+            m.radial = TabulatedRadial(radial, radial.cutoff, points,
+                                       radial_min_distance(radial) if r_min is None else r_min)
+            n += 1
+    return n
