@@ -438,7 +438,7 @@ void PairNBody::load_model(int index, const std::string &file)
     };
     auto joind = [](const std::vector<double> &v) {
       std::string out;
-      for (double x : v) out += fmt::format("{}{:.17g}", out.empty() ? "" : " ", x);
+      for (double x : v) out += fmt::format("{}{:.15g}", out.empty() ? "" : " ", x);
       return out;
     };
     const std::string fix =
