@@ -605,6 +605,12 @@ void PairNBody::init_style()
 
   if (!model->device_selected) select_device();
 
+  // as a sub-style of pair_style hybrid, the communication buffers are sized from the hybrid
+  // style's comm_reverse: make room for the per-model forces of deviation steps
+  comm_reverse = num_models() > 1 ? 3 * num_models() : 0;
+  if (force->pair && force->pair != this && force->pair->comm_reverse < comm_reverse)
+    force->pair->comm_reverse = comm_reverse;
+
   if (out_freq > 0) {
     if (num_models() < 2)
       error->all(FLERR,
