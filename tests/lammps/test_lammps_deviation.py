@@ -217,3 +217,40 @@ def test_default_out_file_and_reduce(odd_models, tmp_path):
         lmp.close()
     text = (tmp_path / "model_devi.out").read_text().splitlines()
     assert text[0].startswith("#") and "max_devi_f" in text[0] and len(text) == 2
+
+
+HYBRID = """
+units metal
+atom_style atomic
+atom_modify map array
+read_data {data}
+pair_style hybrid/overlay nbody lj/cut 3.0
+pair_coeff * * nbody {models} Si NULL
+pair_coeff * 2 lj/cut 0.0 2.5
+compute dev all nbody/deviation
+dump d all custom 1 dump.txt id type x y z c_dev[1] c_dev[2]
+dump_modify d sort id format float %.17g
+run 0
+"""
+
+
+def test_hybrid_overlay_with_null_type_on_2_ranks(odd_models, tmp_path):
+    """As a hybrid/overlay sub-style, with atoms of a NULL type (deviation 0, invisible to the
+    models): the reverse communication of the per-model forces works there too."""
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat((2, 1, 1))
+    atoms.rattle(0.1, seed=5)
+    atoms = lammps_frame(atoms)
+    symbols = ["Si"] * len(atoms)
+    for i in (3, 9):
+        symbols[i] = "Ar"
+    atoms.set_chemical_symbols(symbols)
+    data = write_data(tmp_path / "h.data", atoms, ["Si", "Ar"])
+    models = [odd_models["a"], odd_models["b"]]
+    proc = run_lmp_input(tmp_path, HYBRID.format(data=data, models=" ".join(map(str, models))), nprocs=2)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    (_, f), = read_dump(tmp_path / "dump.txt")
+    si = np.array([s == "Si" for s in symbols])
+    ref = python_deviation(models, atoms[si])
+    np.testing.assert_allclose(f["c_dev[1]"][si], ref["force_deviation"], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(f["c_dev[2]"][si], ref["energies_deviation"], rtol=1e-10, atol=1e-13)
+    assert np.all(f["c_dev[1]"][~si] == 0) and ref["force_deviation"].max() > 1e-3
