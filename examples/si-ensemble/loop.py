@@ -186,10 +186,10 @@ def main(argv=None) -> int:
     ap.add_argument("--force", action="store_true", help="move runs/ aside and start over")
     ap.add_argument("--lo", type=float, default=0.05, help="candidate window: lower bound, eV/Å (default 0.05)")
     ap.add_argument("--hi", type=float, default=0.5, help="candidate window: upper bound, eV/Å (default 0.5)")
-    ap.add_argument("--max", type=int, default=40, help="at most this many selected frames (default 40)")
-    ap.add_argument("--steps", type=int, default=4000, help="MD steps (default 4000: 4 ps)")
+    ap.add_argument("--max", type=int, default=24, help="at most this many selected frames (default 24)")
+    ap.add_argument("--steps", type=int, default=3000, help="MD steps (default 3000: 3 ps)")
     ap.add_argument("--every", type=int, default=20, help="deviation output interval (default 20 steps)")
-    ap.add_argument("--crystal", type=int, default=40, help="crystal training configurations (default 40)")
+    ap.add_argument("--crystal", type=int, default=24, help="crystal training configurations (default 24)")
     ap.add_argument("--liquid", type=int, default=20, help="liquid test configurations (default 20)")
     args = ap.parse_args(argv)
     if args.quick:
