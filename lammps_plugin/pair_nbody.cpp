@@ -1020,5 +1020,7 @@ double PairNBody::memory_usage()
   bytes += (double) graph.node_atom.capacity() * (sizeof(int) + sizeof(int64_t));
   for (const auto &v : graph.edge_index) bytes += (double) v.capacity() * sizeof(int64_t);
   for (const auto &v : graph.edge_vectors) bytes += (double) v.capacity() * sizeof(double);
+  bytes += (double) (dev_forces.capacity() + dev_energies.capacity()) * sizeof(double);
+  bytes += 2.0 * nmax_deviation * sizeof(double);
   return bytes;
 }

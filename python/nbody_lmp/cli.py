@@ -3,6 +3,7 @@
     nbody-lmp train config.yaml [--resume] [--force] [--set training.lr=1e-3] [--ensemble N]
     nbody-lmp evaluate model.pt data.xyz [--plot parity.png] [--json metrics.json]
     nbody-lmp export RUN_DIR_OR_CHECKPOINT -o model.pt [--dtype float32|float64] [--force]
+                                            (an ensemble folder: model-0.pt, model-1.pt, ...)
     nbody-lmp info model.pt
     nbody-lmp select traj.dump -o candidates.xyz --lo 0.05 --hi 0.3 [--elements Si]
     nbody-lmp generate sw-si -o data.xyz [--configs N] [--seed S]
