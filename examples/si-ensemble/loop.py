@@ -63,7 +63,7 @@ def train_round(k: int, train_file: Path, runs: Path, args) -> list:
         return models
     overrides = {"data.train": str(train_file), "output.run_dir": str(run_dir), "output.progress": False}
     if args.quick:
-        overrides.update({"training.max_epochs": 1, "model.channels": 2, "training.time_limit_minutes": None})
+        overrides.update({"training.max_epochs": 1, "model.channels": 2, "model.lmax": 1})
     cfg = load_config(HERE / "config.yaml", overrides=overrides)
     log(f"round {k}: training a {cfg.training.ensemble}-model ensemble on {train_file.name} -> {run_dir}")
     resume = (run_dir / "ensemble.json").is_file()
@@ -186,8 +186,8 @@ def main(argv=None) -> int:
     ap.add_argument("--force", action="store_true", help="move runs/ aside and start over")
     ap.add_argument("--lo", type=float, default=0.05, help="candidate window: lower bound, eV/Å (default 0.05)")
     ap.add_argument("--hi", type=float, default=0.5, help="candidate window: upper bound, eV/Å (default 0.5)")
-    ap.add_argument("--max", type=int, default=24, help="at most this many selected frames (default 24)")
-    ap.add_argument("--steps", type=int, default=3000, help="MD steps (default 3000: 3 ps)")
+    ap.add_argument("--max", type=int, default=12, help="at most this many selected frames (default 12)")
+    ap.add_argument("--steps", type=int, default=2000, help="MD steps (default 2000: 2 ps)")
     ap.add_argument("--every", type=int, default=20, help="deviation output interval (default 20 steps)")
     ap.add_argument("--crystal", type=int, default=24, help="crystal training configurations (default 24)")
     ap.add_argument("--liquid", type=int, default=20, help="liquid test configurations (default 20)")
