@@ -9,6 +9,8 @@
 // LAMMPS headers first, libtorch after them (both bundle {fmt}).
 #include "pair_nbody.h"
 
+#include "nbody_checks.h"
+
 #include "atom.h"
 #include "comm.h"
 #include "error.h"
@@ -666,12 +668,23 @@ void PairNBody::compute(int eflag, int vflag)
     fold_of = fold.data();
   }
 
+  // positions that are not finite would give NaN edges (a NaN distance passes no cutoff test)
+  const int bad = NBodyLMP::first_nonfinite_position(nlocal, atom->x);
+  if (bad >= 0)
+    error->one(FLERR,
+               "pair_style nbody: atom tag {} has a position that is not finite ({} {} {}); "
+               "the run has blown up or the input coordinates are broken: check the data file, "
+               "the time step and the other pair styles",
+               atom->tag ? atom->tag[bad] : 0, atom->x[bad][0], atom->x[bad][1], atom->x[bad][2]);
+
   int missing = -1;
   if (!builder.build(nall, atom->x, atom_species.data(), view, graph, missing, fold_of))
     error->one(FLERR,
                "pair_style nbody: atom {} (tag {}) is needed by the local hierarchy but has no "
                "neighbor list; the neighbor list must be full and include ghost atoms",
                missing, atom->tag ? atom->tag[missing] : 0);
+
+  check_distances();
 
   if (timing) {
     timing_graph += now() - t0;
@@ -784,6 +797,27 @@ void PairNBody::unpack_reverse_comm(int n, int *list, double *buf)
     double *dst = &dev_forces[(size_t) list[i] * width];
     for (int c = 0; c < width; c++) dst[c] += buf[m++];
   }
+}
+
+/* ----------------------------------------------------------------------
+   atoms on top of each other (closer than NBodyLMP::MIN_DISTANCE): the direction between them,
+   and so the model, is undefined
+------------------------------------------------------------------------- */
+
+void PairNBody::check_distances()
+{
+  int level = 0;
+  int64_t edge = 0;
+  double r = 0.0;
+  if (!NBodyLMP::find_short_edge(graph, NBodyLMP::MIN_DISTANCE, level, edge, r)) return;
+  const int64_t E = graph.num_edges(level);
+  const int i = graph.node_atom[graph.edge_index[level][edge]];
+  const int j = graph.node_atom[graph.edge_index[level][E + edge]];
+  error->one(FLERR,
+             "pair_style nbody: atoms with tags {} and {} are {:.3g} A apart (closer than {} A): "
+             "they overlap; remove one (delete_atoms overlap {} all all) or fix the coordinates",
+             atom->tag ? atom->tag[i] : i, atom->tag ? atom->tag[j] : j, r, NBodyLMP::MIN_DISTANCE,
+             NBodyLMP::MIN_DISTANCE);
 }
 
 /* ----------------------------------------------------------------------
@@ -932,6 +966,13 @@ void PairNBody::run_model(int index, int eflag_atom_local, int vflag_atom_local,
     error->one(FLERR, "pair_style nbody: evaluating model {} failed on MPI rank {}: {}",
                model_files[index], comm->me, problem);
 
+  {
+    std::vector<const double *> grad_data(K, nullptr);
+    for (int k = 0; k < K; k++)
+      if (grads[k].defined()) grad_data[k] = grads[k].data_ptr<double>();
+    check_outputs(index, energies.data_ptr<double>(), grad_data);
+  }
+
   const double t3 = timing ? now() : 0.0;
   const double *e = energies.data_ptr<double>();
   const int *atom_of = graph.node_atom.data();
@@ -1009,6 +1050,37 @@ void PairNBody::run_model(int index, int eflag_atom_local, int vflag_atom_local,
   if (vflag_global)
     for (int c = 0; c < 6; c++) virial[c] += vsum[c];
   if (timing) timing_tally += now() - t3;
+}
+
+/* ----------------------------------------------------------------------
+   never hand NaN or infinite energies or forces to the integrator: stop and name the atoms
+------------------------------------------------------------------------- */
+
+void PairNBody::check_outputs(int index, const double *energies,
+                              const std::vector<const double *> &grads)
+{
+  const int64_t nowned = graph.n_nodes[graph.levels];
+  const int64_t n = NBodyLMP::first_nonfinite(energies, nowned);
+  const char *advice = "the geometry is far outside what the model was trained on (a blow-up, "
+                       "overlapping atoms) or the model file is broken; check the time step and "
+                       "the thermostat, or overlay a short-range repulsion (hybrid/overlay nbody zbl)";
+  if (n >= 0) {
+    const int i = graph.node_atom[n];
+    error->one(FLERR, "pair_style nbody: model {} gave a non-finite energy for atom tag {} at ({} {} {}); {}",
+               model_files[index], atom->tag ? atom->tag[i] : i, atom->x[i][0], atom->x[i][1], atom->x[i][2], advice);
+  }
+  for (int k = 0; k < graph.levels; k++) {
+    if (!grads[k]) continue;
+    const int64_t E = graph.num_edges(k);
+    const int64_t a = NBodyLMP::first_nonfinite(grads[k], 3 * E);
+    if (a < 0) continue;
+    const int i = graph.node_atom[graph.edge_index[k][a / 3]];
+    const int j = graph.node_atom[graph.edge_index[k][E + a / 3]];
+    error->one(FLERR,
+               "pair_style nbody: model {} gave non-finite forces between atoms with tags {} and {} "
+               "(level {}); {}",
+               model_files[index], atom->tag ? atom->tag[i] : i, atom->tag ? atom->tag[j] : j, k + 1, advice);
+  }
 }
 
 /* ---------------------------------------------------------------------- */

@@ -106,6 +106,8 @@ class PairNBody : public Pair {
   void load_model(int index, const std::string &file);
   void select_device();
   void run_model(int index, int eflag_atom_local, int vflag_atom_local, bool deviation_step);
+  void check_distances();
+  void check_outputs(int index, const double *energies, const std::vector<const double *> &grads);
 };
 
 }    // namespace LAMMPS_NS

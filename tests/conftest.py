@@ -3,9 +3,19 @@ import pytest
 import torch
 
 
-@pytest.fixture
-def float64():
+def _default_dtype(dtype):
     old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
+    torch.set_default_dtype(dtype)
     yield
     torch.set_default_dtype(old)
+
+
+@pytest.fixture
+def float64():
+    yield from _default_dtype(torch.float64)
+
+
+@pytest.fixture
+def float32_default():
+    """torch's own default dtype, float32, whatever an earlier test set (issue 12's case)."""
+    yield from _default_dtype(torch.float32)

@@ -16,6 +16,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 import torch
 
+from .nn.constants import ExactConstants
 from .nn.network import FORMAT_VERSION, NBodyNetwork
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -69,6 +70,9 @@ def export(model: NBodyNetwork, path: Union[str, os.PathLike], dtype: Union[str,
     name = _dtype_name(dtype, model)
     m = copy.deepcopy(model).to(device="cpu", dtype=DTYPES[name]).eval()
     m.dtype = name
+    for mod in m.modules():  # exact constants (CG matrices) go into the file in float64
+        if isinstance(mod, ExactConstants):
+            mod.constants_to_float64()
     for p in m.parameters():
         p.requires_grad_(False)
     with warnings.catch_warnings():  # torch >= 2.10 marks TorchScript deprecated; libtorch still runs it
@@ -118,6 +122,10 @@ def load_exported(path: Union[str, os.PathLike], device: Union[str, torch.device
     if version != FORMAT_VERSION:
         raise ValueError(f"{path} has model format version {version}, this nbody-lmp reads version "
                          f"{FORMAT_VERSION}: re-export the model with this version of nbody-lmp")
+    # one dtype for the whole module, as pair_style nbody does: the float64 constants of a float32
+    # file are rounded once here, not at every call
+    if module.dtype in DTYPES:
+        module.to(DTYPES[module.dtype])
     module.eval()
     return module, meta
 

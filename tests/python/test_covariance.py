@@ -1,5 +1,5 @@
 """Every intermediate part of every gate type is covariant (DESIGN.md §6): it transforms by its
-Wigner D under random rotations and by its parity under inversion, to <= 1e-10 relative (float64)."""
+Wigner D under random rotations and by its parity under inversion, to <= 1e-12 relative (float64)."""
 import pytest
 import torch
 
@@ -47,12 +47,12 @@ def test_intermediate_parts_covariant(gate, parity, seed):
     assert len(rec0) >= 2 * model.levels
     for T in (R, -torch.eye(3, dtype=torch.float64), -R):  # rotation, inversion, improper rotation
         e1, rec1 = _record(model, species, pos @ T.T)
-        assert rel_err(e1, e0) < 1e-10
+        assert rel_err(e1, e0) < 1e-12
         for (irreps, a), (_, b) in zip(rec0, rec1):
             expected = apply_D(a, irreps, None, T)
             if isinstance(a, list):
                 for x, y in zip(expected, b):
-                    assert rel_err(y, x) < 1e-10
+                    assert rel_err(y, x) < 1e-12
                 assert any(x.abs().max() > 1e-6 for x in a)  # non-trivial
             else:
-                assert rel_err(b, expected) < 1e-10
+                assert rel_err(b, expected) < 1e-12

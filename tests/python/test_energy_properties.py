@@ -51,27 +51,27 @@ def test_invariance_and_force_covariance(gate, periodic):
         if periodic:
             b.cell = atoms.cell.array @ T.T
         out = props(model, b)
-        assert abs(out["energy"] - ref["energy"]) < 1e-10 * abs(ref["energy"])
-        np.testing.assert_allclose(out["energies"], ref["energies"], rtol=0, atol=1e-10 * np.abs(ref["energies"]).max())
-        np.testing.assert_allclose(out["forces"], ref["forces"] @ T.T, rtol=0, atol=1e-10 * np.abs(ref["forces"]).max())
+        assert abs(out["energy"] - ref["energy"]) < 1e-13 * abs(ref["energy"])
+        np.testing.assert_allclose(out["energies"], ref["energies"], rtol=0, atol=1e-12 * np.abs(ref["energies"]).max())
+        np.testing.assert_allclose(out["forces"], ref["forces"] @ T.T, rtol=0, atol=1e-12 * np.abs(ref["forces"]).max())
         if periodic:
             np.testing.assert_allclose(out["stress"], T @ ref["stress"] @ T.T, rtol=0,
-                                       atol=1e-10 * np.abs(ref["stress"]).max())
+                                       atol=1e-12 * np.abs(ref["stress"]).max())
     # translation (and, for a crystal, wrapping atoms back into the cell)
     b = atoms.copy()
     b.positions += rng.normal(size=3) * 3.0
     if periodic:
         b.wrap()
     out = props(model, b)
-    assert abs(out["energy"] - ref["energy"]) < 1e-10 * abs(ref["energy"])
-    np.testing.assert_allclose(out["forces"], ref["forces"], rtol=0, atol=1e-10 * np.abs(ref["forces"]).max())
+    assert abs(out["energy"] - ref["energy"]) < 1e-13 * abs(ref["energy"])
+    np.testing.assert_allclose(out["forces"], ref["forces"], rtol=0, atol=1e-12 * np.abs(ref["forces"]).max())
     # permutation of atoms
     perm = rng.permutation(len(atoms))
     b = atoms[perm]
     out = props(model, b)
-    assert abs(out["energy"] - ref["energy"]) < 1e-10 * abs(ref["energy"])
-    np.testing.assert_allclose(out["energies"], ref["energies"][perm], rtol=0, atol=1e-10 * np.abs(ref["energies"]).max())
-    np.testing.assert_allclose(out["forces"], ref["forces"][perm], rtol=0, atol=1e-10 * np.abs(ref["forces"]).max())
+    assert abs(out["energy"] - ref["energy"]) < 1e-13 * abs(ref["energy"])
+    np.testing.assert_allclose(out["energies"], ref["energies"][perm], rtol=0, atol=1e-12 * np.abs(ref["energies"]).max())
+    np.testing.assert_allclose(out["forces"], ref["forces"][perm], rtol=0, atol=1e-12 * np.abs(ref["forces"]).max())
 
 
 @pytest.mark.parametrize("gate", GATES)
@@ -82,9 +82,9 @@ def test_supercell_and_cell_choice(gate):
     ref = props(model, atoms)
     sc = atoms.repeat((2, 2, 2))
     out = props(model, sc)
-    assert abs(out["energy"] - 8 * ref["energy"]) < 1e-10 * abs(8 * ref["energy"])
+    assert abs(out["energy"] - 8 * ref["energy"]) < 1e-13 * abs(8 * ref["energy"])
     np.testing.assert_allclose(out["energies"], np.tile(ref["energies"], 8), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(out["stress"], ref["stress"], rtol=0, atol=1e-10 * np.abs(ref["stress"]).max())
+    np.testing.assert_allclose(out["stress"], ref["stress"], rtol=0, atol=1e-12 * np.abs(ref["stress"]).max())
     # another choice of cell for the same crystal: cubic conventional cell vs primitive
     cub = bulk("Si", "diamond", a=5.43, cubic=True)
     prim = bulk("Si", "diamond", a=5.43)

@@ -14,7 +14,7 @@ import torch
 
 from .neighbors import neighbor_list
 
-MIN_DISTANCE = 0.1  # Angstrom
+MIN_DISTANCE = 0.1  # Angstrom: closer atoms overlap (the same limit as pair_style nbody, nbody_checks.h)
 
 
 @dataclass
@@ -66,7 +66,9 @@ def atoms_to_graph(atoms, species: Sequence[str], cutoff: float, targets: Option
     spec = species_indices(atoms.get_chemical_symbols(), species, where)
     pos = np.asarray(atoms.get_positions(), dtype=np.float64)
     if not np.isfinite(pos).all():
-        raise ValueError(f"{where}positions contain NaN or inf")
+        bad = np.flatnonzero(~np.isfinite(pos).all(axis=1))
+        raise ValueError(f"{where}positions of atoms {bad[:5].tolist()}{' ...' if len(bad) > 5 else ''} are NaN "
+                         "or infinite: the structure is broken (a blown-up MD run?); fix the coordinates")
     cell = np.asarray(atoms.get_cell(), dtype=np.float64)
     pbc = np.asarray(atoms.get_pbc(), dtype=bool)
     i, j, S = neighbor_list(pos, cell, pbc, max(cutoff, MIN_DISTANCE))

@@ -19,6 +19,7 @@ import torch
 from ase.data import atomic_numbers
 
 from ..so3 import Irrep, natural_irreps
+from .constants import ExactConstants
 from .first_order import FirstOrderGate
 from .first_order_pairs import FirstOrderPairsGate
 from .radial import InversePowerRadial
@@ -28,7 +29,7 @@ FORMAT_VERSION = 1
 GATES = ("zeroth_order", "first_order", "first_order_pairs")
 
 
-class NBodyNetwork(torch.nn.Module):
+class NBodyNetwork(ExactConstants):
     """N-body network potential.
 
     Args:
@@ -46,15 +47,19 @@ class NBodyNetwork(torch.nn.Module):
         e0: per-species reference energies (eV), ``{symbol: value}``.
         scale, shift: per-atom energy = ``scale * readout + shift + E0[species]``.
         avg_num_children: per-level constants the neighbourhood sums are divided by.
+        radial_min_distance: below this distance (Angstrom) the inverse powers keep their value at
+            it, so the model stays finite for atoms far closer than any training pair
+            (:class:`~nbody_lmp.nn.radial.InversePowerRadial`).
     """
 
-    __jit_ignored_attributes__ = ["config"]
+    __jit_ignored_attributes__ = ExactConstants.__jit_ignored_attributes__ + ["config"]
 
     def __init__(self, species: Sequence[str], cutoff: Union[float, Sequence[float]] = 4.0, levels: int = 2,
                  lmax: int = 2, channels: int = 8, gate: str = "first_order", dtype: Optional[torch.dtype] = None,
                  parity: str = "natural", radial_max_power: int = 2, n_radial: int = 4, radial_hidden: int = 16,
                  readout_hidden: int = 16, e0: Optional[Dict[str, float]] = None, scale: float = 1.0,
-                 shift: float = 0.0, avg_num_children: Union[None, float, Sequence[float]] = None):
+                 shift: float = 0.0, avg_num_children: Union[None, float, Sequence[float]] = None,
+                 radial_min_distance: float = 0.5):
         super().__init__()
         species = list(species)
         if not species:
@@ -85,7 +90,8 @@ class NBodyNetwork(torch.nn.Module):
                 raise ValueError(f"e0 names {s!r}, which is not in species {species}")
         self.config = dict(species=species, cutoff=cutoffs, levels=levels, lmax=int(lmax), channels=int(channels),
                            gate=gate, parity=parity, radial_max_power=int(radial_max_power), n_radial=int(n_radial),
-                           radial_hidden=int(radial_hidden), readout_hidden=int(readout_hidden))
+                           radial_hidden=int(radial_hidden), readout_hidden=int(readout_hidden),
+                           radial_min_distance=float(radial_min_distance))
 
         # the exported-model contract (docs/model-format.md)
         self.format_version: int = FORMAT_VERSION
@@ -103,13 +109,15 @@ class NBodyNetwork(torch.nn.Module):
         for k in range(levels):
             last = k == levels - 1
             irreps_out = scalar if last else hidden_irreps
-            radial = InversePowerRadial(cutoffs[k], radial_max_power, n_radial, radial_hidden)
+            radial = InversePowerRadial(cutoffs[k], radial_max_power, n_radial, radial_hidden,
+                                        radial_min_distance)
             if gate == "zeroth_order":
                 g = ZerothOrderGate(irreps_in, C, irreps_out, C, int(lmax), radial, hidden=not last)
             elif gate == "first_order":
                 g = FirstOrderGate(irreps_in, C, hidden_irreps, irreps_out, C, int(lmax), radial, hidden=not last)
             else:
-                pair_radial = InversePowerRadial(2 * cutoffs[k], radial_max_power, n_radial, radial_hidden)
+                pair_radial = InversePowerRadial(2 * cutoffs[k], radial_max_power, n_radial,
+                                                  radial_hidden, radial_min_distance)
                 g = FirstOrderPairsGate(irreps_in, C, hidden_irreps, irreps_out, int(lmax), radial, pair_radial,
                                         hidden=not last)
             gates.append(g)
@@ -122,9 +130,10 @@ class NBodyNetwork(torch.nn.Module):
             self.readout = torch.nn.Sequential(torch.nn.Linear(C, H), torch.nn.SiLU(), torch.nn.Linear(H, 1))
         else:
             self.readout = torch.nn.Sequential(torch.nn.Linear(C, 1))
-        self.register_buffer("e0", torch.tensor([e0.get(s, 0.0) for s in species], dtype=torch.float64))
-        self.register_buffer("scale", torch.tensor(float(scale), dtype=torch.float64))
-        self.register_buffer("shift", torch.tensor(float(shift), dtype=torch.float64))
+        # energy statistics stay float64 in a float32 model (E0 ~ 1e2 eV would lose 1e-5 eV)
+        self.register_float64_buffer("e0", torch.tensor([e0.get(s, 0.0) for s in species], dtype=torch.float64))
+        self.register_float64_buffer("scale", torch.tensor(float(scale), dtype=torch.float64))
+        self.register_float64_buffer("shift", torch.tensor(float(shift), dtype=torch.float64))
         if avg_num_children is not None:
             self.set_avg_num_children(avg_num_children)
         self.to(dtype or torch.get_default_dtype())

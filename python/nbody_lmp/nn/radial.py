@@ -8,6 +8,13 @@ crosses the cutoff (needed for energy conservation in MD):
     f(x) = 1 - 10 x^3 + 15 x^4 - 6 x^5   (x < 1),   0   (x >= 1)
     u_s(r) = x^-s f(x),   s = 0..S
 
+Atoms much closer than any training pair (MD at high temperature, a bad start) would feed the
+radial network inputs ``x^-S`` of 10^6 and more, and ``r = 0`` infinities. Below
+``min_distance`` (0.5 A by default, shorter than any chemical bond) the radial terms are held
+at their value there (``r`` -> ``max(r, r_min)``): the model is unchanged above ``r_min``, finite and
+bounded below it. It knows nothing of the physics of such close pairs: overlay a
+repulsion for that (``pair_style hybrid/overlay nbody zbl``, docs/lammps.md).
+
 Optionally a small learnable network of these invariants mixes them into ``n_radial`` functions,
 ``R(r) = f(x) MLP(u(r))`` (the envelope again outside, so a bias cannot leak past the cutoff).
 Radial weights are invariant, so covariance is untouched.
@@ -34,10 +41,14 @@ class Envelope(torch.nn.Module):
 class InversePowerRadial(torch.nn.Module):
     """The paper's ``(r/r_c)^-s`` for ``s = 0..S`` times the envelope, optionally MLP-mixed."""
 
-    def __init__(self, cutoff: float, max_power: int = 2, n_radial: int = 0, hidden: int = 16):
+    def __init__(self, cutoff: float, max_power: int = 2, n_radial: int = 0, hidden: int = 16,
+                 min_distance: float = 0.5):
         super().__init__()
         if max_power < 0:
             raise ValueError(f"radial max_power must be >= 0, got {max_power}")
+        if not 0 < min_distance < cutoff:
+            raise ValueError(f"radial min_distance must be > 0 and below the cutoff {cutoff}, got {min_distance}")
+        self.min_distance = float(min_distance)
         self.envelope = Envelope(cutoff)
         self.cutoff = float(cutoff)
         self.max_power = max_power
@@ -51,7 +62,8 @@ class InversePowerRadial(torch.nn.Module):
             self.mlp = torch.nn.Identity()
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
-        """``r [E] -> [E, num_out]``."""
+        """``r [E] -> [E, num_out]``; below ``min_distance`` the value at ``min_distance``."""
+        r = r.clamp(min=self.min_distance)
         f = self.envelope(r)
         inv = self.cutoff / r
         powers = [torch.ones_like(r)]

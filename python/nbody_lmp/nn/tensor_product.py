@@ -12,6 +12,7 @@ from typing import List, Sequence
 import torch
 
 from ..so3 import CGPlan, FlatLayout, Irrep
+from .constants import ExactConstants
 
 
 def split_parts(x: torch.Tensor, offsets: List[int], dims: List[int]) -> List[torch.Tensor]:
@@ -33,14 +34,17 @@ def split_blocks(y: torch.Tensor, offsets: List[int], paths: List[int], dims: Li
     return out
 
 
-class CGBlocks(torch.nn.Module):
-    """Buffers of a :class:`CGPlan`, applied to an outer product ``[..., D1*D2]``."""
+class CGBlocks(ExactConstants):
+    """Buffers of a :class:`CGPlan`, applied to an outer product ``[..., D1*D2]``.
+
+    The CG matrix is an exact constant (:mod:`.constants`): built in float64, rounded once to the
+    module's dtype."""
 
     def __init__(self, irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep]):
         super().__init__()
         plan = CGPlan(irreps1, irreps2, irreps_out)
         self.irreps_out: List[Irrep] = plan.irreps_out
-        self.register_buffer("matrix", plan.matrix.to(torch.get_default_dtype()))
+        self.register_constant("matrix", plan.matrix)
         self.offsets: List[int] = plan.block_offsets
         self.paths: List[int] = plan.num_paths
         self.dims: List[int] = [ir.dim for ir in plan.irreps_out]
@@ -49,7 +53,7 @@ class CGBlocks(torch.nn.Module):
     def forward(self, outer: torch.Tensor) -> List[torch.Tensor]:
         """``outer [n, F, D1*D2]`` -> list of ``[n, F*paths, 2l+1]`` per output part."""
         n, F = outer.shape[0], outer.shape[1]
-        y = (outer.reshape(n * F, self.d1 * self.d2) @ self.matrix).reshape(n, F, -1)
+        y = (outer.reshape(n * F, self.d1 * self.d2) @ self.matrix.to(outer.dtype)).reshape(n, F, -1)
         return split_blocks(y, self.offsets, self.paths, self.dims)
 
 

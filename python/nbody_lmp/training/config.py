@@ -8,7 +8,7 @@ The file has six sections, every key optional except ``data.train``::
     data:     {train, validation, val_fraction, split_seed, energy_key, forces_key, stress_key, virial_key,
                stress_format, cache_dir, e0}
     model:    {species, cutoff, levels, lmax, channels, gate, parity, radial_max_power, n_radial,
-               radial_hidden, readout_hidden}
+               radial_hidden, readout_hidden, radial_min_distance}
     loss:     {energy_weight, forces_weight, stress_weight}
     training: {dtype, batch_size, max_epochs, time_limit_minutes, optimizer, lr, weight_decay,
                scheduler, lr_factor, lr_patience, min_lr, grad_clip, ema_decay,
@@ -65,6 +65,7 @@ class ModelSection:
     n_radial: int = 4
     radial_hidden: int = 16
     readout_hidden: int = 16
+    radial_min_distance: float = 0.5      # Angstrom: inverse powers held constant below it (finite model)
 
 
 @dataclass
@@ -347,6 +348,9 @@ def _validate(cfg: TrainConfig) -> None:
     need(0 <= m.radial_max_power <= 8, f"model.radial_max_power must be between 0 and 8, got {m.radial_max_power}")
     need(m.n_radial >= 0, f"model.n_radial must be >= 0 (0: no radial network), got {m.n_radial}")
     need(m.radial_hidden >= 1, f"model.radial_hidden must be >= 1, got {m.radial_hidden}")
+    m.radial_min_distance = _number(m.radial_min_distance, "model.radial_min_distance", integer=False)
+    need(0 < m.radial_min_distance < min(cut),
+         f"model.radial_min_distance must be > 0 and below the cutoff ({min(cut)} A), got {m.radial_min_distance}")
     need(m.readout_hidden >= 0, f"model.readout_hidden must be >= 0 (0: a linear read-out), got {m.readout_hidden}")
     # loss
     for k in ("energy_weight", "forces_weight", "stress_weight"):

@@ -1,0 +1,31 @@
+// Geometry and output checks of pair_style nbody (issue 12: "geometries that MD produces"):
+// positions that are not finite, atoms on top of each other, and model outputs that are not
+// finite are caught before they reach the integrator, and reported by atom.  Plain C++17 (no
+// LAMMPS or libtorch headers), like nbody_graph.h.
+#ifndef NBODY_LMP_CHECKS_H
+#define NBODY_LMP_CHECKS_H
+
+#include "nbody_graph.h"
+
+#include <cstdint>
+
+namespace NBodyLMP {
+
+// Two atoms closer than this (Angstrom) are "on top of each other": the spherical harmonics of
+// their relative position are undefined.  The same limit as the Python side
+// (nbody_lmp.data.graph.MIN_DISTANCE).
+constexpr double MIN_DISTANCE = 0.1;
+
+// index of the first of atoms 0..n-1 with a coordinate that is NaN or infinite, or -1
+int first_nonfinite_position(int n, const double *const *x);
+
+// an edge shorter than min_distance, or false; `level` (0-based) and `edge` say which
+bool find_short_edge(const LocalHierarchy &graph, double min_distance, int &level, int64_t &edge,
+                     double &distance);
+
+// index of the first of v[0..n-1] that is NaN or infinite, or -1
+int64_t first_nonfinite(const double *v, int64_t n);
+
+}    // namespace NBodyLMP
+
+#endif
