@@ -115,3 +115,15 @@ def test_ensemble_config_errors(tmp_path, data):
     with pytest.raises(FileNotFoundError, match="not an ensemble run folder"):
         EnsembleTrainer(load_config(tiny_config(tmp_path, data=data, run_dir=tmp_path / "none",
                                                 training={"ensemble": 2})), resume=True, **QUIET).run()
+
+
+def test_resume_exports_a_finished_member_that_has_no_model_file(tmp_path, data):
+    """A member interrupted while exporting: --resume writes its model.pt without training it again."""
+    cfg = load_config(tiny_config(tmp_path, data=data, run_dir=tmp_path / "ens",
+                                  training={"max_epochs": 1, "ensemble": 2}, output={"export_dtype": "float64"}))
+    EnsembleTrainer(cfg, **QUIET).run()
+    model = tmp_path / "ens" / "member-1" / "model.pt"
+    model.unlink()
+    seen = []
+    result = EnsembleTrainer(cfg, resume=True, callbacks=[lambda t, r: seen.append(r)], **QUIET).run()
+    assert seen == [] and model.is_file() and result.model_files[1] == model

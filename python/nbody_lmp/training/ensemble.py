@@ -117,6 +117,8 @@ class EnsembleTrainer:
                 self.log(f"member {k}: already finished, kept as it is")
                 result.members.append(None)
                 model = folder / "model.pt"
+                if mcfg.output.export_dtype and not model.is_file():  # interrupted while exporting
+                    export_checkpoint(folder, model, dtype=mcfg.output.export_dtype)
                 result.model_files.append(model if model.is_file() else None)
                 continue
             resume = self.resume and (folder / "last.pt").is_file()
