@@ -153,6 +153,8 @@ def figures(series, sel, metrics, args, out: Path):
     step0, _, dev0 = series[0]
     picked = np.isin(step0, sel["timesteps"])
     ax.plot(step0[picked] * 1e-3, dev0[picked], "o", ms=4, mfc="none", color="k", label="selected frames (labelled with SW)")
+    top = max(float(np.max(s[2])) for s in series.values())
+    ax.set_ylim(0.02, 2 * top)  # step 0, the perfect crystal, has a deviation of ~1e-15
     ax.set_ylabel("max force deviation over atoms (eV/Å)")
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("64 Si atoms heated 300 K → 3000 K (Langevin); dynamics of model 0")
