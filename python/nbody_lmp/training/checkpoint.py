@@ -81,6 +81,10 @@ def find_checkpoint(path: Union[str, os.PathLike]) -> Path:
         for name in ("best.pt", "last.pt"):
             if (path / name).is_file():
                 return path / name
+        if any(p.is_dir() and p.name.startswith("member-") for p in path.iterdir()):
+            raise FileNotFoundError(f"{path} is the run folder of an ensemble (nbody-lmp train --ensemble): give one "
+                                    f"member, e.g. {path / 'member-0'}, or export them all with "
+                                    f"`nbody-lmp export {path} -o model.pt`")
         raise FileNotFoundError(f"{path} holds no best.pt or last.pt: is it a run folder of `nbody-lmp train`?")
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: give a run folder or a checkpoint file (best.pt, last.pt)")

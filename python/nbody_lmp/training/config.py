@@ -5,14 +5,14 @@ closest valid key").
 The file has six sections, every key optional except ``data.train``::
 
     seed: 0
-    data:     {train, validation, val_fraction, energy_key, forces_key, stress_key, virial_key,
+    data:     {train, validation, val_fraction, split_seed, energy_key, forces_key, stress_key, virial_key,
                stress_format, cache_dir, e0}
     model:    {species, cutoff, levels, lmax, channels, gate, parity, radial_max_power, n_radial,
                radial_hidden, readout_hidden, radial_min_distance, radial_weights}
     loss:     {energy_weight, forces_weight, stress_weight}
     training: {dtype, batch_size, max_epochs, time_limit_minutes, optimizer, lr, weight_decay,
                scheduler, lr_factor, lr_patience, min_lr, grad_clip, ema_decay,
-               early_stopping_patience, num_threads}
+               early_stopping_patience, num_threads, ensemble, ensemble_split}
     output:   {run_dir, progress, plots, export_dtype, export_radial_table}
 
 (``examples/si-sw/config.yaml`` documents every key.) Relative paths are relative to the
@@ -42,6 +42,7 @@ class DataSection:
     train: Optional[str] = None           # extxyz (or anything ASE reads) with energies and forces
     validation: Optional[str] = None      # a separate validation file; else val_fraction of train
     val_fraction: float = 0.1
+    split_seed: Optional[int] = None      # seed of the validation split (None: the top-level seed)
     energy_key: Optional[str] = "energy"
     forces_key: Optional[str] = "forces"
     stress_key: Optional[str] = "stress"
@@ -92,6 +93,8 @@ class TrainingSection:
     ema_decay: Optional[float] = 0.99
     early_stopping_patience: Optional[int] = 30
     num_threads: Optional[int] = None
+    ensemble: int = 1                     # >= 2: that many models differing only in seed (training/ensemble.py)
+    ensemble_split: str = "same"          # "same": one validation split for all members; "member": each its own
 
 
 @dataclass
@@ -108,8 +111,8 @@ SECTIONS = {"data": DataSection, "model": ModelSection, "loss": LossSection,
 
 # keys that may change between a run and its --resume (everything else must match)
 RESUMABLE_CHANGES = {"training.max_epochs", "training.time_limit_minutes", "training.early_stopping_patience",
-                     "training.num_threads", "output.progress", "output.plots", "output.export_dtype",
-                     "output.export_radial_table"}
+                     "training.num_threads", "training.ensemble", "training.ensemble_split", "output.progress",
+                     "output.plots", "output.export_dtype", "output.export_radial_table"}
 
 
 @dataclass
@@ -378,6 +381,9 @@ def _validate(cfg: TrainConfig) -> None:
     need(t.early_stopping_patience is None or t.early_stopping_patience >= 1,
          f"training.early_stopping_patience must be >= 1 or null (never stop early), got {t.early_stopping_patience}")
     need(t.num_threads is None or t.num_threads >= 1, f"training.num_threads must be >= 1 or null, got {t.num_threads}")
+    need(1 <= t.ensemble <= 64, f"training.ensemble must be between 1 (one model) and 64, got {t.ensemble}; "
+                                f"3 or 4 models are the usual ensemble")
+    _choice(t.ensemble_split, "training.ensemble_split", ("same", "member"))
     # output
     need(isinstance(o.export_radial_table, int) and (o.export_radial_table == 0 or o.export_radial_table >= 16),
          f"output.export_radial_table must be 0 (no table) or >= 16 points, got {o.export_radial_table!r}")

@@ -187,7 +187,8 @@ class Trainer:
             train_idx, val_idx = np.arange(len(confs)), None
             val_confs = read_configurations(d.validation, species=self.species, **opts)
         else:
-            train_idx, val_idx = split_indices(len(confs), d.val_fraction, cfg.seed)
+            train_idx, val_idx = split_indices(len(confs), d.val_fraction,
+                                               cfg.seed if d.split_seed is None else d.split_seed)
             val_confs = [confs[i] for i in val_idx]
         train_confs = [confs[i] for i in train_idx]
 

@@ -1,0 +1,252 @@
+#!/usr/bin/env python
+"""One round of active learning on Stillinger-Weber silicon with a 3-model nbody ensemble
+(issue 13, "Ensemble uncertainty in MD"; README.md beside this file).
+
+    python loop.py                 # ~12 min on 2 cores; results in runs/, figures in figures/
+    python loop.py --quick         # a smoke test (tiny sizes, seconds; tests/end_to_end)
+    python loop.py --force         # start over (runs/ is moved to runs-previous-<time>/)
+
+1. data: crystal.xyz (crystal MD at 300-1200 K, SW from LAMMPS) and liquid_test.xyz (SW liquid);
+2. round 0: `nbody-lmp train config.yaml` (training.ensemble: 3) on crystal.xyz -> runs/round-0/;
+3. MD with the ensemble (in.melt.lammps): 64 atoms heated from 300 K to 3000 K, the model
+   deviation dumped every 20 steps (compute nbody/deviation) and written to devi.out;
+4. selection: the frames whose max force deviation lies in [lo, hi) (nbody_lmp.selection, as
+   `nbody-lmp select`), at most --max of them, labelled with SW (LAMMPS pair_style sw);
+   -> runs/selection/;
+5. round 1: the ensemble retrained on crystal.xyz + the labelled frames -> runs/round-1/; the same MD;
+6. the liquid test error of each round's first model and the ensemble's deviation on the liquid
+   test set; figures/deviation_vs_time.png and figures/liquid_test.png; runs/results.json.
+
+Every step is skipped when its output exists, so an interrupted loop continues where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def log(msg: str) -> None:
+    print(f"[{datetime.datetime.now():%H:%M:%S}] {msg}", flush=True)
+
+
+def make_data(args, runs: Path):
+    from nbody_lmp.data import generate_sw_si
+
+    crystal, liquid = HERE / "crystal.xyz", HERE / "liquid_test.xyz"
+    if args.quick:
+        crystal, liquid = runs / "crystal.xyz", runs / "liquid_test.xyz"
+    if not crystal.exists():
+        log(f"generating {crystal.name}: {args.crystal} crystal configurations (SW, 300-1200 K)")
+        generate_sw_si(crystal, args.crystal, seed=1, fractions={"crystal": 1.0}, progress=False,
+                       **({"equilibration_steps": 50, "sample_interval": 10} if args.quick else {}))
+    if not liquid.exists():
+        log(f"generating {liquid.name}: {args.liquid} liquid configurations (SW, 2000 K)")
+        generate_sw_si(liquid, args.liquid, seed=2, fractions={"liquid": 1.0}, progress=False,
+                       **({"melt_steps": 100, "sample_interval": 10} if args.quick else {}))
+    return crystal, liquid
+
+
+def train_round(k: int, train_file: Path, runs: Path, args) -> list:
+    from nbody_lmp.training import EnsembleTrainer, load_config
+
+    run_dir = runs / f"round-{k}"
+    models = [run_dir / f"member-{m}" / "model.pt" for m in range(3)]
+    if all(m.is_file() for m in models):
+        return models
+    overrides = {"data.train": str(train_file), "output.run_dir": str(run_dir), "output.progress": False}
+    if args.quick:
+        overrides.update({"training.max_epochs": 1, "model.channels": 2, "model.lmax": 1})
+    cfg = load_config(HERE / "config.yaml", overrides=overrides)
+    log(f"round {k}: training a {cfg.training.ensemble}-model ensemble on {train_file.name} -> {run_dir}")
+    resume = (run_dir / "ensemble.json").is_file()
+    EnsembleTrainer(cfg, resume=resume, log=lambda s: None if "epoch" in s and "stopped" not in s else log(s)).run()
+    return models
+
+
+def run_md(k: int, models: list, runs: Path, args):
+    from nbody_lmp.lammps_run import run_lammps
+
+    md = runs / f"round-{k}" / "md"
+    if (md / "traj.dump").is_file() and (md / "devi.out").is_file() and "Loop time" in (md / "log.lammps").read_text():
+        return md
+    text = (HERE / "in.melt.lammps").read_text()
+    head = "".join(f"variable m{m} string {Path(p).resolve()}\n" for m, p in enumerate(models))
+    head += f"variable steps string {args.steps}\nvariable every string {args.every}\n"
+    log(f"round {k}: MD with the ensemble, {args.steps} steps 300 K -> 3000 K ({md})")
+    run_lammps(md, head + text, ranks=1, steps=args.steps, label=f"MD round {k}")
+    return md
+
+
+def md_series(md: Path):
+    """step, temperature, max force deviation per frame (from devi.out and the log)."""
+    from nbody_lmp.lammps_run import parse_log
+
+    devi = np.loadtxt(md / "devi.out", ndmin=2)
+    th = parse_log((md / "log.lammps").read_text())
+    temp = np.interp(devi[:, 0], th["Step"], th["Temp"])
+    return devi[:, 0], temp, devi[:, 1]
+
+
+def select_and_label(md: Path, runs: Path, args) -> Path:
+    from nbody_lmp.selection import label_with_sw, read_lammps_dump, select_frames, write_frames
+
+    out = runs / "selection" / "selected.xyz"
+    if out.is_file():
+        return out
+    res = select_frames(read_lammps_dump(md / "traj.dump", elements=["Si"]), args.lo, args.hi, max_frames=args.max,
+                        source=str(md / "traj.dump"))
+    log(f"selection in [{args.lo}, {args.hi}) eV/A: {res.summary()}; labelling {len(res.frames)} with SW")
+    labelled = label_with_sw(res.frames)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_frames(labelled, out)
+    (runs / "selection" / "selection.json").write_text(json.dumps(dict(
+        lo=args.lo, hi=args.hi, n_frames=res.n_frames, accurate=res.accurate, candidates=res.candidates,
+        failed=res.failed, kept=len(labelled), timesteps=[int(a.info["timestep"]) for a in labelled]), indent=1))
+    return out
+
+
+def liquid_metrics(models: list, liquid: Path) -> dict:
+    """Errors of the first model and the ensemble's deviation on the liquid test set."""
+    import ase.io
+
+    from nbody_lmp import NBodyCalculator, load_exported
+    from nbody_lmp.data import read_configurations
+    from nbody_lmp.training import evaluate_model
+
+    first, _ = load_exported(models[0])
+    graphs = [c.to_graph(list(first.species), max(first.cutoffs)) for c in read_configurations(liquid)]
+    acc, _ = evaluate_model(first, graphs)
+    s = acc.summary()
+    calc = NBodyCalculator([str(m) for m in models])
+    devs = []
+    for a in ase.io.read(liquid, ":"):
+        a.calc = calc
+        a.get_forces()
+        devs.append(calc.results["max_force_deviation"])
+    return dict(forces_rmse=s["forces"]["rmse"], energy_per_atom_rmse=s["energy_per_atom"]["rmse"],
+                mean_max_force_deviation=float(np.mean(devs)))
+
+
+def figures(series, sel, metrics, args, out: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(7.5, 6), sharex=True, gridspec_kw=dict(height_ratios=[3, 2]))
+    ax.axhspan(args.lo, args.hi, color="tab:green", alpha=0.12, label=f"candidate window [{args.lo}, {args.hi}) eV/Å")
+    colors = {0: "tab:red", 1: "tab:blue"}
+    for k, (step, temp, dev) in series.items():
+        t = step * 1e-3
+        ax.semilogy(t, dev, color=colors[k], lw=1.2, label=f"round {k}: ensemble trained on "
+                    + ("crystal only" if k == 0 else "crystal + selected frames"))
+        bx.plot(t, temp, color=colors[k], lw=1.0, label=f"round {k}")
+    step0, _, dev0 = series[0]
+    picked = np.isin(step0, sel["timesteps"])
+    ax.plot(step0[picked] * 1e-3, dev0[picked], "o", ms=4, mfc="none", color="k", label="selected frames (labelled with SW)")
+    top = max(float(np.max(s[2])) for s in series.values())
+    ax.set_ylim(0.02, 2 * top)  # step 0, the perfect crystal, has a deviation of ~1e-15
+    ax.set_ylabel("max force deviation over atoms (eV/Å)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("64 Si atoms heated 300 K → 3000 K (Langevin); dynamics of model 0")
+    bx.axhline(1690, color="gray", ls=":", lw=1)
+    bx.text(0.02, 1720, "SW melting point ≈ 1690 K", fontsize=8, color="gray")
+    bx.set_ylabel("temperature (K)")
+    bx.set_xlabel("time (ps)")
+    bx.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "deviation_vs_time.png", dpi=120)
+    plt.close(fig)
+
+    fig, axs = plt.subplots(1, 3, figsize=(9, 3))
+    names = [("forces_rmse", "force RMSE (meV/Å)", 1e3), ("energy_per_atom_rmse", "energy RMSE (meV/atom)", 1e3),
+             ("mean_max_force_deviation", "mean max force deviation (meV/Å)", 1e3)]
+    for a, (key, label, f) in zip(axs, names):
+        vals = [metrics[k][key] * f for k in (0, 1)]
+        a.bar(["round 0", "round 1"], vals, color=[colors[0], colors[1]])
+        for x, v in enumerate(vals):
+            a.text(x, v, f"{v:.0f}", ha="center", va="bottom", fontsize=8)
+        a.set_title(label, fontsize=9)
+    fig.suptitle("SW liquid test set (2000 K), first model of each ensemble", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out / "liquid_test.png", dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
+    ap.add_argument("--force", action="store_true", help="move runs/ aside and start over")
+    ap.add_argument("--lo", type=float, default=0.05, help="candidate window: lower bound, eV/Å (default 0.05)")
+    ap.add_argument("--hi", type=float, default=0.5, help="candidate window: upper bound, eV/Å (default 0.5)")
+    ap.add_argument("--max", type=int, default=12, help="at most this many selected frames (default 12)")
+    ap.add_argument("--steps", type=int, default=2000, help="MD steps (default 2000: 2 ps)")
+    ap.add_argument("--every", type=int, default=20, help="deviation output interval (default 20 steps)")
+    ap.add_argument("--crystal", type=int, default=24, help="crystal training configurations (default 24)")
+    ap.add_argument("--liquid", type=int, default=20, help="liquid test configurations (default 20)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.steps, args.crystal, args.liquid, args.max = 60, 6, 3, 3
+        args.lo, args.hi = 0.0, 1e9  # any deviation: the smoke test must select something
+    runs = HERE / "runs"
+    if args.quick:
+        runs = Path.cwd() / "runs-quick"
+    if args.force and runs.exists():
+        dest = runs.with_name(f"{runs.name}-previous-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+        shutil.move(str(runs), str(dest))
+        log(f"moved the earlier results to {dest}")
+    runs.mkdir(parents=True, exist_ok=True)
+
+    crystal, liquid = make_data(args, runs)
+    models0 = train_round(0, crystal, runs, args)
+    md0 = run_md(0, models0, runs, args)
+    selected = select_and_label(md0, runs, args)
+    train1 = runs / "selection" / "train-round-1.xyz"
+    if not train1.is_file():
+        train1.write_text(Path(crystal).read_text() + selected.read_text())
+    models1 = train_round(1, train1, runs, args)
+    md1 = run_md(1, models1, runs, args)
+
+    series = {0: md_series(md0), 1: md_series(md1)}
+    metrics = {0: liquid_metrics(models0, liquid), 1: liquid_metrics(models1, liquid)}
+    sel = json.loads((runs / "selection" / "selection.json").read_text())
+    figures(series, sel, metrics, args, runs / "figures" if args.quick else HERE / "figures")
+
+    bins = [(300, 1000), (1000, 1700), (1700, 2400), (2400, 3100)]
+
+    def by_temperature(temp, dev):
+        out = {}
+        for lo, hi in bins:
+            m = (temp >= lo) & (temp < hi)
+            out[f"{lo}-{hi} K"] = float(np.median(dev[m])) if m.any() else None
+        return out
+
+    results = dict(selection=sel, liquid_test={str(k): v for k, v in metrics.items()},
+                   md={str(k): dict(last_step=int(s[0][-1]), halted=bool(s[0][-1] < args.steps),
+                                    max_temperature=float(s[1].max()),
+                                    median_max_force_deviation_by_temperature=by_temperature(s[1], s[2]))
+                       for k, s in series.items()})
+    (runs / "results.json").write_text(json.dumps(results, indent=1))
+    log("liquid test set (first model): " + "; ".join(
+        f"round {k}: force RMSE {m['forces_rmse'] * 1e3:.0f} meV/Å, energy RMSE {m['energy_per_atom_rmse'] * 1e3:.1f} "
+        f"meV/atom, mean max deviation {m['mean_max_force_deviation'] * 1e3:.0f} meV/Å" for k, m in metrics.items()))
+    for k in (0, 1):
+        r = results["md"][str(k)]
+        log(f"MD round {k}: {'halted' if r['halted'] else 'ran'} to step {r['last_step']} (max {r['max_temperature']:.0f} K); "
+            "median max force deviation by temperature: " + ", ".join(
+                f"{b} {'-' if v is None else f'{v:.3f}'}" for b, v in r["median_max_force_deviation_by_temperature"].items()))
+    log(f"results: {runs / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
