@@ -36,7 +36,8 @@ def mace_arguments(recipe: Recipe, data: Dict[str, Path], size: str, val_fractio
             "--ema", "--ema_decay", "0.99", "--amsgrad", "--lr", "0.01", "--default_dtype", "float32",
             "--device", "cpu", "--seed", "0", "--error_table", "TotalMAE" if recipe.molecule else "PerAtomMAE",
             "--save_cpu", "--log_dir", "logs", "--model_dir", ".", "--checkpoints_dir", "checkpoints",
-            "--results_dir", "results"]
+            "--results_dir", "results",
+            "--skip_evaluate_heads", "Default"]    # its own end-of-run tables of train/valid errors: in_peer/evaluate.py does the test
     if recipe.stress:
         args += ["--stress_key", "REF_stress", "--compute_stress", "True", "--loss", "stress",
                  "--error_table", "PerAtomRMSEstressvirials"]

@@ -74,3 +74,12 @@ def test_si_dft_example(tmp_path):
     assert {"nbody", "SNAP", "qSNAP"} <= set(json.loads((run_dir / "vs_snap.json").read_text())["all"])
     log = (run_dir / "log.lammps").read_text()
     assert "lattice constant:" in log and "ERROR" not in log
+
+
+def test_rmd17_ethanol_recipe(tmp_path):
+    """Issue 10's recipes train with one command: rMD17 ethanol (xz data, E0 file listing N too)
+    through its run.sh, in a run folder of its own (RUN_DIR)."""
+    work = run_script("rmd17-ethanol", tmp_path, RUN_DIR="runs/tiny")
+    metrics = json.loads((work / "runs" / "tiny" / "test_metrics.json").read_text())
+    assert metrics["n_configs"] == 1000 and "forces" in metrics
+    assert json.loads((work / "runs" / "tiny" / "metrics.json").read_text())["data"]["n_train"] == 950
