@@ -6,7 +6,8 @@ the layout of ``nbody-lmp evaluate --json``, plus the model's parameter count.
     python evaluate.py mace  MODEL_FILE TEST.xyz OUT.json [--stress]
     python evaluate.py nequip MODEL_FILE TEST.xyz OUT.json [--stress]
 
-MACE is evaluated by its own batched ``mace_eval_configs``, NequIP through its ASE calculator.
+MACE is evaluated by its own batched ``mace_eval_configs``, NequIP in batches prepared by its ASE
+calculator's transforms.
 Imports only the peer, ASE, numpy and torch.
 """
 import json
@@ -68,6 +69,34 @@ def predictions_by_mace_eval(model_file, test, with_stress):
     return e, f, s, module
 
 
+def predictions_by_nequip_batches(model_file, frames, with_stress, batch_size=20):
+    """NequIP's eager model on batches of configurations, prepared by its own ASE calculator's
+    transforms (neighbour list, type mapping) and joined by ``AtomicDataDict.batched_from_list``:
+    the calculator alone takes one configuration at a time."""
+    import torch
+    from nequip.data import AtomicDataDict
+
+    calc, module = calculator("nequip", model_file)
+    e, f, s = [], [], []
+    for start in range(0, len(frames), batch_size):
+        chunk = frames[start:start + batch_size]
+        for a in chunk:
+            a.calc = None
+        batch = AtomicDataDict.batched_from_list([calc.atoms_to_data(a) for a in chunk])
+        out = calc.call_model(batch)
+        energy = out[AtomicDataDict.TOTAL_ENERGY_KEY].detach().reshape(-1).double().numpy()
+        forces = out[AtomicDataDict.FORCE_KEY].detach().double().numpy()
+        bounds = np.cumsum([0] + [len(a) for a in chunk])
+        e += list(energy)
+        f += [forces[bounds[i]:bounds[i + 1]] for i in range(len(chunk))]
+        if with_stress:
+            stress = out[AtomicDataDict.STRESS_KEY].detach().double().numpy().reshape(-1, 3, 3)
+            s += list(stress)
+        del out, batch
+        torch.set_grad_enabled(True)
+    return e, f, (s if with_stress else None), module
+
+
 def _voigt_to_3x3(v):
     from ase.stress import voigt_6_to_full_3x3_stress
     return voigt_6_to_full_3x3_stress(np.asarray(v))
@@ -83,6 +112,8 @@ def main(argv):
     t0 = time.perf_counter()
     if kind == "mace":
         e, f, s, module = predictions_by_mace_eval(model_file, test, with_stress)
+    elif kind == "nequip":
+        e, f, s, module = predictions_by_nequip_batches(model_file, [a.copy() for a in frames], with_stress)
     else:
         e, f, s, module = predictions_by_calculator(kind, model_file, frames, with_stress)
     seconds = time.perf_counter() - t0
