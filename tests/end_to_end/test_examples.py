@@ -76,10 +76,14 @@ def test_si_dft_example(tmp_path):
     assert "lattice constant:" in log and "ERROR" not in log
 
 
-def test_rmd17_ethanol_recipe(tmp_path):
-    """Issue 10's recipes train with one command: rMD17 ethanol (xz data, E0 file listing N too)
-    through its run.sh, in a run folder of its own (RUN_DIR)."""
-    work = run_script("rmd17-ethanol", tmp_path, RUN_DIR="runs/tiny")
-    metrics = json.loads((work / "runs" / "tiny" / "test_metrics.json").read_text())
-    assert metrics["n_configs"] == 1000 and "forces" in metrics
-    assert json.loads((work / "runs" / "tiny" / "metrics.json").read_text())["data"]["n_train"] == 950
+def test_si_ensemble_example(tmp_path):
+    """examples/si-ensemble/loop.py --quick: the whole active-learning round at a tiny size."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    out = run([sys.executable, str(ROOT / "examples" / "si-ensemble" / "loop.py"), "--quick"], tmp_path, env=env)
+    runs = tmp_path / "runs-quick"
+    results = json.loads((runs / "results.json").read_text())
+    assert results["selection"]["kept"] == 3 and set(results["liquid_test"]) == {"0", "1"}
+    for k in (0, 1):
+        assert (runs / f"round-{k}" / "md" / "devi.out").is_file()
+        assert all((runs / f"round-{k}" / f"member-{m}" / "model.pt").is_file() for m in range(3))
+    assert (runs / "figures" / "deviation_vs_time.png").is_file() and "liquid test set" in out
