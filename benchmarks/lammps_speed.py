@@ -150,12 +150,15 @@ TIMING = re.compile(r"^\s+(graph build|model forward|backward \(autograd\)|force
 
 
 def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args="", tag=None, cmd=None,
-        models=None):
+        models=None, text=None):
     """One timed run in ``workdir/tag`` (default ``{style}_{reps}_{ranks}``). ``cmd`` replaces
-    the ``lmp -in in.lammps -log log.lammps`` command (it must read in.lammps and write log.lammps)."""
+    the ``lmp -in in.lammps -log log.lammps`` command (it must read in.lammps and write log.lammps).
+    ``text`` replaces the diamond-Si input (it must end with a warm-up run and then the timed run,
+    as :func:`input_text` does; benchmarks/accuracy.py runs a recipe's own system this way)."""
     d = workdir / (tag or f"{style}_{reps}_{ranks}")
     d.mkdir(parents=True, exist_ok=True)
-    (d / "in.lammps").write_text(input_text(style, reps, model, seconds, warmup, pair_args, models))
+    (d / "in.lammps").write_text(text if text is not None
+                                  else input_text(style, reps, model, seconds, warmup, pair_args, models))
     cmd = list(cmd) if cmd else [lmp, "-in", "in.lammps", "-log", "log.lammps", "-screen", "none", "-nocite"]
     if ranks > 1:
         cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(ranks)] + cmd

@@ -199,8 +199,8 @@ class Trainer:
         elif d.e0 == "fit":
             e0 = None
         else:
-            e0 = e0_from_isolated_atoms(read_configurations(d.e0, species=self.species, require_forces=False),
-                                        self.species)
+            # the file may list more elements than the model has (rMD17's isolated_atoms.xyz has N too)
+            e0 = e0_from_isolated_atoms(read_configurations(d.e0, require_forces=False), self.species)
         self.stats = compute_statistics(train_confs, self.species, cutoff=rmax, e0=e0)
         from ..data.statistics import average_num_neighbors
         per_cut = {c: average_num_neighbors(train_confs, c) for c in set(cutoffs)}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Germanium from DFT (mlearn, VASP PBE) end to end (README.md): training (config.yaml: 30 min on 2 CPU cores), export, test-set errors.
+#   ./run.sh                                               # the recipe; arguments go to `nbody-lmp train`
+#   RUN_DIR=runs/smoke ./run.sh --set training.max_epochs=1  # a smoke test in another folder
+# An existing run folder is not overwritten: pass --resume to continue it or --force to start over.
+set -euo pipefail
+cd "$(dirname "$0")"
+RUN_DIR="${RUN_DIR:-runs/ge}"
+nbody-lmp train config.yaml --set "output.run_dir=$RUN_DIR" "$@"     # writes $RUN_DIR/ (model.pt at the end)
+nbody-lmp evaluate "$RUN_DIR/model.pt" data/ge_test.xyz.xz --stress-key virial_kbar_raw --stress-format vasp_kbar \
+    --plot "$RUN_DIR/parity_test.png" --json "$RUN_DIR/test_metrics.json"
+python ../../benchmarks/mlearn_accuracy.py "$RUN_DIR/model.pt" data/ge_test.xyz.xz --element Ge --json "$RUN_DIR/vs_snap.json"
