@@ -24,6 +24,22 @@ def model_inputs(model, positions):
     return ei, ev, [n] * (model.levels + 1)
 
 
+def record_parts(model, species, positions, kinds):
+    """Run the model and collect (irreps, output) of every gate and of every inner stage whose
+    module is one of ``kinds`` (the covariance tests check each against its Wigner D)."""
+    rec, hooks = [], []
+    for gate in model.gates:
+        hooks.append(gate.register_forward_hook(lambda m, i, o: rec.append((m.irreps_out, o))))
+        for sub in gate.modules():
+            if isinstance(sub, tuple(kinds)):
+                hooks.append(sub.register_forward_hook(lambda m, i, o: rec.append((m.irreps_out, list(o)))))
+    ei, ev, nn = model_inputs(model, positions)
+    energies = model(species, ei, ev, nn)
+    for h in hooks:
+        h.remove()
+    return energies, rec
+
+
 def apply_D(flat_or_parts, irreps, channels, R):
     """Act with o3_D(R) on a flat state [n, C, D] (irreps side by side) or a list of parts [n, F, 2l+1]."""
     if isinstance(flat_or_parts, (list, tuple)):

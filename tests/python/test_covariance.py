@@ -8,7 +8,7 @@ from nbody_lmp.nn.tensor_product import ChannelwiseProduct
 from nbody_lmp.nn.zeroth_order import NeighbourhoodFragments
 from nbody_lmp.so3 import random_rotation
 
-from _netutils import apply_D, model_inputs, random_cluster, rel_err
+from _netutils import apply_D, random_cluster, record_parts, rel_err
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -17,18 +17,7 @@ GATES = ["zeroth_order", "first_order", "first_order_pairs"]
 
 def _record(model, species, positions):
     """Run the model and collect (module kind, irreps, output) of every gate and inner CG stage."""
-    rec = []
-    hooks = []
-    for gate in model.gates:
-        hooks.append(gate.register_forward_hook(lambda m, i, o: rec.append((m.irreps_out, o))))
-        for sub in gate.modules():
-            if isinstance(sub, (NeighbourhoodFragments, ChannelwiseProduct)):
-                hooks.append(sub.register_forward_hook(lambda m, i, o: rec.append((m.irreps_out, list(o)))))
-    ei, ev, nn = model_inputs(model, positions)
-    energies = model(species, ei, ev, nn)
-    for h in hooks:
-        h.remove()
-    return energies, rec
+    return record_parts(model, species, positions, (NeighbourhoodFragments, ChannelwiseProduct))
 
 
 @pytest.mark.parametrize("gate", GATES)

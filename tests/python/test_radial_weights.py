@@ -16,24 +16,14 @@ from nbody_lmp.nn.tensor_product import ChannelwiseProduct
 from nbody_lmp.so3 import random_rotation
 from nbody_lmp.training.config import ConfigError, config_from_dict
 
-from _netutils import apply_D, five_point, model_inputs, random_cluster, random_crystal, rel_err
+from _netutils import apply_D, five_point, model_inputs, random_cluster, random_crystal, record_parts, rel_err
 
 pytestmark = pytest.mark.usefixtures("float64")
 GATES = ["zeroth_order", "first_order", "first_order_pairs"]
 
 
 def _record(model, species, positions):
-    rec, hooks = [], []
-    for gate in model.gates:
-        hooks.append(gate.register_forward_hook(lambda m, i, o: rec.append((m.irreps_out, o))))
-        for sub in gate.modules():
-            if isinstance(sub, (ChannelNeighbourhoodFragments, ChannelwiseProduct)):
-                hooks.append(sub.register_forward_hook(lambda m, i, o: rec.append((m.irreps_out, list(o)))))
-    ei, ev, nn = model_inputs(model, positions)
-    energies = model(species, ei, ev, nn)
-    for h in hooks:
-        h.remove()
-    return energies, rec
+    return record_parts(model, species, positions, (ChannelNeighbourhoodFragments, ChannelwiseProduct))
 
 
 @pytest.mark.parametrize("gate", GATES)
