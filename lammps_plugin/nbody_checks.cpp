@@ -15,18 +15,20 @@ int first_nonfinite_position(int n, const double *const *x)
 bool find_short_edge(const LocalHierarchy &graph, double min_distance, int &level, int64_t &edge,
                      double &distance)
 {
+  // The level-1 edges are enough: the nodes of every level k >= 1 are a prefix of the level-1
+  // nodes, so a parent-child pair of a higher level also joins two level-1 nodes (or a level-1
+  // node and a leaf), and as min_distance < cutoff it is among the level-1 edges too.
+  if (graph.levels == 0) return false;
   const double minsq = min_distance * min_distance;
-  for (int k = 0; k < graph.levels; ++k) {
-    const double *d = graph.edge_vectors[k].data();
-    const int64_t E = graph.num_edges(k);
-    for (int64_t a = 0; a < E; ++a) {
-      const double rsq = d[3 * a] * d[3 * a] + d[3 * a + 1] * d[3 * a + 1] + d[3 * a + 2] * d[3 * a + 2];
-      if (rsq < minsq) {
-        level = k;
-        edge = a;
-        distance = std::sqrt(rsq);
-        return true;
-      }
+  const double *d = graph.edge_vectors[0].data();
+  const int64_t E = graph.num_edges(0);
+  for (int64_t a = 0; a < E; ++a) {
+    const double rsq = d[3 * a] * d[3 * a] + d[3 * a + 1] * d[3 * a + 1] + d[3 * a + 2] * d[3 * a + 2];
+    if (rsq < minsq) {
+      level = 0;
+      edge = a;
+      distance = std::sqrt(rsq);
+      return true;
     }
   }
   return false;

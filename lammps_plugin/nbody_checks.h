@@ -19,7 +19,7 @@ constexpr double MIN_DISTANCE = 0.1;
 // index of the first of atoms 0..n-1 with a coordinate that is NaN or infinite, or -1
 int first_nonfinite_position(int n, const double *const *x);
 
-// an edge shorter than min_distance, or false; `level` (0-based) and `edge` say which
+// an edge shorter than min_distance (< every cutoff), or false; `level` (0-based) and `edge` say which
 bool find_short_edge(const LocalHierarchy &graph, double min_distance, int &level, int64_t &edge,
                      double &distance);
 
