@@ -37,8 +37,8 @@ from pathlib import Path
 from nbody_lmp.lammps_run import diamond_si_box, pair_lines
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_VARIANTS = ["radial_table=2048", "radial_weights=per_channel",
-                    "radial_weights=per_channel,radial_table=2048"]
+# the example's model before issue 11 (shared radial weights) and the example's model without its radial tables
+DEFAULT_VARIANTS = ["radial_weights=shared,radial_table=2048", "radial_weights=per_channel"]
 
 
 def example_kwargs() -> dict:
@@ -54,7 +54,8 @@ def variant_model(workdir: Path, variant: str) -> tuple[Path, str]:
     """A random-weight network with the example's hyperparameters, overridden by ``variant``
     (``key=value,...``: model options, plus ``radial_table=N`` for export's radial tables), exported
     in float32 (speed depends on the architecture, not on the weight values). Its energy is scaled by
-    1e-3 so that random forces cannot pull atoms together during the timed MD (the scale costs nothing)."""
+    1e-3, and main() times it with the atoms held in place (``input_text(hold=True)``): random forces
+    scaled alone still pulled two atoms to 0.08 A in a 2-rank run."""
     import torch
     import yaml
 
@@ -70,7 +71,7 @@ def variant_model(workdir: Path, variant: str) -> tuple[Path, str]:
     model.set_energy_statistics(scale=1e-3)
     name = variant.replace("=", "-").replace(",", "_") or "example"
     path = export(model, workdir / f"model_{name}.pt", dtype="float32", overwrite=True, radial_table=table)
-    return path, (variant or "examples/si-sw config") + " (random weights, float32)"
+    return path, (variant or "examples/si-sw config") + " (random weights, float32; atoms held in place)"
 
 
 def default_model(workdir: Path) -> tuple[Path, str]:
@@ -120,14 +121,18 @@ def ensemble_pair_lines(models: list) -> str:
 
 
 def input_text(style: str, reps: int, model: Path, seconds: float, warmup: int, pair_args: str = "",
-               models: list = None) -> str:
+               models: list = None, hold: bool = False) -> str:
     """``pair_args``: keywords of ``pair_style nbody`` (``device cuda dtype float32``; none: its defaults);
-    ``models``: several model files instead of ``model`` (the ensemble section)."""
+    ``models``: several model files instead of ``model`` (the ensemble section); ``hold``: the atoms
+    stay where they are (``fix setforce 0`` with zero velocities): the forces are computed every step
+    but not integrated, for random-weight models whose forces could pull atoms onto each other. The
+    pair style's cost is the same; the neighbour list is then built once (under 1 % of a step)."""
     pair = ensemble_pair_lines(models) if models else pair_lines(style, model, pair_args)
+    motion = ("velocity all set 0.0 0.0 0.0\nfix hold all setforce 0.0 0.0 0.0\n" if hold
+              else "velocity all create 600.0 4928459 loop geom\n")
     return f"""{diamond_si_box(reps)}{pair}
 neighbor 1.0 bin
-velocity all create 600.0 4928459 loop geom
-fix nve all nve
+{motion}fix nve all nve
 thermo 100000
 run {warmup}
 timer timeout {seconds:.0f} every 1
@@ -150,7 +155,7 @@ TIMING = re.compile(r"^\s+(graph build|model forward|backward \(autograd\)|force
 
 
 def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args="", tag=None, cmd=None,
-        models=None, text=None):
+        models=None, text=None, hold=False):
     """One timed run in ``workdir/tag`` (default ``{style}_{reps}_{ranks}``). ``cmd`` replaces
     the ``lmp -in in.lammps -log log.lammps`` command (it must read in.lammps and write log.lammps).
     ``text`` replaces the diamond-Si input (it must end with a warm-up run and then the timed run,
@@ -158,7 +163,7 @@ def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args
     d = workdir / (tag or f"{style}_{reps}_{ranks}")
     d.mkdir(parents=True, exist_ok=True)
     (d / "in.lammps").write_text(text if text is not None
-                                  else input_text(style, reps, model, seconds, warmup, pair_args, models))
+                                  else input_text(style, reps, model, seconds, warmup, pair_args, models, hold))
     cmd = list(cmd) if cmd else [lmp, "-in", "in.lammps", "-log", "log.lammps", "-screen", "none", "-nocite"]
     if ranks > 1:
         cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(ranks)] + cmd
@@ -237,7 +242,7 @@ def main(argv=None) -> int:
                 style = "sw" if k == 0 else "nbody"
                 path = model if k == 0 else models[k - 1][1]
                 r = run(style, reps, ranks, path, args.seconds, args.warmup, work, lmp, env,
-                        tag=f"{style}{k}_{reps}_{ranks}")
+                        tag=f"{style}{k}_{reps}_{ranks}", hold=k > 0 and "random weights" in models[k - 1][2])
                 r["label"] = label
                 results.append(r)
                 print(f"  {label[:40]:40s} {r['natoms']:6d} atoms  {ranks} rank(s)  {r['steps']:6d} steps  "

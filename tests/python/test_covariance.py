@@ -26,8 +26,9 @@ def _record(model, species, positions):
 def test_intermediate_parts_covariant(gate, parity, seed):
     torch.manual_seed(seed)
     atoms = random_cluster(7, ("Si", "O"), seed=seed, box=4.5)
+    # the shared radial weights (full W^l mixing); the per-channel default: test_radial_weights.py
     model = NBodyNetwork(["Si", "O"], cutoff=[3.5, 3.0, 3.2], levels=3, lmax=2, channels=3, gate=gate,
-                         parity=parity, dtype=torch.float64)
+                         parity=parity, radial_weights="shared", dtype=torch.float64)
     species = torch.tensor([model.species.index(s) for s in atoms.get_chemical_symbols()])
     pos = torch.from_numpy(atoms.positions)
     g = torch.Generator().manual_seed(100 + seed)

@@ -106,7 +106,8 @@ def test_per_channel_export_metadata_and_script(tmp_path):
     species = torch.zeros(len(atoms), dtype=torch.long)
     ei, ev, nn = model_inputs(model, pos)
     assert rel_err(scripted(species, ei, ev, nn), model(species, ei, ev, nn)) < 1e-12
-    shared = NBodyNetwork(["Si"], cutoff=3.0, levels=2, lmax=2, channels=4, dtype=torch.float64)
+    shared = NBodyNetwork(["Si"], cutoff=3.0, levels=2, lmax=2, channels=4, radial_weights="shared",
+                          dtype=torch.float64)
     assert sum(p.numel() for p in model.parameters()) != sum(p.numel() for p in shared.parameters())
 
 
@@ -117,3 +118,20 @@ def test_radial_weights_option_checked():
     assert cfg.model_kwargs()["radial_weights"] == "per_channel"
     with pytest.raises(ConfigError, match="radial_weights"):
         config_from_dict({"data": {"train": "x.xyz"}, "model": {"radial_weights": "diagonal"}})
+
+
+def test_default_is_per_channel_and_old_checkpoints_stay_shared():
+    """per_channel is the default since issue 11; a checkpoint written before (no radial_weights in
+    its model_config) rebuilds the shared network it was trained as."""
+    from nbody_lmp.training.checkpoint import model_from_checkpoint
+
+    assert NBodyNetwork(["Si"], cutoff=3.0, levels=1, channels=2).config["radial_weights"] == "per_channel"
+    assert config_from_dict({"data": {"train": "x.xyz"}}).model_kwargs()["radial_weights"] == "per_channel"
+    shared = NBodyNetwork(["Si"], cutoff=3.0, levels=2, lmax=1, channels=2, radial_weights="shared",
+                          dtype=torch.float64)
+    old_config = {k: v for k, v in shared.config.items() if k != "radial_weights"}
+    state = {"model_config": old_config, "dtype": "float64", "model_state": shared.state_dict(), "eval_state": None}
+    rebuilt = model_from_checkpoint(state)
+    assert rebuilt.config["radial_weights"] == "shared"
+    for (k, a), (_, b) in zip(sorted(shared.state_dict().items()), sorted(rebuilt.state_dict().items())):
+        assert torch.equal(a, b), k

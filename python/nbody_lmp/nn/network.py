@@ -52,10 +52,11 @@ class NBodyNetwork(ExactConstants):
         radial_min_distance: below this distance (Angstrom) the inverse powers keep their value at
             it, so the model stays finite for atoms far closer than any training pair
             (:class:`~nbody_lmp.nn.radial.InversePowerRadial`).
-        radial_weights: ``"shared"``: every channel is multiplied by every radial function (``C x S``
-            fragments per path, then ``W^l``); ``"per_channel"``: each channel ``c`` has its own radial
-            functions ``R_{c l}(r) = sum_s w_{c l s} R_s(r)``, one per harmonic degree (``C`` fragments
-            per path: the channel-diagonal restriction of ``W^l``, docs/theory.md; cheaper).
+        radial_weights: ``"per_channel"`` (default): each channel ``c`` has its own radial functions
+            ``R_{c l}(r) = sum_s w_{c l s} R_s(r)``, one per harmonic degree (``C`` fragments per path:
+            the channel-diagonal restriction of ``W^l``, docs/theory.md); ``"shared"``: every channel is
+            multiplied by every radial function (``C x S`` fragments per path, then ``W^l``: the full
+            Proposition-1 mixing, ``S`` times the work; the default before issue 11).
     """
 
     __jit_ignored_attributes__ = ExactConstants.__jit_ignored_attributes__ + ["config"]
@@ -65,7 +66,7 @@ class NBodyNetwork(ExactConstants):
                  parity: str = "natural", radial_max_power: int = 2, n_radial: int = 4, radial_hidden: int = 16,
                  readout_hidden: int = 16, e0: Optional[Dict[str, float]] = None, scale: float = 1.0,
                  shift: float = 0.0, avg_num_children: Union[None, float, Sequence[float]] = None,
-                 radial_min_distance: float = 0.5, radial_weights: str = "shared"):
+                 radial_min_distance: float = 0.5, radial_weights: str = "per_channel"):
         super().__init__()
         species = list(species)
         if not species:

@@ -95,7 +95,10 @@ def model_from_checkpoint(state: Dict[str, Any], weights: str = "eval"):
     """The network of a checkpoint, with its evaluation (EMA) weights or its raw ``"model"`` weights."""
     from ..nn.network import NBodyNetwork
 
-    model = NBodyNetwork(**state["model_config"], dtype=DTYPES[state["dtype"]])
+    config = dict(state["model_config"])
+    # checkpoints written before per-channel radial weights became the default (issue 11) are shared ones
+    config.setdefault("radial_weights", "shared")
+    model = NBodyNetwork(**config, dtype=DTYPES[state["dtype"]])
     key = "eval_state" if weights == "eval" and state.get("eval_state") is not None else "model_state"
     model.load_state_dict(state[key])
     return model.eval()

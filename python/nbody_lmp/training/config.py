@@ -66,7 +66,7 @@ class ModelSection:
     radial_hidden: int = 16
     readout_hidden: int = 16
     radial_min_distance: float = 0.5      # Angstrom: inverse powers held constant below it (finite model)
-    radial_weights: str = "shared"         # or per_channel: R_cl(r) per channel, no C x S outer product
+    radial_weights: str = "per_channel"    # R_cl(r) per channel (no C x S outer product); or shared
 
 
 @dataclass
