@@ -1,8 +1,8 @@
 #!/usr/bin/env python
-"""One round of active learning on Stillinger-Weber silicon with a 3-model nbody ensemble
+"""Active learning on Stillinger-Weber silicon with a 3-model nbody ensemble, round after round
 (issue 13, "Ensemble uncertainty in MD"; README.md beside this file).
 
-    python loop.py                 # ~12 min on 2 cores; results in runs/, figures in figures/
+    python loop.py                 # 3 rounds, a few minutes on 2 quiet cores; results in runs/, figures in figures/
     python loop.py --quick         # a smoke test (tiny sizes, seconds; tests/end_to_end)
     python loop.py --force         # start over (runs/ is moved to runs-previous-<time>/)
 
@@ -11,11 +11,12 @@
 3. MD with the ensemble (in.melt.lammps): 64 atoms heated from 300 K to 3000 K, the model
    deviation dumped every 20 steps (compute nbody/deviation) and written to devi.out;
 4. selection: the frames whose max force deviation lies in [lo, hi) (nbody_lmp.selection, as
-   `nbody-lmp select`), at most --max of them, labelled with SW (LAMMPS pair_style sw);
-   -> runs/selection/;
-5. round 1: the ensemble retrained on crystal.xyz + the labelled frames -> runs/round-1/; the same MD;
-6. the liquid test error of each round's first model and the ensemble's deviation on the liquid
-   test set; figures/deviation_vs_time.png and figures/liquid_test.png; runs/results.json.
+   `nbody-lmp select`), at most --max of them, labelled with SW (LAMMPS pair_style sw)
+   -> runs/selection-k/;
+5. round k+1: the ensemble retrained from scratch on round k's data + the labelled frames
+   (runs/selection-k/train-round-(k+1).xyz) -> runs/round-(k+1)/; the same MD; steps 4-5 again until --rounds;
+6. each round: the liquid test error of its first model and the ensemble's deviation on the
+   liquid test set; figures/deviation_vs_time.png and figures/liquid_test.png; runs/results.json.
 
 Every step is skipped when its output exists, so an interrupted loop continues where it stopped.
 """
@@ -95,19 +96,20 @@ def md_series(md: Path):
     return devi[:, 0], temp, devi[:, 1]
 
 
-def select_and_label(md: Path, runs: Path, args) -> Path:
+def select_and_label(k: int, md: Path, runs: Path, args) -> Path:
     from nbody_lmp.selection import label_with_sw, read_lammps_dump, select_frames, write_frames
 
-    out = runs / "selection" / "selected.xyz"
+    sel_dir = runs / f"selection-{k}"
+    out = sel_dir / "selected.xyz"
     if out.is_file():
         return out
     res = select_frames(read_lammps_dump(md / "traj.dump", elements=["Si"]), args.lo, args.hi, max_frames=args.max,
                         source=str(md / "traj.dump"))
-    log(f"selection in [{args.lo}, {args.hi}) eV/A: {res.summary()}; labelling {len(res.frames)} with SW")
+    log(f"selection from round {k} in [{args.lo}, {args.hi}) eV/A: {res.summary()}; labelling {len(res.frames)} with SW")
     labelled = label_with_sw(res.frames)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    sel_dir.mkdir(parents=True, exist_ok=True)
     write_frames(labelled, out)
-    (runs / "selection" / "selection.json").write_text(json.dumps(dict(
+    (sel_dir / "selection.json").write_text(json.dumps(dict(
         lo=args.lo, hi=args.hi, n_frames=res.n_frames, accurate=res.accurate, candidates=res.candidates,
         failed=res.failed, kept=len(labelled), timesteps=[int(a.info["timestep"]) for a in labelled]), indent=1))
     return out
@@ -135,28 +137,36 @@ def liquid_metrics(models: list, liquid: Path) -> dict:
                 mean_max_force_deviation=float(np.mean(devs)))
 
 
-def figures(series, sel, metrics, args, out: Path):
+COLORS = ["tab:red", "tab:orange", "tab:blue", "tab:purple", "tab:green"]
+
+
+def color(k: int) -> str:
+    return COLORS[k % len(COLORS)]
+
+
+def figures(series: dict, selections: dict, metrics: dict, args, out: Path):
+    """deviation_vs_time.png (each round's MD, the frames selected from it) and liquid_test.png."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
-    fig, (ax, bx) = plt.subplots(2, 1, figsize=(7.5, 6), sharex=True, gridspec_kw=dict(height_ratios=[3, 2]))
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(7.5, 6.5), sharex=True, gridspec_kw=dict(height_ratios=[3, 2]))
     ax.axhspan(args.lo, args.hi, color="tab:green", alpha=0.12, label=f"candidate window [{args.lo}, {args.hi}) eV/Å")
-    colors = {0: "tab:red", 1: "tab:blue"}
     for k, (step, temp, dev) in series.items():
         t = step * 1e-3
-        ax.semilogy(t, dev, color=colors[k], lw=1.2, label=f"round {k}: ensemble trained on "
-                    + ("crystal only" if k == 0 else "crystal + selected frames"))
-        bx.plot(t, temp, color=colors[k], lw=1.0, label=f"round {k}")
-    step0, _, dev0 = series[0]
-    picked = np.isin(step0, sel["timesteps"])
-    ax.plot(step0[picked] * 1e-3, dev0[picked], "o", ms=4, mfc="none", color="k", label="selected frames (labelled with SW)")
+        n_sel = sum(selections[j]["kept"] for j in range(k))
+        ax.semilogy(t, dev, color=color(k), lw=1.2, label=f"round {k}: crystal" + (f" + {n_sel} selected frames" if k else " only"))
+        bx.plot(t, temp, color=color(k), lw=1.0, label=f"round {k}")
+        if k in selections:
+            picked = np.isin(step, selections[k]["timesteps"])
+            ax.plot(t[picked], dev[picked], "o", ms=4, mfc="none", color=color(k))
+    ax.plot([], [], "o", ms=4, mfc="none", color="k", label="frames selected for the next round (labelled with SW)")
     top = max(float(np.max(s[2])) for s in series.values())
     ax.set_ylim(0.02, 2 * top)  # step 0, the perfect crystal, has a deviation of ~1e-15
     ax.set_ylabel("max force deviation over atoms (eV/Å)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=7.5, loc="upper left")
     ax.set_title("64 Si atoms heated 300 K → 3000 K (Langevin); dynamics of model 0")
     bx.axhline(1690, color="gray", ls=":", lw=1)
     bx.text(0.02, 1720, "SW melting point ≈ 1690 K", fontsize=8, color="gray")
@@ -167,35 +177,51 @@ def figures(series, sel, metrics, args, out: Path):
     fig.savefig(out / "deviation_vs_time.png", dpi=120)
     plt.close(fig)
 
+    rounds = sorted(metrics)
     fig, axs = plt.subplots(1, 3, figsize=(9, 3))
-    names = [("forces_rmse", "force RMSE (meV/Å)", 1e3), ("energy_per_atom_rmse", "energy RMSE (meV/atom)", 1e3),
-             ("mean_max_force_deviation", "mean max force deviation (meV/Å)", 1e3)]
-    for a, (key, label, f) in zip(axs, names):
-        vals = [metrics[k][key] * f for k in (0, 1)]
-        a.bar(["round 0", "round 1"], vals, color=[colors[0], colors[1]])
+    names = [("forces_rmse", "force RMSE (meV/Å)"), ("energy_per_atom_rmse", "energy RMSE (meV/atom)"),
+             ("mean_max_force_deviation", "mean max force deviation (meV/Å)")]
+    for a, (key, label) in zip(axs, names):
+        vals = [metrics[k][key] * 1e3 for k in rounds]
+        a.bar([f"round {k}" for k in rounds], vals, color=[color(k) for k in rounds])
         for x, v in enumerate(vals):
             a.text(x, v, f"{v:.0f}", ha="center", va="bottom", fontsize=8)
         a.set_title(label, fontsize=9)
-    fig.suptitle("SW liquid test set (2000 K), first model of each ensemble", fontsize=10)
+    fig.suptitle("SW liquid test set (2000 K), first model of each round's ensemble", fontsize=10)
     fig.tight_layout()
     fig.savefig(out / "liquid_test.png", dpi=120)
     plt.close(fig)
+
+
+BINS = [(300, 1000), (1000, 1700), (1700, 2400), (2400, 3100)]
+
+
+def by_temperature(temp, dev) -> dict:
+    out = {}
+    for lo, hi in BINS:
+        m = (temp >= lo) & (temp < hi)
+        out[f"{lo}-{hi} K"] = float(np.median(dev[m])) if m.any() else None
+    return out
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     ap.add_argument("--force", action="store_true", help="move runs/ aside and start over")
-    ap.add_argument("--lo", type=float, default=0.2, help="candidate window: lower bound, eV/Å (default 0.2)")
+    ap.add_argument("--rounds", type=int, default=3, help="ensembles trained, each on the data of the one before "
+                    "plus the frames selected from its MD (default 3: rounds 0, 1, 2)")
+    ap.add_argument("--lo", type=float, default=0.1, help="candidate window: lower bound, eV/Å (default 0.1)")
     ap.add_argument("--hi", type=float, default=1.5, help="candidate window: upper bound, eV/Å (default 1.5)")
-    ap.add_argument("--max", type=int, default=16, help="at most this many selected frames (default 16)")
+    ap.add_argument("--max", type=int, default=16, help="at most this many selected frames per round (default 16)")
     ap.add_argument("--steps", type=int, default=2000, help="MD steps (default 2000: 2 ps)")
-    ap.add_argument("--every", type=int, default=20, help="deviation output interval (default 20 steps)")
+    ap.add_argument("--every", type=int, default=10, help="deviation output interval (default 10 steps)")
     ap.add_argument("--crystal", type=int, default=24, help="crystal training configurations (default 24)")
     ap.add_argument("--liquid", type=int, default=20, help="liquid test configurations (default 20)")
     args = ap.parse_args(argv)
+    if args.rounds < 2:
+        ap.error(f"--rounds {args.rounds}: the loop needs at least 2 rounds (one to select from, one to retrain)")
     if args.quick:
-        args.steps, args.crystal, args.liquid, args.max = 60, 6, 3, 3
+        args.steps, args.crystal, args.liquid, args.max, args.rounds = 60, 6, 3, 3, 2
         args.lo, args.hi = 0.0, 1e9  # any deviation: the smoke test must select something
     runs = HERE / "runs"
     if args.quick:
@@ -207,40 +233,31 @@ def main(argv=None) -> int:
     runs.mkdir(parents=True, exist_ok=True)
 
     crystal, liquid = make_data(args, runs)
-    models0 = train_round(0, crystal, runs, args)
-    md0 = run_md(0, models0, runs, args)
-    selected = select_and_label(md0, runs, args)
-    train1 = runs / "selection" / "train-round-1.xyz"
-    if not train1.is_file():
-        train1.write_text(Path(crystal).read_text() + selected.read_text())
-    models1 = train_round(1, train1, runs, args)
-    md1 = run_md(1, models1, runs, args)
+    train, series, metrics, selections = Path(crystal), {}, {}, {}
+    for k in range(args.rounds):
+        if k:
+            previous, train = train, runs / f"selection-{k - 1}" / f"train-round-{k}.xyz"
+            if not train.is_file():
+                train.write_text(previous.read_text() + selected.read_text())
+        models = train_round(k, train, runs, args)
+        md = run_md(k, models, runs, args)
+        series[k], metrics[k] = md_series(md), liquid_metrics(models, liquid)
+        log(f"round {k}: liquid test set, first model: force RMSE {metrics[k]['forces_rmse'] * 1e3:.0f} meV/Å, "
+            f"energy RMSE {metrics[k]['energy_per_atom_rmse'] * 1e3:.1f} meV/atom; ensemble mean max force "
+            f"deviation {metrics[k]['mean_max_force_deviation'] * 1e3:.0f} meV/Å")
+        if k + 1 < args.rounds:
+            selected = select_and_label(k, md, runs, args)
+            selections[k] = json.loads((runs / f"selection-{k}" / "selection.json").read_text())
+    figures(series, selections, metrics, args, runs / "figures" if args.quick else HERE / "figures")
 
-    series = {0: md_series(md0), 1: md_series(md1)}
-    metrics = {0: liquid_metrics(models0, liquid), 1: liquid_metrics(models1, liquid)}
-    sel = json.loads((runs / "selection" / "selection.json").read_text())
-    figures(series, sel, metrics, args, runs / "figures" if args.quick else HERE / "figures")
-
-    bins = [(300, 1000), (1000, 1700), (1700, 2400), (2400, 3100)]
-
-    def by_temperature(temp, dev):
-        out = {}
-        for lo, hi in bins:
-            m = (temp >= lo) & (temp < hi)
-            out[f"{lo}-{hi} K"] = float(np.median(dev[m])) if m.any() else None
-        return out
-
-    results = dict(selection=sel, liquid_test={str(k): v for k, v in metrics.items()},
+    results = dict(selections={str(k): v for k, v in selections.items()},
+                   liquid_test={str(k): v for k, v in metrics.items()},
                    md={str(k): dict(last_step=int(s[0][-1]), halted=bool(s[0][-1] < args.steps),
                                     max_temperature=float(s[1].max()),
                                     median_max_force_deviation_by_temperature=by_temperature(s[1], s[2]))
                        for k, s in series.items()})
     (runs / "results.json").write_text(json.dumps(results, indent=1))
-    log("liquid test set (first model): " + "; ".join(
-        f"round {k}: force RMSE {m['forces_rmse'] * 1e3:.0f} meV/Å, energy RMSE {m['energy_per_atom_rmse'] * 1e3:.1f} "
-        f"meV/atom, mean max deviation {m['mean_max_force_deviation'] * 1e3:.0f} meV/Å" for k, m in metrics.items()))
-    for k in (0, 1):
-        r = results["md"][str(k)]
+    for k, r in results["md"].items():
         log(f"MD round {k}: {'halted' if r['halted'] else 'ran'} to step {r['last_step']} (max {r['max_temperature']:.0f} K); "
             "median max force deviation by temperature: " + ", ".join(
                 f"{b} {'-' if v is None else f'{v:.3f}'}" for b, v in r["median_max_force_deviation_by_temperature"].items()))
