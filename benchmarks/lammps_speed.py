@@ -124,11 +124,14 @@ def input_text(style: str, reps: int, model: Path, seconds: float, warmup: int, 
                models: list = None, hold: bool = False) -> str:
     """``pair_args``: keywords of ``pair_style nbody`` (``device cuda dtype float32``; none: its defaults);
     ``models``: several model files instead of ``model`` (the ensemble section); ``hold``: the atoms
-    stay where they are (``fix setforce 0`` with zero velocities): the forces are computed every step
-    but not integrated, for random-weight models whose forces could pull atoms onto each other. The
+    stay where they are (``fix setforce 0`` with zero velocities, after a random displacement of the
+    size of thermal motion): the forces are computed every step but not integrated, for random-weight models whose forces could pull atoms onto each other. The
     pair style's cost is the same; the neighbour list is then built once (under 1 % of a step)."""
     pair = ensemble_pair_lines(models) if models else pair_lines(style, model, pair_args)
-    motion = ("velocity all set 0.0 0.0 0.0\nfix hold all setforce 0.0 0.0 0.0\n" if hold
+    # held atoms are first displaced as much as thermal motion at ~300 K does: in the perfect lattice the
+    # second shell (3.84 A) lies just outside the 3.8 A cutoff, and fewer edges would flatter the model
+    motion = ("displace_atoms all random 0.12 0.12 0.12 4928459 units box\n"
+              "velocity all set 0.0 0.0 0.0\nfix hold all setforce 0.0 0.0 0.0\n" if hold
               else "velocity all create 600.0 4928459 loop geom\n")
     return f"""{diamond_si_box(reps)}{pair}
 neighbor 1.0 bin
