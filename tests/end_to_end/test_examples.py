@@ -39,7 +39,12 @@ def test_molecule_example(tmp_path):
     assert "Loop time" in log and "ERROR" not in log
 
 
-TINY = ["--set", "training.max_epochs=1", "--set", "model.channels=2", "--set", "model.lmax=1", "-q"]
+# one epoch of a 2-channel model: the pipeline, not the model. Such a model is not MD-stable in
+# general; with per-channel radial weights these 1-epoch models lost atoms within 20 MD steps, so
+# the smoke tests train the shared variant (the trained per-channel recipes run MD in their READMEs,
+# and tests/lammps runs per-channel models against Python).
+TINY = ["--set", "training.max_epochs=1", "--set", "model.channels=2", "--set", "model.lmax=1",
+        "--set", "model.radial_weights=shared", "-q"]
 
 
 def run_script(example: str, tmp: Path, **sizes) -> Path:
@@ -82,7 +87,7 @@ def test_si_ensemble_example(tmp_path):
     out = run([sys.executable, str(ROOT / "examples" / "si-ensemble" / "loop.py"), "--quick"], tmp_path, env=env)
     runs = tmp_path / "runs-quick"
     results = json.loads((runs / "results.json").read_text())
-    assert results["selection"]["kept"] == 3 and set(results["liquid_test"]) == {"0", "1"}
+    assert results["selections"]["0"]["kept"] == 3 and set(results["liquid_test"]) == {"0", "1"}
     for k in (0, 1):
         assert (runs / f"round-{k}" / "md" / "devi.out").is_file()
         assert all((runs / f"round-{k}" / f"member-{m}" / "model.pt").is_file() for m in range(3))

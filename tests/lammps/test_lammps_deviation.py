@@ -253,4 +253,4 @@ def test_hybrid_overlay_with_null_type_on_2_ranks(odd_models, tmp_path):
     ref = python_deviation(models, atoms[si])
     np.testing.assert_allclose(f["c_dev[1]"][si], ref["force_deviation"], rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(f["c_dev[2]"][si], ref["energies_deviation"], rtol=1e-10, atol=1e-13)
-    assert np.all(f["c_dev[1]"][~si] == 0) and ref["force_deviation"].max() > 1e-3
+    assert np.all(f["c_dev[1]"][~si] == 0) and ref["force_deviation"].max() > 1e-4
