@@ -125,8 +125,9 @@ def input_text(style: str, reps: int, model: Path, seconds: float, warmup: int, 
     """``pair_args``: keywords of ``pair_style nbody`` (``device cuda dtype float32``; none: its defaults);
     ``models``: several model files instead of ``model`` (the ensemble section); ``hold``: the atoms
     stay where they are (``fix setforce 0`` with zero velocities, after a random displacement of the
-    size of thermal motion): the forces are computed every step but not integrated, for random-weight models whose forces could pull atoms onto each other. The
-    pair style's cost is the same; the neighbour list is then built once (under 1 % of a step)."""
+    size of thermal motion): the forces are computed every step but not integrated, for
+    random-weight models whose forces could pull atoms onto each other. The pair style's cost is the
+    same; the neighbour list is then built once (under 1 % of a step)."""
     pair = ensemble_pair_lines(models) if models else pair_lines(style, model, pair_args)
     # held atoms are first displaced as much as thermal motion at ~300 K does: in the perfect lattice the
     # second shell (3.84 A) lies just outside the 3.8 A cutoff, and fewer edges would flatter the model
