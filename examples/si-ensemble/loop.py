@@ -96,23 +96,24 @@ def md_series(md: Path):
     return devi[:, 0], temp, devi[:, 1]
 
 
-def select_and_label(k: int, md: Path, runs: Path, args) -> Path:
+def select_and_label(k: int, md: Path, runs: Path, args) -> dict:
+    """runs/selection-k/: selected.xyz (the frames, labelled with SW) and selection.json, returned."""
     from nbody_lmp.selection import label_with_sw, read_lammps_dump, select_frames, write_frames
 
     sel_dir = runs / f"selection-{k}"
     out = sel_dir / "selected.xyz"
     if out.is_file():
-        return out
+        return json.loads((sel_dir / "selection.json").read_text())
     res = select_frames(read_lammps_dump(md / "traj.dump", elements=["Si"]), args.lo, args.hi, max_frames=args.max,
                         source=str(md / "traj.dump"))
     log(f"selection from round {k} in [{args.lo}, {args.hi}) eV/A: {res.summary()}; labelling {len(res.frames)} with SW")
     labelled = label_with_sw(res.frames)
     sel_dir.mkdir(parents=True, exist_ok=True)
     write_frames(labelled, out)
-    (sel_dir / "selection.json").write_text(json.dumps(dict(
-        lo=args.lo, hi=args.hi, n_frames=res.n_frames, accurate=res.accurate, candidates=res.candidates,
-        failed=res.failed, kept=len(labelled), timesteps=[int(a.info["timestep"]) for a in labelled]), indent=1))
-    return out
+    summary = dict(lo=args.lo, hi=args.hi, n_frames=res.n_frames, accurate=res.accurate, candidates=res.candidates,
+                   failed=res.failed, kept=len(labelled), timesteps=[int(a.info["timestep"]) for a in labelled])
+    (sel_dir / "selection.json").write_text(json.dumps(summary, indent=1))
+    return summary
 
 
 def liquid_metrics(models: list, liquid: Path) -> dict:
@@ -236,9 +237,10 @@ def main(argv=None) -> int:
     train, series, metrics, selections = Path(crystal), {}, {}, {}
     for k in range(args.rounds):
         if k:
-            previous, train = train, runs / f"selection-{k - 1}" / f"train-round-{k}.xyz"
+            sel_dir = runs / f"selection-{k - 1}"
+            previous, train = train, sel_dir / f"train-round-{k}.xyz"
             if not train.is_file():
-                train.write_text(previous.read_text() + selected.read_text())
+                train.write_text(previous.read_text() + (sel_dir / "selected.xyz").read_text())
         models = train_round(k, train, runs, args)
         md = run_md(k, models, runs, args)
         series[k], metrics[k] = md_series(md), liquid_metrics(models, liquid)
@@ -246,8 +248,7 @@ def main(argv=None) -> int:
             f"energy RMSE {metrics[k]['energy_per_atom_rmse'] * 1e3:.1f} meV/atom; ensemble mean max force "
             f"deviation {metrics[k]['mean_max_force_deviation'] * 1e3:.0f} meV/Å")
         if k + 1 < args.rounds:
-            selected = select_and_label(k, md, runs, args)
-            selections[k] = json.loads((runs / f"selection-{k}" / "selection.json").read_text())
+            selections[k] = select_and_label(k, md, runs, args)
     figures(series, selections, metrics, args, runs / "figures" if args.quick else HERE / "figures")
 
     results = dict(selections={str(k): v for k, v in selections.items()},
