@@ -135,3 +135,21 @@ def test_default_is_per_channel_and_old_checkpoints_stay_shared():
     assert rebuilt.config["radial_weights"] == "shared"
     for (k, a), (_, b) in zip(sorted(shared.state_dict().items()), sorted(rebuilt.state_dict().items())):
         assert torch.equal(a, b), k
+
+
+def test_channelwise_sum_gradients_match_the_per_edge_sum():
+    """The padded sum's backward (a scatter-add for the children, a gather for the weights) gives the
+    gradients of the plain per-edge sum, with repeated children and a parent without children."""
+    g = torch.Generator().manual_seed(1)
+    E, N, C, A, B = 30, 7, 2, 4, 5
+    center = torch.randint(0, N - 1, (E,), generator=g)
+    child = torch.randint(0, N, (E,), generator=g)
+    x = torch.randn(N, C, A, generator=g, requires_grad=True)
+    weight = torch.randn(E, C, B, generator=g, requires_grad=True)
+    probe = torch.randn(N, C, A, B, generator=g)
+    expected = torch.zeros(N, C, A, B).index_add(0, center, x[child].unsqueeze(-1) * weight.unsqueeze(-2))
+    want = torch.autograd.grad((expected * probe).sum(), (x, weight))
+    got = channelwise_neighbourhood_sum(x, child, weight, center, N).transpose(0, 1)
+    have = torch.autograd.grad((got * probe).sum(), (x, weight))
+    for a, b in zip(have, want):
+        assert rel_err(a, b) < 1e-13
