@@ -1,0 +1,162 @@
+#!/usr/bin/env python
+"""MD stability of a molecule model in LAMMPS (issue 10: "aspirin 20 ps NVT at 500 K, boundary
+f f f, without a blow-up; NVE energy drift reported"). One test configuration in vacuum, with
+``pair_style nbody``: NVT (Nose-Hoover) for --ps picoseconds at --temperature, then NVE for
+--nve-ps from the last NVT state, 0.5 fs steps. Prints and writes (``--out``/stability.json):
+
+* whether the run finished (a blow-up that stops LAMMPS is reported with the step it reached);
+* whether the molecule stayed whole: its covalent bond graph (pairs closer than 1.25 x the sum
+  of covalent radii) in every dumped frame equals the one of the starting structure; the first
+  frame where a bond broke or formed, if any; the shortest and longest bond seen;
+* the mean NVT temperature (second half), the NVE drift (meV/ps, linear fit) and the largest
+  NVE excursion |E(t) - E(0)|; and the MD throughput (steps/s).
+
+It plots temperature and NVE energy against time (stability.png). A measurement, not a test.
+
+    python benchmarks/molecule_stability.py --model examples/rmd17-aspirin/runs/aspirin/model.pt \\
+        --data examples/rmd17-aspirin/data/aspirin_test.xyz.xz --out runs/aspirin-md
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from ase.data import covalent_radii
+from ase.io import read, write
+
+from nbody_lmp.lammps_run import parse_log, run_lammps
+
+
+def md_input(species: list, ps: float, nve_ps: float, temperature: float, seed: int, every: int) -> str:
+    nvt, nve = int(round(ps / 0.0005)), int(round(nve_ps / 0.0005))
+    return f"""# nbody-lmp: molecule stability, NVT {ps} ps at {temperature} K then NVE {nve_ps} ps
+units metal
+atom_style atomic
+boundary f f f
+read_data molecule.data
+pair_style nbody
+pair_coeff * * model.pt {' '.join(species)}
+neighbor 1.0 bin
+timestep 0.0005
+velocity all create {temperature} {seed} mom yes rot yes dist gaussian
+thermo_style custom step temp pe etotal fmax
+thermo_modify flush yes format float %.10g
+thermo {every}
+dump traj all custom {every} traj.dump id type x y z
+dump_modify traj sort id
+fix md all nvt temp {temperature} {temperature} 0.05
+run {nvt}
+unfix md
+fix md all nve
+run {nve}
+"""
+
+
+def bond_graph(pos: np.ndarray, numbers: np.ndarray, scale: float = 1.25):
+    d = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
+    r = covalent_radii[numbers]
+    bonded = (d < scale * (r[:, None] + r[None])) & ~np.eye(len(pos), dtype=bool)
+    return bonded, d
+
+
+def read_frames(path: Path, n: int) -> list:
+    frames, lines = [], path.read_text().splitlines()
+    k = 0
+    while k < len(lines):
+        if lines[k].startswith("ITEM: TIMESTEP"):
+            step = int(lines[k + 1])
+            start = k + 9
+            xyz = np.array([[float(v) for v in ln.split()[2:5]] for ln in lines[start:start + n]])
+            frames.append((step, xyz))
+            k = start + n
+        else:
+            k += 1
+    return frames
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, required=True, help="exported nbody model")
+    ap.add_argument("--data", type=Path, required=True, help="extended-XYZ file; --index picks the configuration")
+    ap.add_argument("--index", type=int, default=0)
+    ap.add_argument("--ps", type=float, default=20.0, help="NVT length (ps)")
+    ap.add_argument("--nve-ps", type=float, default=5.0, help="NVE length after the NVT (ps)")
+    ap.add_argument("--temperature", type=float, default=500.0)
+    ap.add_argument("--every", type=int, default=100, help="thermo and dump every this many steps")
+    ap.add_argument("--seed", type=int, default=4928459)
+    ap.add_argument("--out", type=Path, required=True, help="a new folder (an existing one is not overwritten)")
+    args = ap.parse_args()
+    if args.out.exists() and any(args.out.iterdir()):
+        raise SystemExit(f"{args.out} exists and is not empty: give a new --out")
+    import torch
+    species = torch.jit.load(str(args.model)).species
+    atoms = read(args.data, args.index)
+    missing = sorted(set(atoms.get_chemical_symbols()) - set(species))
+    if missing:
+        raise SystemExit(f"{args.data} has {missing}, which the model {args.model} does not know ({species})")
+    atoms.set_pbc(False)
+    atoms.set_cell([60.0, 60.0, 60.0])
+    atoms.center()
+    args.out.mkdir(parents=True, exist_ok=True)
+    write(args.out / "molecule.data", atoms, format="lammps-data", specorder=list(species), masses=True)
+    (args.out / "model.pt").symlink_to(args.model.resolve())
+    steps = int(round((args.ps + args.nve_ps) / 0.0005))
+    error = None
+    try:
+        res = run_lammps(args.out, md_input(list(species), args.ps, args.nve_ps, args.temperature, args.seed,
+                                            args.every), steps=steps, label="NVT + NVE")
+        rate = res.atom_steps_per_s / len(atoms)
+    except RuntimeError as exc:  # a blow-up stops LAMMPS with an error: report how far it got
+        error, rate = str(exc), float("nan")
+    log = (args.out / "log.lammps").read_text()
+    nvt = parse_log(log.split("unfix md")[0])
+    nve = parse_log(log) if "unfix md" in log else {}
+    if not nvt:
+        raise SystemExit(f"LAMMPS wrote no thermo output: {error or 'see ' + str(args.out / 'log.lammps')}")
+    numbers = atoms.numbers
+    ref, _ = bond_graph(atoms.positions, numbers)
+    frames = read_frames(args.out / "traj.dump", len(atoms))
+    broken, shortest, longest = None, np.inf, 0.0
+    for step, xyz in frames:
+        g, d = bond_graph(xyz, numbers)
+        shortest, longest = min(shortest, float(d[ref].min())), max(longest, float(d[ref].max()))
+        if broken is None and not np.array_equal(g, ref):
+            broken = step
+    t_nve = (nve["Step"] - nve["Step"][0]) * 0.0005 if nve else np.zeros(1)
+    e = nve["TotEng"] if nve else np.full(1, np.nan)
+    done = int((nve or nvt)["Step"][-1])
+    out = dict(model=str(args.model), data=str(args.data), index=args.index, natoms=len(atoms),
+               nvt_ps=args.ps, nve_ps=args.nve_ps, temperature=args.temperature, frames=len(frames),
+               steps_done=done, steps_asked=steps, lammps_error=error,
+               intact=broken is None and error is None and done == steps,
+               first_changed_step=broken, shortest_bond_A=shortest, longest_bond_A=longest,
+               mean_T_nvt=float(np.mean(nvt["Temp"][len(nvt["Temp"]) // 2:])),
+               nve_drift_meV_ps=1e3 * float(np.polyfit(t_nve, e, 1)[0]) if len(e) > 2 else None,
+               nve_max_dev_meV=1e3 * float(np.max(np.abs(e - e[0]))) if len(e) > 2 else None,
+               steps_per_s=rate)
+    (args.out / "stability.json").write_text(json.dumps(out, indent=2))
+    for k, v in out.items():
+        print(f"  {k:20s} {v}")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 5.5))
+    a1.plot(nvt["Step"] * 0.0005, nvt["Temp"], lw=0.6)
+    a1.axhline(args.temperature, color="k", lw=0.5)
+    a1.set_xlabel("NVT time (ps)")
+    a1.set_ylabel("T (K)")
+    a1.set_title(f"{len(atoms)} atoms, boundary f f f: "
+                 + ("bond graph intact" if broken is None else f"bond graph changed at step {broken}")
+                 + ("" if error is None else f", LAMMPS stopped at step {done}"))
+    a2.plot(t_nve, 1e3 * (e - e[0]), lw=0.8)
+    a2.set_xlabel("NVE time (ps)")
+    a2.set_ylabel("E_tot(t) - E_tot(0) (meV)")
+    fig.tight_layout()
+    fig.savefig(args.out / "stability.png", dpi=120)
+    print(f"wrote {args.out / 'stability.json'} and stability.png")
+
+
+if __name__ == "__main__":
+    main()
