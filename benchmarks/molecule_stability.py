@@ -28,10 +28,11 @@ from ase.io import read, write
 
 from nbody_lmp.lammps_run import parse_log, run_lammps
 
+DT = 0.0005  # ps: 0.5 fs, for the hydrogens
 
-def md_input(species: list, ps: float, nve_ps: float, temperature: float, seed: int, every: int) -> str:
-    nvt, nve = int(round(ps / 0.0005)), int(round(nve_ps / 0.0005))
-    return f"""# nbody-lmp: molecule stability, NVT {ps} ps at {temperature} K then NVE {nve_ps} ps
+
+def md_input(species: list, nvt: int, nve: int, temperature: float, seed: int, every: int) -> str:
+    return f"""# nbody-lmp: molecule stability, NVT {nvt} steps at {temperature} K then NVE {nve} steps
 units metal
 atom_style atomic
 boundary f f f
@@ -39,7 +40,7 @@ read_data molecule.data
 pair_style nbody
 pair_coeff * * model.pt {' '.join(species)}
 neighbor 1.0 bin
-timestep 0.0005
+timestep {DT}
 velocity all create {temperature} {seed} mom yes rot yes dist gaussian
 thermo_style custom step temp pe etotal fmax
 thermo_modify flush yes format float %.10g
@@ -59,21 +60,6 @@ def bond_graph(pos: np.ndarray, numbers: np.ndarray, scale: float = 1.25):
     r = covalent_radii[numbers]
     bonded = (d < scale * (r[:, None] + r[None])) & ~np.eye(len(pos), dtype=bool)
     return bonded, d
-
-
-def read_frames(path: Path, n: int) -> list:
-    frames, lines = [], path.read_text().splitlines()
-    k = 0
-    while k < len(lines):
-        if lines[k].startswith("ITEM: TIMESTEP"):
-            step = int(lines[k + 1])
-            start = k + 9
-            xyz = np.array([[float(v) for v in ln.split()[2:5]] for ln in lines[start:start + n]])
-            frames.append((step, xyz))
-            k = start + n
-        else:
-            k += 1
-    return frames
 
 
 def main() -> None:
@@ -102,10 +88,11 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     write(args.out / "molecule.data", atoms, format="lammps-data", specorder=list(species), masses=True)
     (args.out / "model.pt").symlink_to(args.model.resolve())
-    steps = int(round((args.ps + args.nve_ps) / 0.0005))
+    nvt_steps, nve_steps = int(round(args.ps / DT)), int(round(args.nve_ps / DT))
+    steps = nvt_steps + nve_steps
     error = None
     try:
-        res = run_lammps(args.out, md_input(list(species), args.ps, args.nve_ps, args.temperature, args.seed,
+        res = run_lammps(args.out, md_input(list(species), nvt_steps, nve_steps, args.temperature, args.seed,
                                             args.every), steps=steps, label="NVT + NVE")
         rate = res.atom_steps_per_s / len(atoms)
     except RuntimeError as exc:  # a blow-up stops LAMMPS with an error: report how far it got
@@ -117,14 +104,15 @@ def main() -> None:
         raise SystemExit(f"LAMMPS wrote no thermo output: {error or 'see ' + str(args.out / 'log.lammps')}")
     numbers = atoms.numbers
     ref, _ = bond_graph(atoms.positions, numbers)
-    frames = read_frames(args.out / "traj.dump", len(atoms))
+    frames = read(args.out / "traj.dump", ":", format="lammps-dump-text")  # every --every steps, from 0
     broken, shortest, longest = None, np.inf, 0.0
-    for step, xyz in frames:
-        g, d = bond_graph(xyz, numbers)
+    for k, frame in enumerate(frames):
+        step = k * args.every
+        g, d = bond_graph(frame.positions, numbers)
         shortest, longest = min(shortest, float(d[ref].min())), max(longest, float(d[ref].max()))
         if broken is None and not np.array_equal(g, ref):
             broken = step
-    t_nve = (nve["Step"] - nve["Step"][0]) * 0.0005 if nve else np.zeros(1)
+    t_nve = (nve["Step"] - nve["Step"][0]) * DT if nve else np.zeros(1)
     e = nve["TotEng"] if nve else np.full(1, np.nan)
     done = int((nve or nvt)["Step"][-1])
     out = dict(model=str(args.model), data=str(args.data), index=args.index, natoms=len(atoms),
@@ -143,7 +131,7 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 5.5))
-    a1.plot(nvt["Step"] * 0.0005, nvt["Temp"], lw=0.6)
+    a1.plot(nvt["Step"] * DT, nvt["Temp"], lw=0.6)
     a1.axhline(args.temperature, color="k", lw=0.5)
     a1.set_xlabel("NVT time (ps)")
     a1.set_ylabel("T (K)")
