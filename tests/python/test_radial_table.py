@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from nbody_lmp import NBodyCalculator, NBodyNetwork, export
+from nbody_lmp.nn.channel_fragments import ChannelRadial
 from nbody_lmp.nn.radial import InversePowerRadial
 from nbody_lmp.nn.radial_table import TabulatedRadial, radial_min_distance, tabulate_radials
 from nbody_lmp.so3 import random_rotation
@@ -26,10 +27,17 @@ def make(radial_weights, seed=0):
                         n_radial=6, radial_hidden=32, radial_weights=radial_weights, dtype=torch.float64)
 
 
-def test_table_values_derivatives_and_cutoff():
+def shared_or_per_channel(radial, kind):
+    """``radial`` itself, or a per-channel radial over it (tabulated through its shared functions)."""
+    return radial if kind == "shared" else ChannelRadial(radial, 3, 2).to(torch.float64)
+
+
+@pytest.mark.parametrize("kind", ["shared", "per_channel"])
+def test_table_values_derivatives_and_cutoff(kind):
     torch.manual_seed(0)
-    radial = InversePowerRadial(3.5, 6, 8, 32).to(torch.float64)
+    radial = shared_or_per_channel(InversePowerRadial(3.5, 6, 8, 32).to(torch.float64), kind)
     table = TabulatedRadial(radial, 3.5, points=2048)
+    assert table.mixed == (kind == "per_channel")
     r = torch.linspace(1.5, 3.49, 777, dtype=torch.float64).requires_grad_(True)
     y, yt = radial(r), table(r)
     assert rel_err(yt, y) < 1e-9
@@ -42,11 +50,12 @@ def test_table_values_derivatives_and_cutoff():
     assert torch.autograd.grad(out.sum(), beyond)[0].abs().max() == 0
 
 
-def test_table_holds_below_min_distance_like_the_model():
+@pytest.mark.parametrize("kind", ["shared", "per_channel"])
+def test_table_holds_below_min_distance_like_the_model(kind):
     """issue 12: below radial_min_distance the table is the model's held value with zero slope, not
     its first cubic extrapolated towards r = 0."""
     torch.manual_seed(1)
-    radial = InversePowerRadial(3.8, 6, 8, 32, min_distance=0.5).to(torch.float64)
+    radial = shared_or_per_channel(InversePowerRadial(3.8, 6, 8, 32, min_distance=0.5).to(torch.float64), kind)
     table = TabulatedRadial(radial, 3.8, points=2048, r_min=radial_min_distance(radial))
     assert table.r_min == 0.5
     r = torch.tensor([1e-4, 0.1, 0.3, 0.5, 0.50001, 0.7], dtype=torch.float64, requires_grad=True)

@@ -32,7 +32,12 @@ def radial_min_distance(radial: torch.nn.Module) -> float:
     return R_MIN
 
 class TabulatedRadial(torch.nn.Module):
-    """Cubic Hermite table of ``radial`` (``r [E] -> [E, ...]``) on ``points`` nodes in ``[r_min, cutoff]``."""
+    """Cubic Hermite table of ``radial`` (``r [E] -> [E, ...]``) on ``points`` nodes in ``[r_min, cutoff]``.
+
+    A per-channel radial (:class:`.channel_fragments.ChannelRadial`, ``R_{c l}(r) = sum_s w_{c l s} R_s(r)``)
+    is tabulated through its ``S`` shared functions ``R_s`` and keeps its (frozen) weights ``w``: the
+    table then holds ``S`` columns instead of ``C x (L+1)``, and one small matmul per call mixes them
+    (issue 11: gathering 7 x 24 coefficients per edge cost more than all the arithmetic)."""
 
     def __init__(self, radial: torch.nn.Module, cutoff: float, points: int = 2048, r_min: float = R_MIN):
         super().__init__()
@@ -42,40 +47,55 @@ class TabulatedRadial(torch.nn.Module):
         self.r_min = float(r_min)
         self.points = int(points)
         self.h = (self.cutoff - self.r_min) / (self.points - 1)
-        r = torch.linspace(self.r_min, self.cutoff, self.points, dtype=torch.float64)
         base = [p for p in radial.parameters()] + [b for b in radial.buffers()]
         dtype = base[0].dtype if base else torch.get_default_dtype()
         f64 = _float64_copy(radial)
-        r = r.requires_grad_(True)
-        y = f64(r)
-        self.out_shape = list(y.shape[1:])
+        mixing = getattr(f64, "weight", None) if hasattr(f64, "base") else None
+        self.mixed = mixing is not None
+        tabulated = f64.base if self.mixed else f64
+        r = torch.linspace(self.r_min, self.cutoff, self.points, dtype=torch.float64).requires_grad_(True)
+        y = tabulated(r)
+        self.out_shape = list(f64(r[:1]).shape[1:])
         y = y.reshape(self.points, -1)
         dy = torch.stack([torch.autograd.grad(y[:, k].sum(), r, retain_graph=True)[0] for k in range(y.shape[1])], 1)
         y, dy = y.detach(), dy.detach() * self.h  # derivative in grid units
         y[-1] = 0.0  # the envelope is exactly zero at r_c, with zero slope
         dy[-1] = 0.0
         y0, y1, d0, d1 = y[:-1], y[1:], dy[:-1], dy[1:]
-        # p(t) = c0 + c1 t + c2 t^2 + c3 t^3 on [0, 1] with p, p' matching at both ends
-        coeff = torch.stack([y0, d0, 3 * (y1 - y0) - 2 * d0 - d1, 2 * (y0 - y1) + d0 + d1], dim=1)
-        self.register_buffer("coeff", coeff.reshape(self.points - 1, -1).to(dtype))  # [G-1, 4*out]
+        # p(t) = c0 + c1 t + c2 t^2 + c3 t^3 on [0, 1] with p, p' matching at both ends, and
+        # p'(t) / h = e1 + e2 t + e3 t^2 (derivative in distance units, stored, not recomputed)
+        c2, c3 = 3 * (y1 - y0) - 2 * d0 - d1, 2 * (y0 - y1) + d0 + d1
+        rows = torch.stack([y0, d0, c2, c3, d0 / self.h, 2 * c2 / self.h, 3 * c3 / self.h], dim=1)
+        # row 0: below r_min, the value at r_min held with zero slope; rows 1..G-1: the intervals;
+        # row G: from r_c on, exactly zero (value and slope). No masks at run time.
+        below = torch.zeros_like(rows[:1])
+        below[0, 0] = y[0]
+        rows = torch.cat([below, rows, torch.zeros_like(rows[:1])], 0)
+        self.register_buffer("coeff", rows.reshape(self.points + 1, -1).to(dtype))  # [G+1, 7*S]
         self.n_out = y.shape[1]
+        self.register_buffer("mixing", (mixing.detach() if self.mixed else torch.zeros(0, 0, dtype=torch.float64)).to(dtype))
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         # value p(t) and derivative p'(t) / h without autograd; the derivative enters through
         # (r - r.detach()) * dp/dr, which is exactly 0 in value and has gradient dp/dr: backward then
-        # keeps one [E, out] tensor instead of the gathered coefficients (first derivatives only:
-        # tables are for frozen, exported models, whose forces need no second derivative)
+        # keeps one [E, S] tensor instead of the gathered coefficients (first derivatives only:
+        # tables are for frozen, exported models, whose forces need no second derivative).
+        # Fused multiply-adds (Horner's rule) on one gathered row per edge.
         with torch.no_grad():
             rd = r.detach()
-            x = (rd.clamp(min=self.r_min, max=self.cutoff) - self.r_min) / self.h
-            i = x.floor().clamp(0, self.points - 2)
-            t = (x - i).unsqueeze(-1)
-            c = self.coeff.index_select(0, i.long()).view(-1, 4, self.n_out)
-            inside = (rd < self.cutoff).to(c.dtype).unsqueeze(-1)  # exactly 0 from r_c on, slope too
-            above = (rd >= self.r_min).to(c.dtype).unsqueeze(-1)   # held below r_min: no slope
-            y = (c[:, 0] + t * (c[:, 1] + t * (c[:, 2] + t * c[:, 3]))) * inside
-            dy = (c[:, 1] + t * (2.0 * c[:, 2] + t * (3.0 * c[:, 3]))) * (inside * above / self.h)
-        y = y + (r - rd).unsqueeze(-1) * dy
+            x = (rd - self.r_min) * (1.0 / self.h)
+            f = x.floor()
+            t = (x - f).unsqueeze(-1)
+            i = (f.clamp(-1.0, self.points - 1.0) + 1.0).long()
+            c = self.coeff.index_select(0, i).view(-1, 7, self.n_out)
+            y = torch.addcmul(c[:, 2], t, c[:, 3])
+            y = torch.addcmul(c[:, 1], t, y)
+            y = torch.addcmul(c[:, 0], t, y)
+            dy = torch.addcmul(c[:, 5], t, c[:, 6])
+            dy = torch.addcmul(c[:, 4], t, dy)
+        y = torch.addcmul(y, (r - rd).unsqueeze(-1), dy)
+        if self.mixed:
+            y = y @ self.mixing
         return y.view([-1] + self.out_shape)
 
 
