@@ -9,8 +9,10 @@ first (the current default). Not a test: it asserts nothing.
     python benchmarks/model_speed.py                      # 4096 atoms, the examples/si-sw model
     python benchmarks/model_speed.py --reps 10 --rounds 5 --variant channels=16,radial_weights=per_channel
 
-Besides model options, a variant may set ``radial_table=N`` (export's cubic radial tables) and
-``cg_diagonal=false`` (switch off the exact diagonal-CG fast path, to time what it saves).
+Besides model options, a variant may set ``radial_table=N`` (export's cubic radial tables),
+``cg_diagonal=false`` (switch off the exact diagonal-CG fast path, to time what it saves) and
+``fused_sum=false`` (the pure-torch neighbourhood sum instead of ``torch.ops.nbody.neighbourhood_sum``)
+and ``cg_sparse=false`` (dense CG matrix products instead of ``torch.ops.nbody.cg_linear`` / ``cg_product``).
 """
 from __future__ import annotations
 
@@ -25,9 +27,10 @@ from ase.build import bulk
 
 from nbody_lmp import NBodyNetwork
 from nbody_lmp.data.graph import atoms_to_graph
+from nbody_lmp.nn.channel_fragments import ChannelNeighbourhoodFragments
 from nbody_lmp.nn.properties import compute_properties
 from nbody_lmp.nn.radial_table import tabulate_radials
-from nbody_lmp.nn.tensor_product import ChannelwiseProduct
+from nbody_lmp.nn.tensor_product import CGBlocks, ChannelwiseProduct
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,6 +52,7 @@ def parse_variant(text: str, base: dict) -> dict:
 def scripted(kw: dict) -> torch.jit.ScriptModule:
     kw = dict(kw)
     table, diagonal = int(kw.pop("radial_table", 0)), bool(kw.pop("cg_diagonal", True))
+    fused, sparse = bool(kw.pop("fused_sum", True)), bool(kw.pop("cg_sparse", True))
     torch.manual_seed(0)
     m = NBodyNetwork(["Si"], **kw, dtype=torch.float32).eval()
     for p in m.parameters():
@@ -58,6 +62,10 @@ def scripted(kw: dict) -> torch.jit.ScriptModule:
     for sub in m.modules():
         if isinstance(sub, ChannelwiseProduct):
             sub.diagonal = sub.diagonal and diagonal
+        if isinstance(sub, ChannelNeighbourhoodFragments):
+            sub.fused = fused
+        if isinstance(sub, CGBlocks):
+            sub.sparse = sparse
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return torch.jit.script(m)

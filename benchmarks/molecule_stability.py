@@ -76,8 +76,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.out.exists() and any(args.out.iterdir()):
         raise SystemExit(f"{args.out} exists and is not empty: give a new --out")
-    import torch
-    species = torch.jit.load(str(args.model)).species
+    from nbody_lmp.export import load_exported
+    species = load_exported(args.model)[0].species
     atoms = read(args.data, args.index)
     missing = sorted(set(atoms.get_chemical_symbols()) - set(species))
     if missing:

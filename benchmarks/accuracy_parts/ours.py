@@ -24,9 +24,9 @@ def run_dir_for(recipe: Recipe, budget_min: float, out: Path) -> Path:
 
 
 def parameter_count(model_file: Path) -> int:
-    import torch
+    from nbody_lmp.export import load_exported
 
-    return int(sum(p.numel() for p in torch.jit.load(str(model_file), map_location="cpu").parameters()))
+    return int(sum(p.numel() for p in load_exported(model_file)[0].parameters()))
 
 
 def _call(cmd: List[str], what: str) -> None:

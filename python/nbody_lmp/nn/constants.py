@@ -39,10 +39,12 @@ class ExactConstants(torch.nn.Module):
         self._float64_constants: Dict[str, torch.Tensor] = {}
         self._float64_buffers: List[str] = []
 
-    def register_constant(self, name: str, value: torch.Tensor) -> None:
+    def register_constant(self, name: str, value: torch.Tensor, persistent: bool = True) -> None:
+        """``persistent=False``: not in the state dict (a form of another constant that checkpoints
+        need not carry); exported files keep it all the same (TorchScript saves every buffer)."""
         exact = value.detach().to(device="cpu", dtype=torch.float64).clone()
         self._float64_constants[name] = exact
-        self.register_buffer(name, exact.to(torch.get_default_dtype()))
+        self.register_buffer(name, exact.to(torch.get_default_dtype()), persistent=persistent)
 
     def register_float64_buffer(self, name: str, value: torch.Tensor) -> None:
         self._float64_buffers.append(name)

@@ -11,8 +11,11 @@ from typing import List, Sequence
 
 import torch
 
+from .. import ops
 from ..so3 import CGPlan, FlatLayout, Irrep
 from .constants import ExactConstants
+
+ops.load()  # torch.ops.nbody.cg_linear / cg_product, which the CG transforms call on CPU
 
 
 def split_parts(x: torch.Tensor, offsets: List[int], dims: List[int]) -> List[torch.Tensor]:
@@ -35,10 +38,13 @@ def split_blocks(y: torch.Tensor, offsets: List[int], paths: List[int], dims: Li
 
 
 class CGBlocks(ExactConstants):
-    """Buffers of a :class:`CGPlan`, applied to an outer product ``[..., D1*D2]``.
+    """Buffers of a :class:`CGPlan`, applied to an outer product ``[..., D1*D2]`` or to two factors.
 
     The CG matrix is an exact constant (:mod:`.constants`): built in float64, rounded once to the
-    module's dtype."""
+    module's dtype. It is mostly zeros (83 of 2835 entries for parts 0e + 1o + 2e), so on CPU it
+    is applied as its list of non-zero entries by the compiled ``nbody::cg_linear`` and
+    ``nbody::cg_product`` (:mod:`nbody_lmp.ops`, ``lammps_plugin/nbody_cg_ops.cpp``); ``sparse =
+    False`` (or CUDA) takes the dense matrix product, the same sums."""
 
     def __init__(self, irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep]):
         super().__init__()
@@ -49,16 +55,37 @@ class CGBlocks(ExactConstants):
         self.paths: List[int] = plan.num_paths
         self.dims: List[int] = [ir.dim for ir in plan.irreps_out]
         self.d1, self.d2 = plan.in1.dim, plan.in2.dim
+        self.d_out: int = int(plan.matrix.shape[1])
+        # the non-zero entries (a * D2 + b, k, M[a * D2 + b, k]), derived from the matrix: not in
+        # checkpoints. The indices are plain attributes, not buffers: libtorch's Module::to(dtype)
+        # (pair_nbody's dtype) casts every buffer, integer ones too; they are only read on CPU.
+        exact = plan.matrix.to(torch.float64)
+        ab, k = torch.nonzero(exact != 0, as_tuple=True)
+        self.entry_ab = ab.contiguous()
+        self.entry_a = torch.div(ab, self.d2, rounding_mode="floor")
+        self.entry_b = ab % self.d2
+        self.entry_k = k.contiguous()
+        self.register_constant("entry_value", exact[ab, k], persistent=False)
+        self.sparse = True
 
     def forward(self, outer: torch.Tensor) -> List[torch.Tensor]:
         """``outer [n, F, D1*D2]`` -> list of ``[n, F*paths, 2l+1]`` per output part."""
         n, F = outer.shape[0], outer.shape[1]
-        y = (outer.reshape(n * F, self.d1 * self.d2) @ self.matrix.to(outer.dtype)).reshape(n, F, -1)
+        y = self.matrix_product(outer.reshape(n * F, self.d1 * self.d2)).reshape(n, F, -1)
         return split_blocks(y, self.offsets, self.paths, self.dims)
 
     def matrix_product(self, outer: torch.Tensor) -> torch.Tensor:
         """``[m, D1*D2] -> [m, D_cg]``: the CG transform alone."""
+        if self.sparse and outer.device.type == "cpu":
+            return torch.ops.nbody.cg_linear(outer, self.entry_ab, self.entry_k, self.entry_value, self.d_out)
         return outer @ self.matrix.to(outer.dtype)
+
+    def product(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """``CG(u (x) v)`` row by row: ``u [m, D1], v [m, D2] -> [m, D_cg]``."""
+        if self.sparse and u.device.type == "cpu":
+            return torch.ops.nbody.cg_product(u, v, self.entry_a, self.entry_b, self.entry_k, self.entry_value,
+                                              self.d_out)
+        return self.matrix_product((u.unsqueeze(-1) * v.unsqueeze(-2)).flatten(-2))
 
     def split(self, y: torch.Tensor) -> List[torch.Tensor]:
         """CG output ``[n, F, D_cg]`` -> list of ``[n, F*paths, 2l+1]`` per output part."""
@@ -102,8 +129,9 @@ class ChannelwiseProduct(ExactConstants):
             n, C = u.shape[0], u.shape[1]
             y = ((u * v).reshape(n * C, -1) @ self.diag_matrix.to(u.dtype)).reshape(n, C, -1)
             return split_blocks(y, self.cg.offsets, self.cg.paths, self.cg.dims)
-        outer = (u.unsqueeze(-1) * v.unsqueeze(-2)).flatten(-2)  # [n, C, D1*D2]
-        return self.cg(outer)
+        n, C = u.shape[0], u.shape[1]
+        y = self.cg.product(u.reshape(n * C, self.cg.d1), v.reshape(n * C, self.cg.d2)).view(n, C, -1)
+        return split_blocks(y, self.cg.offsets, self.cg.paths, self.cg.dims)
 
 
 def layout_lists(irreps: Sequence[Irrep]):

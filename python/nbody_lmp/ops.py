@@ -1,0 +1,29 @@
+"""The model's compiled operators (DESIGN.md §7, issue 11): ``torch.ops.nbody.neighbourhood_sum``
+(the fused neighbourhood sum of eq. 10 with per-channel radial weights; ``lammps_plugin/nbody_ops.cpp``)
+and ``torch.ops.nbody.cg_linear`` / ``cg_product`` (the CG transform by its non-zero entries;
+``lammps_plugin/nbody_cg_ops.cpp``).
+
+``pip install .`` builds ``libnbody_ops.so`` beside the LAMMPS plugin, which links it; :func:`load`
+registers the same file with torch once per process, so a model scripted or exported here and
+run in LAMMPS calls the same code. Importing :mod:`nbody_lmp.nn` loads it.
+"""
+from __future__ import annotations
+
+import torch
+
+from .plugin import installed_file
+
+OPS_FILE = "libnbody_ops.so"
+_loaded = False
+
+
+def load() -> None:
+    """Register the ``nbody`` operators with torch (once). Raises FileNotFoundError with what to do
+    if the package was installed without its compiled part."""
+    global _loaded
+    if _loaded:
+        return
+    if not all(hasattr(torch.ops.nbody, op) for op in ("neighbourhood_sum", "cg_linear", "cg_product")):
+        # (in a LAMMPS run from Python the plugin may have loaded it already)
+        torch.ops.load_library(installed_file(OPS_FILE))
+    _loaded = True
