@@ -35,6 +35,18 @@ struct EntryGroups {
   }
   int64_t groups() const { return (int64_t) key.size(); }
 
+  // out[key_s] = sum_{t in group s} val[t] * in[other[t]] (other, val in group order), out of width zeroed first
+  template <typename T>
+  void sum_into(const std::vector<int64_t> &other, const std::vector<T> &val, const T *in, T *out, int64_t width) const
+  {
+    for (int64_t q = 0; q < width; ++q) out[q] = 0;
+    for (int64_t s = 0; s < groups(); ++s) {
+      T acc = 0;
+      for (int64_t t = start[s]; t < start[s + 1]; ++t) acc += val[t] * in[other[t]];
+      out[key[s]] = acc;
+    }
+  }
+
   // the entries' other indices and values, permuted into group order
   template <typename T> std::vector<T> gather(const T *v) const
   {

@@ -125,25 +125,9 @@ template <typename T> struct GroupedCG {
   {
   }
   // out[k] = sum_ab M[ab, k] S[ab]: one channel of one parent
-  void apply(const T *S, T *out) const
-  {
-    for (int64_t q = 0; q < K; ++q) out[q] = 0;
-    for (int64_t s = 0; s < by_k.groups(); ++s) {
-      T acc = 0;
-      for (int64_t q = by_k.start[s]; q < by_k.start[s + 1]; ++q) acc += val_k[q] * S[ab_of[q]];
-      out[by_k.key[s]] = acc;
-    }
-  }
+  void apply(const T *S, T *out) const { by_k.sum_into(ab_of, val_k, S, out, K); }
   // G[ab] = sum_k M[ab, k] g[k]: one channel of one parent's gradient, back through the transform
-  void transpose(const T *g, T *G) const
-  {
-    for (int64_t q = 0; q < AB; ++q) G[q] = 0;
-    for (int64_t s = 0; s < by_ab.groups(); ++s) {
-      T acc = 0;
-      for (int64_t q = by_ab.start[s]; q < by_ab.start[s + 1]; ++q) acc += val_ab[q] * g[k_of[q]];
-      G[by_ab.key[s]] = acc;
-    }
-  }
+  void transpose(const T *g, T *G) const { by_ab.sum_into(k_of, val_ab, g, G, AB); }
 };
 
 struct Pointers {
