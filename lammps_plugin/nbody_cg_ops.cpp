@@ -41,11 +41,12 @@ void check_entries(const std::vector<Tensor> &index, const Tensor &value, const 
                    const char *op)
 {
   const int64_t nnz = value.size(0);
-  TORCH_CHECK(value.dim() == 1, op, ": value must be 1-d");
+  TORCH_CHECK(value.dim() == 1 && value.device().is_cpu(), op, ": value must be a 1-d CPU tensor");
   for (size_t j = 0; j < index.size(); ++j) {
     const Tensor &ix = index[j];
-    TORCH_CHECK(ix.dim() == 1 && ix.size(0) == nnz && ix.scalar_type() == torch::kLong && ix.is_contiguous(), op,
-                ": the entry indices must be contiguous int64 vectors of value's length");
+    TORCH_CHECK(ix.dim() == 1 && ix.size(0) == nnz && ix.scalar_type() == torch::kLong && ix.is_contiguous() &&
+                    ix.device().is_cpu(),
+                op, ": the entry indices must be contiguous int64 CPU vectors of value's length");
     const int64_t *p = ix.data_ptr<int64_t>();
     for (int64_t t = 0; t < nnz; ++t)
       TORCH_CHECK(p[t] >= 0 && p[t] < bounds[j], op, ": entry ", t, " has index ", p[t], " out of [0, ", bounds[j], ")");
@@ -214,7 +215,7 @@ Tensor cg_product_autograd(const Tensor &u, const Tensor &v, const Tensor &a, co
                            const Tensor &value, int64_t n_out)
 {
   TORCH_CHECK(u.dim() == 2 && v.dim() == 2, "nbody::cg_product: u and v must be [rows, D]");
-  // g is not read: an empty stand-in (autograd's inputs must be defined tensors)
+  // g is not read: an empty stand-in, on u's device and dtype
   return ProductPartial::apply(ARG_G, u.new_empty({0}), u, v, a.contiguous(), b.contiguous(), k.contiguous(),
                                value.detach(), u.size(1), v.size(1), n_out);
 }

@@ -87,6 +87,8 @@ void check_graph(const Graph &gr, const Dims &d)
                   gr.cg_k.size(0) == d.nnz && gr.cg_ab.scalar_type() == torch::kLong &&
                   gr.cg_k.scalar_type() == torch::kLong,
               op, ": the CG entries (ab, k, value) must be 1-d, int64 indices, one length");
+  TORCH_CHECK(gr.cg_ab.device().is_cpu() && gr.cg_k.device().is_cpu() && gr.cg_value.device().is_cpu(), op,
+              ": the CG entries must be CPU tensors");
   const int64_t *ab = gr.cg_ab.data_ptr<int64_t>(), *k = gr.cg_k.data_ptr<int64_t>();
   for (int64_t t = 0; t < d.nnz; ++t)
     TORCH_CHECK(ab[t] >= 0 && ab[t] < d.A * d.B && k[t] >= 0 && k[t] < d.K, op, ": CG entry ", t, " (", ab[t], ", ",
@@ -212,7 +214,7 @@ void partial_wy(const T *g, const T *x, const T *w, const T *y, const GroupedCG<
       for (int64_t c = 0; c < C; ++c) cg.transpose(g + (i * C + c) * K, G.data() + c * AB);
       for (int64_t s = pe.start[i]; s < pe.start[i + 1]; ++s) {
         const int64_t e = pe.edges_of[s];
-        const T *xj = x + p.child[e] * C * A, *ye = y + e * B;
+        const T *xj = x + p.child[e] * C * A;
         T *gye = gy ? gy + e * B : nullptr;
         if (gye)
           for (int64_t b = 0; b < B; ++b) gye[b] = 0;
@@ -224,6 +226,7 @@ void partial_wy(const T *g, const T *x, const T *w, const T *y, const GroupedCG<
             for (int64_t b = 0; b < B; ++b) u[b] += xv * Ga[b];
           }
           if (gw) {
+            const T *ye = y + e * B;
             T *gwe = gw + (e * C + c) * L1;
             for (int64_t l = 0; l < degrees_of(B); ++l) {
               T acc = 0;
@@ -398,7 +401,7 @@ Tensor neighbourhood_sum_autograd(const Tensor &x, const Tensor &w, const Tensor
                                   const Tensor &cg_value, int64_t n_out)
 {
   auto sizes = call_sizes(x, y, n_parents, n_out);
-  // g is not read: an empty stand-in (autograd's inputs must be defined tensors)
+  // g is not read: an empty stand-in, on x's device and dtype
   return Partial::apply(ARG_G, x.new_empty({0}), x, w, y, child.contiguous(), center.contiguous(), cg_ab.contiguous(),
                         cg_k.contiguous(), cg_value.detach(), sizes);
 }

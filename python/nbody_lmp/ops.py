@@ -25,5 +25,11 @@ def load() -> None:
         return
     if not all(hasattr(torch.ops.nbody, op) for op in ("neighbourhood_sum", "cg_linear", "cg_product")):
         # (in a LAMMPS run from Python the plugin may have loaded it already)
-        torch.ops.load_library(installed_file(OPS_FILE))
+        path = installed_file(OPS_FILE)
+        try:
+            torch.ops.load_library(path)
+        except OSError as exc:  # e.g. torch upgraded after the build: undefined symbols
+            raise OSError(f"{path} does not load into torch {torch.__version__} ({exc}); it was built against "
+                          "another torch: reinstall nbody-lmp (`pip install --no-build-isolation .`) with the "
+                          "torch you run") from None
     _loaded = True

@@ -54,7 +54,9 @@ def test_values_match_per_edge_sum(A, L1):
     assert got.shape == (n, x.shape[1], cg[3])
     assert rel_err(got, _reference(x, w, y, child, center, n, cg)) < 1e-13
     assert got[n - 1].abs().max() == 0
-    with torch.no_grad():
+    with torch.no_grad():  # through the autograd kernel, recording nothing
+        assert rel_err(_op(x, w, y, child, center, n, cg), got) == 0
+    with torch.inference_mode():  # the CPU kernel alone
         assert rel_err(_op(x, w, y, child, center, n, cg), got) == 0
     x32, w32, y32 = (t.detach().float() for t in (x, w, y))
     assert rel_err(_op(x32, w32, y32, child, center, n, cg), got.float()) < 1e-5
@@ -100,6 +102,8 @@ def test_sparse_cg_matches_dense_matrix(second):
     prod = lambda u, v: cg.product(u, v)  # noqa: E731
     assert rel_err(lin(t), dense(t)) < 1e-14
     assert rel_err(prod(u, v), dense((u.unsqueeze(-1) * v.unsqueeze(-2)).flatten(-2))) < 1e-14
+    with torch.inference_mode():  # the CPU kernels alone
+        assert rel_err(lin(t), dense(t)) < 1e-14 and rel_err(prod(u, v), cg.product(u, v).detach()) == 0
     assert torch.autograd.gradcheck(lin, (t,)) and torch.autograd.gradgradcheck(lin, (t,))
     assert torch.autograd.gradcheck(prod, (u, v)) and torch.autograd.gradgradcheck(prod, (u, v))
     cg.sparse = False

@@ -11,7 +11,8 @@ interpolated model (the table supplies its own first derivative; no second deriv
 tabulated model is for inference, not training); the interpolation error is ``O(h^4)`` (relative ~1e-9 at the default
 resolution, measured in tests/python/test_radial_table.py). Below ``r_min`` the value at ``r_min``
 is held with zero slope, as the untabulated radial terms do (issue 12: no cubic extrapolated to
-``r = 0``); at and beyond ``r_c`` the value is exactly zero, like the envelope's.
+``r = 0``); beyond ``r_c`` the value is exactly zero, like the envelope's (within a rounding of
+``r_c`` the last interval's cubic gives zero to the coefficients' rounding).
 Covariance is untouched: only invariant factors change.
 """
 from __future__ import annotations
