@@ -25,13 +25,10 @@ from typing import List, Sequence
 
 import torch
 
-from .. import ops
 from ..so3 import Irrep, SphericalHarmonics, sh_irrep
 from .aggregation import channelwise_neighbourhood_sum
 from .radial import InversePowerRadial
 from .tensor_product import CGBlocks
-
-ops.load()  # torch.ops.nbody.neighbourhood_sum, which forward calls on CPU
 
 
 class ChannelRadial(torch.nn.Module):

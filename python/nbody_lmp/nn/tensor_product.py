@@ -15,7 +15,7 @@ from .. import ops
 from ..so3 import CGPlan, FlatLayout, Irrep
 from .constants import ExactConstants
 
-ops.load()  # torch.ops.nbody.cg_linear / cg_product, which the CG transforms call on CPU
+ops.load()  # torch.ops.nbody.*: the CG transforms here and the neighbourhood sum (channel_fragments)
 
 
 def split_parts(x: torch.Tensor, offsets: List[int], dims: List[int]) -> List[torch.Tensor]:
