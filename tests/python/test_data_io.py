@@ -129,6 +129,32 @@ def test_to_atoms_roundtrip(tmp_path):
     np.testing.assert_allclose(atoms.get_forces(), c.forces)
 
 
+@pytest.mark.parametrize("suffix", [".xz", ".gz", ".bz2"])
+def test_compressed_files_read_like_plain_ones(tmp_path, suffix):
+    import bz2
+    import gzip
+    import lzma
+
+    plain = _write(tmp_path, [_frame(seed=i, energy=-1.0 - i) for i in range(4)])
+    packed = tmp_path / ("data.xyz" + suffix)
+    opener = {".xz": lzma.open, ".gz": gzip.open, ".bz2": bz2.open}[suffix]
+    with opener(packed, "wb") as fh:
+        fh.write(plain.read_bytes())
+    for index in (":", "1:3", -1):
+        want = read_configurations(plain, index=index)
+        got = read_configurations(packed, index=index)
+        assert [c.energy for c in got] == [c.energy for c in want]
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a.positions, b.positions)
+            np.testing.assert_array_equal(a.forces, b.forces)
+
+
+def test_unreadable_compressed_file(tmp_path):
+    path = tmp_path / "broken.xyz.xz"
+    path.write_bytes(b"not xz at all")
+    _expect(path, "ASE could not read the file")
+
+
 # ------------------------------------------------------------------------- bad inputs
 
 
