@@ -19,8 +19,9 @@ from .recipes import Recipe
 CLI = [sys.executable, "-m", "nbody_lmp.cli"]
 
 
-def run_dir_for(recipe: Recipe, budget_min: float, out: Path) -> Path:
-    return Path(out) / f"{recipe.name}-nbody-{budget_min:g}min"
+def run_dir_for(recipe: Recipe, budget_min: float, out: Path, tag: str = "") -> Path:
+    """``out/<recipe>-nbody[-<tag>]-<budget>min``: one folder per recipe, variant and budget."""
+    return Path(out) / f"{recipe.name}-nbody{'-' + tag if tag else ''}-{budget_min:g}min"
 
 
 def parameter_count(model_file: Path) -> int:
@@ -40,9 +41,10 @@ def evaluate_args(recipe: Recipe) -> List[str]:
 
 
 def train_and_evaluate(recipe: Recipe, budget_min: float, out: Path, force: bool = False,
-                       overrides: Sequence[str] = (), log=print) -> Dict[str, Any]:
-    """``{"metrics", "train_s", "params", "model", "run_dir", "reused"}`` of our model on ``recipe``."""
-    run_dir = run_dir_for(recipe, budget_min, out)
+                       overrides: Sequence[str] = (), log=print, tag: str = "") -> Dict[str, Any]:
+    """``{"metrics", "train_s", "params", "model", "run_dir", "reused", "epochs", "summary"}`` of our
+    model on ``recipe`` (``overrides``: ``KEY=VALUE`` config changes, ``tag``: their name in the folder)."""
+    run_dir = run_dir_for(recipe, budget_min, out, tag)
     test_json = run_dir / "test_metrics.json"
     reused = test_json.is_file() and not force
     if not reused:
@@ -68,4 +70,4 @@ def train_and_evaluate(recipe: Recipe, budget_min: float, out: Path, force: bool
     summary = json.loads((run_dir / "metrics.json").read_text())
     return {"metrics": json.loads(test_json.read_text()), "train_s": float(summary["training_time_s"]),
             "params": parameter_count(run_dir / "model.pt"), "model": run_dir / "model.pt", "run_dir": run_dir,
-            "reused": reused, "epochs": summary.get("epochs")}
+            "reused": reused, "epochs": summary.get("epochs"), "summary": summary}

@@ -1,5 +1,6 @@
 """pair_style nbody runs the issue-11 model variants exactly like Python: per-channel radial
-weights (``radial_weights: per_channel``) and export's radial tables (``radial_table``), float64,
+weights (``radial_weights: per_channel``), export's radial tables (``radial_table``) and the species
+gains of every level (``species_levels: all``, issue 10), float64,
 energies, per-atom energies, forces and virials to 1e-9 relative, on a rattled crystal and a
 two-species triclinic cell."""
 import numpy as np
@@ -15,10 +16,15 @@ from _lmputils import assert_matches, calculator_reference, contract_reference, 
 TOL = 1e-9
 
 
-def variant(path, species, radial_weights, table, seed):
+def variant(path, species, radial_weights, table, seed, species_levels="leaves"):
     torch.manual_seed(seed)
     model = NBodyNetwork(list(species), cutoff=[3.0, 2.7], levels=2, lmax=2, channels=4, gate="first_order",
-                         radial_max_power=4, n_radial=4, radial_weights=radial_weights, dtype=torch.float64)
+                         radial_max_power=4, n_radial=4, radial_weights=radial_weights,
+                         species_levels=species_levels, dtype=torch.float64)
+    with torch.no_grad():       # gains and biases away from the identity they start at
+        for name, p in model.named_parameters():
+            if name.startswith("species_gains"):
+                p.add_(0.3 * torch.randn_like(p))
     model.set_energy_statistics(e0={s: -1.0 - 0.5 * k for k, s in enumerate(species)})
     return export(model, path, dtype="float64", overwrite=True, radial_table=table)
 
@@ -30,6 +36,7 @@ def models(tmp_path_factory):
         "per_channel": variant(d / "pc.pt", ["Si", "O"], "per_channel", 0, 4),
         "per_channel_table": variant(d / "pct.pt", ["Si", "O"], "per_channel", 1024, 5),
         "shared_table": variant(d / "st.pt", ["Si", "O"], "shared", 1024, 6),
+        "species_levels": variant(d / "sl.pt", ["Si", "O"], "per_channel", 0, 7, species_levels="all"),
     }
 
 
@@ -41,7 +48,7 @@ def compare(path, atoms, type_symbols):
     return got
 
 
-@pytest.mark.parametrize("name", ["per_channel", "per_channel_table", "shared_table"])
+@pytest.mark.parametrize("name", ["per_channel", "per_channel_table", "shared_table", "species_levels"])
 def test_variant_crystal_and_triclinic(models, name):
     atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
     atoms.rattle(0.05, seed=1)

@@ -137,3 +137,49 @@ def test_e0_file_may_list_more_elements(tmp_path):
     result = Trainer(cfg).run()
     summary = json.loads((result.run_dir / "metrics.json").read_text())
     assert summary["data"]["e0"] == {"Si": -1.5}
+
+
+def test_ablation_variants_are_valid_configs_one_factor_each():
+    import yaml
+
+    import ablation
+    from accuracy_parts.variants import FACTORS, variants
+
+    for name, multi in (("aspirin", True), ("si", False)):
+        r = recipes.get(name)
+        base = ablation._base_model(r, ["model.channels=16"])
+        vs = variants(base, list(FACTORS))
+        assert vs[0].factor == "default" and vs[0].tag == ""          # the folder accuracy.py uses
+        assert ("species" in {v.factor for v in vs}) == multi         # one element: no species factor
+        assert {(v.factor, v.value) for v in vs if v.factor == "channels"} == {("channels", "8"), ("channels", "32")}
+        def key(m, f):
+            return str(m.species_levels if f == "species" else getattr(m, f))
+
+        for v in vs[1:]:
+            over = {k: yaml.safe_load(x) for k, _, x in (o.partition("=") for o in ["model.channels=16", *v.overrides])}
+            m = load_config(r.path / "config.yaml", overrides=over).model
+            assert {f for f in FACTORS if key(m, f) != key(base, f)} == {v.factor}, v
+            if v.tag == "levels-3":       # one more level at the recipe's top cutoff
+                assert m.cutoff == [*base.cutoff, base.cutoff[-1]]
+            if v.tag == "levels-1":       # the recipe's level-1 neighbourhood only
+                assert m.cutoff == base.cutoff[:1]
+    with pytest.raises(SystemExit, match="unknown ablation factor"):
+        variants(base, ["width"])
+
+
+def test_ablation_table_has_ratios_to_the_default():
+    import ablation
+
+    r = recipes.get("si")
+    rows = []
+    for factor, value, f in (("default", "-", 0.060), ("channels", "32", 0.045), ("gate", "zeroth_order", 0.090)):
+        m = {**METRICS, "forces": {"mae": f, "rmse": 2 * f}}
+        row = table.row_from_metrics(r, "nbody", m, train_s=1800.0, params=100, epochs=10, md_atom_steps_s=1e4)
+        row.update(factor=factor, value=value, val_F_mae=1e3 * f)
+        rows.append(row)
+    rows.append({"recipe": "si", "factor": "lmax", "value": "3", "error": "training failed"})
+    text = ablation.format_table(rows)
+    ch = next(ln for ln in text.splitlines() if ln.startswith("channels"))
+    assert "45.0" in ch and "0.75" in ch and "30.0" in ch
+    assert "1.50" in next(ln for ln in text.splitlines() if ln.startswith("gate"))
+    assert "lmax 3: not measured: training failed" in text and "meV/atom" in text

@@ -24,6 +24,7 @@ from .channel_fragments import ChannelRadial
 from .first_order import FirstOrderGate
 from .first_order_pairs import FirstOrderPairsGate
 from .radial import InversePowerRadial
+from .species_gain import SPECIES_LEVELS, NoSpeciesGain, SpeciesGain
 from .zeroth_order import ZerothOrderGate
 
 FORMAT_VERSION = 1
@@ -57,6 +58,9 @@ class NBodyNetwork(ExactConstants):
             the channel-diagonal restriction of ``W^l``, docs/theory.md); ``"shared"``: every channel is
             multiplied by every radial function (``C x S`` fragments per path, then ``W^l``: the full
             Proposition-1 mixing, ``S`` times the work; the default before issue 11).
+        species_levels: ``"leaves"`` (default): the species enters only as the leaves' embedding;
+            ``"all"``: every level's node also gets a species gain per channel and part and a scalar
+            bias (:mod:`~nbody_lmp.nn.species_gain`).
     """
 
     __jit_ignored_attributes__ = ExactConstants.__jit_ignored_attributes__ + ["config"]
@@ -66,7 +70,8 @@ class NBodyNetwork(ExactConstants):
                  parity: str = "natural", radial_max_power: int = 2, n_radial: int = 4, radial_hidden: int = 16,
                  readout_hidden: int = 16, e0: Optional[Dict[str, float]] = None, scale: float = 1.0,
                  shift: float = 0.0, avg_num_children: Union[None, float, Sequence[float]] = None,
-                 radial_min_distance: float = 0.5, radial_weights: str = "per_channel"):
+                 radial_min_distance: float = 0.5, radial_weights: str = "per_channel",
+                 species_levels: str = "leaves"):
         super().__init__()
         species = list(species)
         if not species:
@@ -93,6 +98,8 @@ class NBodyNetwork(ExactConstants):
             raise ValueError(f"gate must be one of {GATES}, got {gate!r}")
         if radial_weights not in RADIAL_WEIGHTS:
             raise ValueError(f"radial_weights must be one of {RADIAL_WEIGHTS}, got {radial_weights!r}")
+        if species_levels not in SPECIES_LEVELS:
+            raise ValueError(f"species_levels must be one of {SPECIES_LEVELS}, got {species_levels!r}")
         e0 = dict(e0 or {})
         for s in e0:
             if s not in species:
@@ -100,7 +107,8 @@ class NBodyNetwork(ExactConstants):
         self.config = dict(species=species, cutoff=cutoffs, levels=levels, lmax=int(lmax), channels=int(channels),
                            gate=gate, parity=parity, radial_max_power=int(radial_max_power), n_radial=int(n_radial),
                            radial_hidden=int(radial_hidden), readout_hidden=int(readout_hidden),
-                           radial_min_distance=float(radial_min_distance), radial_weights=radial_weights)
+                           radial_min_distance=float(radial_min_distance), radial_weights=radial_weights,
+                           species_levels=species_levels)
 
         # the exported-model contract (docs/model-format.md)
         self.format_version: int = FORMAT_VERSION
@@ -114,6 +122,7 @@ class NBodyNetwork(ExactConstants):
         scalar = [Irrep(0, 1)]
         self.embedding = torch.nn.Parameter(torch.randn(len(species), C))
         gates = []
+        gains = []
         irreps_in: List[Irrep] = scalar
         for k in range(levels):
             last = k == levels - 1
@@ -130,10 +139,12 @@ class NBodyNetwork(ExactConstants):
                 g = FirstOrderPairsGate(irreps_in, C, hidden_irreps, irreps_out, int(lmax), radial, pair_radial,
                                         hidden=not last)
             gates.append(g)
+            gains.append(SpeciesGain(g.irreps_out, C, len(species)) if species_levels == "all" else NoSpeciesGain())
             irreps_in = g.irreps_out
         if irreps_in != scalar:
             raise RuntimeError("internal error: the top level has no scalar part")
         self.gates = torch.nn.ModuleList(gates)
+        self.species_gains = torch.nn.ModuleList(gains)
         H = int(readout_hidden)
         if H > 0:
             self.readout = torch.nn.Sequential(torch.nn.Linear(C, H), torch.nn.SiLU(), torch.nn.Linear(H, 1))
@@ -187,8 +198,8 @@ class NBodyNetwork(ExactConstants):
                              "levels + 1 entries in n_nodes")
         x = self.embedding[species].unsqueeze(-1)  # [N, C, 1]: the leaves' scalar fragments
         k = 0
-        for gate in self.gates:
-            x = gate(x, edge_index[k], edge_vectors[k], n_nodes[k + 1])
+        for gate, gain in zip(self.gates, self.species_gains):
+            x = gain(gate(x, edge_index[k], edge_vectors[k], n_nodes[k + 1]), species[:n_nodes[k + 1]])
             k += 1
         n_out = n_nodes[self.levels]
         e = self.readout(x[:, :, 0]).squeeze(-1)

@@ -8,7 +8,7 @@ The file has six sections, every key optional except ``data.train``::
     data:     {train, validation, val_fraction, split_seed, energy_key, forces_key, stress_key, virial_key,
                stress_format, cache_dir, e0}
     model:    {species, cutoff, levels, lmax, channels, gate, parity, radial_max_power, n_radial,
-               radial_hidden, readout_hidden, radial_min_distance, radial_weights}
+               radial_hidden, readout_hidden, radial_min_distance, radial_weights, species_levels}
     loss:     {energy_weight, forces_weight, stress_weight}
     training: {dtype, batch_size, max_epochs, time_limit_minutes, optimizer, lr, weight_decay,
                scheduler, lr_factor, lr_patience, min_lr, grad_clip, ema_decay,
@@ -67,6 +67,7 @@ class ModelSection:
     readout_hidden: int = 16
     radial_min_distance: float = 0.5      # Angstrom: inverse powers held constant below it (finite model)
     radial_weights: str = "per_channel"    # R_cl(r) per channel (no C x S outer product); or shared
+    species_levels: str = "leaves"        # the species enters at the leaves only; "all": and at every level
 
 
 @dataclass
@@ -304,6 +305,7 @@ def _validate(cfg: TrainConfig) -> None:
 
     from ..data.io import STRESS_FORMATS
     from ..nn.network import GATES, RADIAL_WEIGHTS
+    from ..nn.species_gain import SPECIES_LEVELS
 
     d, m, lo, t, o = cfg.data, cfg.model, cfg.loss, cfg.training, cfg.output
 
@@ -349,6 +351,7 @@ def _validate(cfg: TrainConfig) -> None:
     _choice(m.gate, "model.gate", GATES)
     _choice(m.parity, "model.parity", ("natural", "full"))
     _choice(m.radial_weights, "model.radial_weights", RADIAL_WEIGHTS)
+    _choice(m.species_levels, "model.species_levels", SPECIES_LEVELS)
     need(0 <= m.radial_max_power <= 8, f"model.radial_max_power must be between 0 and 8, got {m.radial_max_power}")
     need(m.n_radial >= 0, f"model.n_radial must be >= 0 (0: no radial network), got {m.n_radial}")
     need(m.radial_hidden >= 1, f"model.radial_hidden must be >= 1, got {m.radial_hidden}")
