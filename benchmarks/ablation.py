@@ -23,7 +23,6 @@ import argparse
 import json
 import math
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -59,8 +58,7 @@ def measure(args):
     out_json = args.out / "ablation.json"
 
     def save():
-        out_json.write_text(json.dumps({"rows": rows, "written": time.strftime("%Y-%m-%d %H:%M:%S %Z")},
-                                       indent=1, default=str))
+        table.save_rows(out_json, rows)
 
     for name in args.recipes:
         recipe = recipes.get(name)

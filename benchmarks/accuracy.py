@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -69,8 +68,7 @@ def measure(args) -> list:
     results = args.out / "results.json"
 
     def save():
-        results.write_text(json.dumps({"rows": rows, "written": time.strftime("%Y-%m-%d %H:%M:%S %Z")},
-                                      indent=1, default=str))
+        table.save_rows(results, rows)
 
     for name in args.recipes:
         recipe = recipes.get(name)

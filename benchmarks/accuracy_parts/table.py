@@ -87,3 +87,13 @@ def format_table(rows: Iterable[Dict[str, Any]]) -> str:
     notes = sorted({r["note"] for r in rows if r.get("note")})
     lines += [f"published: {n}" for n in notes]
     return "\n".join(lines)
+
+
+def save_rows(path, rows: List[Dict[str, Any]]) -> None:
+    """Write ``{"rows", "written"}`` to ``path`` (after each model, so an interrupted run keeps its rows)."""
+    import json
+    import time
+    from pathlib import Path
+
+    Path(path).write_text(json.dumps({"rows": rows, "written": time.strftime("%Y-%m-%d %H:%M:%S %Z")},
+                                     indent=1, default=str))
