@@ -94,7 +94,8 @@ def measure(args) -> list:
                 rows.append(table.row_from_metrics(recipe, f"{peer}-{size}", p["metrics"],
                                                    budget_min=budget, train_s=p["train_s"], params=p["params"],
                                                    epochs=p.get("epochs"), run_dir=str(p["run_dir"]),
-                                                   size=p.get("size"), stopped_by=p.get("stopped_by")))
+                                                   size=p.get("size"), stopped_by=p.get("stopped_by"),
+                                                   best_epoch=p.get("best_epoch"), best_at_s=p.get("best_at_s")))
                 save()
         rows.extend(table.published_rows(recipe))
         save()
@@ -107,8 +108,11 @@ def report(rows: list, plot: Path) -> None:
         if "error" in r:
             print(f"{r['model']} on {r['recipe']} ({r['budget_min']:g} min): not measured: {r['error']}")
         if r.get("size"):
+            best = r.get("best_at_s")
+            kept = (f"; kept checkpoint: epoch {r.get('best_epoch')}, written at minute {best / 60:.1f} "
+                    f"of {r['budget_min']:g}" if best is not None else "")
             print(f"{r['model']} on {r['recipe']}: size {r['size']}; {r.get('epochs')} epochs; "
-                  f"stopped by {r.get('stopped_by')}")
+                  f"stopped by {r.get('stopped_by')}{kept}")
     if any("published" not in r["model"] and "error" not in r for r in rows):
         print(f"plot: {force_error_plot(rows, plot)}")
 

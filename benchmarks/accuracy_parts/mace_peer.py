@@ -64,5 +64,6 @@ def train_and_evaluate(recipe: Recipe, budget_min: float, out: Path, force: bool
     status = json.loads((folder / "budget.json").read_text())
     return {"metrics": metrics, "train_s": status.get("train_s"), "params": metrics.get("params"),
             "epochs": status.get("epochs"), "stopped_by": status.get("stopped_by"), "run_dir": folder,
+            "best_epoch": status.get("best_epoch"), "best_at_s": status.get("best_at_s"),
             "reused": reuse, "size": f"{size}: {SIZES[size]['num_channels']}x0e, max_L {SIZES[size]['max_L']}, "
                                       f"correlation 3, 2 layers, r_max 5"}

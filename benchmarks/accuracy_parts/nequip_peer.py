@@ -10,10 +10,14 @@ calls 32 features "a good default"): 4 interaction layers, l_max 1, 32 features,
 ReduceLROnPlateau, batch size 5; ``tiny`` is 2 layers of 16 features. No torch.compile, no ZBL.
 Per-type energy shifts are the recipe's isolated-atom energies where it has them.
 The measured training time is the whole ``nequip-train`` process (its data set-up included).
+:func:`epoch_record` reads Lightning's CSV log for the completed epochs and the epoch and minute
+of ``best.ckpt`` (a best epoch long before the budget says the run had stopped improving).
 """
 from __future__ import annotations
 
+import csv
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any, Dict
@@ -96,6 +100,24 @@ def config(recipe: Recipe, train_file: Path, budget_min: float, size: str, val_f
     }
 
 
+def epoch_record(outputs: Path, start_wall: float) -> Dict[str, Any]:
+    """{"epochs", "best_epoch" (1-based), "best_at_s"} from ``outputs/**/metrics.csv`` (the validation
+    rows of the monitored metric) and the time ``best.ckpt`` was last written."""
+    metric = "val0_epoch/weighted_sum"
+    out: Dict[str, Any] = {}
+    for log in sorted(Path(outputs).rglob("metrics.csv")):
+        with open(log, newline="") as fh:
+            vals = [(int(float(r["epoch"])), float(r[metric])) for r in csv.DictReader(fh)
+                    if r.get(metric) not in (None, "") and not math.isnan(float(r[metric]))]
+        if vals:
+            out["epochs"] = max(e for e, _ in vals) + 1
+            out["best_epoch"] = min(vals, key=lambda ev: ev[1])[0] + 1
+    best = Path(outputs) / "best.ckpt"
+    if best.is_file():
+        out["best_at_s"] = best.stat().st_mtime - start_wall
+    return out
+
+
 def train_and_evaluate(recipe: Recipe, budget_min: float, out: Path, force: bool = False, size: str = "small",
                        val_fraction: float = 0.05, species=(), threads: int = 2, log=print) -> Dict[str, Any]:
     import yaml
@@ -109,12 +131,12 @@ def train_and_evaluate(recipe: Recipe, budget_min: float, out: Path, force: bool
         (folder / "config.yaml").write_text(yaml.safe_dump(
             config(recipe, data["train"], budget_min, size, val_fraction, species), sort_keys=False))
         log(f"[nequip-{size} {recipe.name}] training for {budget_min:g} min -> {folder}")
-        t0 = time.monotonic()
+        t0, wall0 = time.monotonic(), time.time()
         peer_run.call([str(python.parent / "nequip-train"), "-cp", str(folder), "-cn", "config",
                        f"hydra.run.dir={folder / 'outputs'}"], folder, "train.log",
                       f"NequIP training ({recipe.name})", threads=threads)
         status = {"train_s": time.monotonic() - t0, "budget_s": 60 * budget_min,
-                  "stopped_by": "Lightning max_time or max_epochs"}
+                  "stopped_by": "Lightning max_time or max_epochs", **epoch_record(folder / "outputs", wall0)}
         (folder / "budget.json").write_text(json.dumps(status, indent=1))
         ckpt = folder / "outputs" / "best.ckpt"
         if not ckpt.is_file():
@@ -129,4 +151,5 @@ def train_and_evaluate(recipe: Recipe, budget_min: float, out: Path, force: bool
     s = SIZES[size]
     return {"metrics": metrics, "train_s": status["train_s"], "params": metrics.get("params"),
             "stopped_by": status.get("stopped_by"), "run_dir": folder, "reused": reuse,
+            "epochs": status.get("epochs"), "best_epoch": status.get("best_epoch"), "best_at_s": status.get("best_at_s"),
             "size": f"{size}: {s['num_layers']} layers, l_max {s['l_max']}, {s['num_features']} features, r_max 5"}

@@ -117,6 +117,43 @@ def test_nequip_config():
     json.dumps(cfg)                                                         # plain data (written as YAML)
 
 
+def test_nequip_epoch_record_finds_the_best_validation_epoch(tmp_path):
+    """Which epoch best.ckpt holds, and when it was written: tells a run that stopped improving
+    from one the budget cut short."""
+    import os
+    import time
+
+    log = tmp_path / "lightning_logs" / "version_0" / "metrics.csv"
+    log.parent.mkdir(parents=True)
+    rows = ["epoch,step,train_loss_step,val0_epoch/weighted_sum"]
+    rows += [f"{e},{10 * e},0.5," for e in range(4)]                       # training rows: no validation value
+    rows += [f"{e},{10 * e + 9},,{v}" for e, v in enumerate([3.0, 1.5, 2.0, 1.7])]
+    log.write_text("\n".join(rows) + "\n")
+    start = time.time() - 100.0
+    (tmp_path / "best.ckpt").write_bytes(b"x")
+    os.utime(tmp_path / "best.ckpt", (start + 40.0, start + 40.0))
+    rec = nequip_peer.epoch_record(tmp_path, start)
+    assert rec["epochs"] == 4 and rec["best_epoch"] == 2
+    assert rec["best_at_s"] == pytest.approx(40.0, abs=1e-3)
+    assert nequip_peer.epoch_record(tmp_path / "nothing", start) == {}
+
+
+def test_mace_kept_checkpoint_is_the_newest_epoch(tmp_path):
+    import importlib.util
+    import os
+
+    spec = importlib.util.spec_from_file_location("mace_train", ROOT / "benchmarks/accuracy_parts/in_peer/mace_train.py")
+    mace_train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mace_train)          # stdlib only at import: MACE is imported inside main()
+    assert mace_train._kept_checkpoint(str(tmp_path), 0.0) == {}
+    for epoch in (3, 11, 7):
+        f = tmp_path / f"mace_run-0_epoch-{epoch}.pt"
+        f.write_bytes(b"x")
+        os.utime(f, (1000.0 + epoch, 1000.0 + epoch))
+    (tmp_path / "mace_run-0_epoch-99.txt").write_text("not a checkpoint")
+    assert mace_train._kept_checkpoint(str(tmp_path), 1000.0) == {"best_epoch": 12, "best_at_s": 11.0}
+
+
 def test_e0_file_may_list_more_elements(tmp_path):
     """rMD17's isolated_atoms.xyz has N, which aspirin lacks: training takes E0 of its own species."""
     import ase.io

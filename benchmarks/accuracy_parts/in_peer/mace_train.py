@@ -10,18 +10,31 @@ in our trainer's time limit). The training loop then ends as if it had finished:
 latest checkpoint (the best validation loss so far, as its loop saves them), evaluates it and
 writes ``<name>.model``. If no epoch completed within the budget, the current weights (EMA
 averaged where EMA is on) are saved as that checkpoint. STATUS.json records the measured
-training time, the completed epochs and optimiser steps, and why training stopped.
+training time, the completed epochs and optimiser steps, why training stopped, and the epoch
+and minute of the checkpoint MACE keeps (its best validation loss): a best epoch long before the
+budget ran out says the run had stopped improving, not that it was cut short.
 Imports only MACE (and what it imports).
 """
 import importlib
 import json
 import os
+import re
 import sys
 import time
 
 
 class BudgetSpent(Exception):
     """The wall-clock budget ran out before this optimiser step."""
+
+
+def _kept_checkpoint(folder, wall_start):
+    """{"best_epoch" (1-based), "best_at_s"} of the newest ``*_epoch-N.pt`` MACE wrote in ``folder``."""
+    found = [(int(m.group(1)), os.path.join(folder, f)) for f in os.listdir(folder)
+             if (m := re.search(r"_epoch-(\d+)", f)) and f.endswith(".pt")]
+    if not found:
+        return {}
+    epoch, path = max(found)
+    return {"best_epoch": epoch + 1, "best_at_s": os.path.getmtime(path) - wall_start}
 
 
 def main(argv):
@@ -50,6 +63,7 @@ def main(argv):
 
     def budgeted_train(**kwargs):
         clock["start"] = time.monotonic()
+        clock["wall_start"] = time.time()
         clock["deadline"] = clock["start"] + budget
         try:
             train(**kwargs)
@@ -65,6 +79,7 @@ def main(argv):
                 handler.save(tools.CheckpointState(kwargs["model"], kwargs["optimizer"], kwargs["lr_scheduler"]),
                              epochs=st["epochs"])
             st["note"] = "no epoch finished within the budget: the current weights were saved"
+        st.update(_kept_checkpoint(folder, clock["wall_start"]))
         with open(status_path, "w") as fh:
             json.dump(st, fh, indent=1)
 
