@@ -34,6 +34,19 @@ def test_recipe_config_loads_and_ships_its_data(name):
         assert (r.path / "run.sh").is_file()
 
 
+@pytest.mark.parametrize("name", ["aspirin", "ethanol"])
+def test_long_recipe_is_the_recipe_with_a_longer_budget(name):
+    """config-long.yaml (issue 10, "a documented longer recipe") trains on the same file, with the
+    same split and E0, into its own run folder; what it changes is the budget and the capacity."""
+    r = recipes.get(name)
+    short, long = load_config(r.path / "config.yaml"), load_config(r.path / "config-long.yaml")
+    assert long.data == short.data and long.loss == short.loss and long.seed == short.seed
+    assert long.training.time_limit_minutes > 10 * short.training.time_limit_minutes
+    assert long.model.channels > short.model.channels
+    assert Path(long.output.run_dir).name != Path(short.output.run_dir).name   # never the short run's folder
+    assert "config-long.yaml" in (r.path / "README.md").read_text()
+
+
 def test_shipped_data_stays_small():
     added = [p for n in ("rmd17-aspirin", "rmd17-ethanol", "3bpa", "mlearn-ge")
              for p in (recipes.EXAMPLES / n / "data").iterdir()]
