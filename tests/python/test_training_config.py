@@ -68,6 +68,8 @@ def test_unknown_key_without_close_match_lists_valid_keys():
     ({"data": {"stress_format": "vasp"}}, "data.stress_format must be one of"),
     ({"output": {"plots": "yes"}}, "output.plots must be true or false"),
     ({"seed": "x"}, "seed must be a number"),
+    ({"training": {"device": "gpu"}}, "training.device must be cpu, cuda or cuda:N"),
+    ({"training": {"device": "cuda:x"}}, "training.device must be cpu, cuda or cuda:N"),
 ])
 def test_bad_values_say_what_to_change(raw, expect):
     with pytest.raises(ConfigError) as exc:
@@ -99,3 +101,30 @@ def test_load_config_file_errors_and_overrides(tmp_path):
     assert c.training.lr == 0.002 and c.model.lmax == 1 and c.data.train == str(tmp_path / "t.xyz")
     with pytest.raises(ConfigError, match="good.yaml: unknown key 'training.learning_rat'"):
         load_config(good, overrides={"training.learning_rat": 1})
+
+
+def test_device_values():
+    for device in ("cpu", "cuda", "cuda:1"):
+        assert config_from_dict(cfg(training={"device": device})).training.device == device
+    assert config_from_dict(cfg()).training.device == "cpu"
+
+
+def test_gpu_asked_where_torch_sees_none_is_a_clear_error_before_any_data_is_read(tmp_path, monkeypatch):
+    """training.device: cuda on a machine (or a torch build) without a GPU says so and what to change,
+    and leaves the run folder as it was."""
+    import torch
+
+    from nbody_lmp.training.trainer import Trainer, check_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    c = config_from_dict(cfg(training={"device": "cuda"}, output={"run_dir": str(tmp_path / "run")}), base_dir=tmp_path)
+    with pytest.raises(ConfigError) as exc:
+        Trainer(c, log=lambda s: None).run()      # train.xyz does not exist: the device is checked first
+    assert "training.device is cuda" in str(exc.value) and "training.device: cpu" in str(exc.value)
+    assert not (tmp_path / "run").exists()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ConfigError, match="only 1 GPU"):
+        check_device(torch.device("cuda:3"))
+    check_device(torch.device("cuda:0"))
+    check_device(torch.device("cpu"))

@@ -12,7 +12,7 @@ The file has six sections, every key optional except ``data.train``::
     loss:     {energy_weight, forces_weight, stress_weight}
     training: {dtype, batch_size, max_epochs, time_limit_minutes, optimizer, lr, weight_decay,
                scheduler, lr_factor, lr_patience, min_lr, grad_clip, ema_decay,
-               early_stopping_patience, num_threads, ensemble, ensemble_split}
+               early_stopping_patience, num_threads, device, ensemble, ensemble_split}
     output:   {run_dir, progress, plots, export_dtype, export_radial_table}
 
 (``examples/si-sw/config.yaml`` documents every key.) Relative paths are relative to the
@@ -94,6 +94,7 @@ class TrainingSection:
     ema_decay: Optional[float] = 0.99
     early_stopping_patience: Optional[int] = 30
     num_threads: Optional[int] = None
+    device: str = "cpu"                   # "cpu", "cuda" or "cuda:N": where the model trains (export is always from CPU)
     ensemble: int = 1                     # >= 2: that many models differing only in seed (training/ensemble.py)
     ensemble_split: str = "same"          # "same": one validation split for all members; "member": each its own
 
@@ -112,7 +113,7 @@ SECTIONS = {"data": DataSection, "model": ModelSection, "loss": LossSection,
 
 # keys that may change between a run and its --resume (everything else must match)
 RESUMABLE_CHANGES = {"training.max_epochs", "training.time_limit_minutes", "training.early_stopping_patience",
-                     "training.num_threads", "training.ensemble", "training.ensemble_split", "output.progress",
+                     "training.num_threads", "training.device", "training.ensemble", "training.ensemble_split", "output.progress",
                      "output.plots", "output.export_dtype", "output.export_radial_table"}
 
 
@@ -384,6 +385,9 @@ def _validate(cfg: TrainConfig) -> None:
     need(t.early_stopping_patience is None or t.early_stopping_patience >= 1,
          f"training.early_stopping_patience must be >= 1 or null (never stop early), got {t.early_stopping_patience}")
     need(t.num_threads is None or t.num_threads >= 1, f"training.num_threads must be >= 1 or null, got {t.num_threads}")
+    need(isinstance(t.device, str) and (t.device == "cpu" or t.device == "cuda"
+                                        or (t.device.startswith("cuda:") and t.device[5:].isdigit())),
+         f"training.device must be cpu, cuda or cuda:N (a GPU index), got {t.device!r}")
     need(1 <= t.ensemble <= 64, f"training.ensemble must be between 1 (one model) and 64, got {t.ensemble}; "
                                 f"3 or 4 models are the usual ensemble")
     _choice(t.ensemble_split, "training.ensemble_split", ("same", "member"))

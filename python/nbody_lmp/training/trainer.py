@@ -142,6 +142,19 @@ def evaluate_model(model: torch.nn.Module, graphs: Sequence, batch_size: int = 8
     return acc, (total / count if count else None)
 
 
+def check_device(device: torch.device) -> None:
+    """A clear error, before any data is read, when ``training.device`` names a GPU PyTorch cannot use."""
+    if device.type != "cuda":
+        return
+    if not torch.cuda.is_available():
+        build = f"a CUDA {torch.version.cuda} build" if torch.version.cuda else "a CPU-only build"
+        raise ConfigError(f"training.device is {device} but PyTorch sees no CUDA GPU (torch {torch.__version__} is "
+                          f"{build}); set training.device: cpu, or install a CUDA build of PyTorch on a GPU machine")
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"training.device is {device} but only {torch.cuda.device_count()} GPU(s) are visible "
+                          f"(cuda:0 .. cuda:{torch.cuda.device_count() - 1})")
+
+
 # ------------------------------------------------------------------------------------ trainer
 class Trainer:
     """One training run; see the module docstring. ``callbacks`` are called as ``cb(trainer, row)``
@@ -157,6 +170,7 @@ class Trainer:
         self.log = log
         self.run_dir = Path(cfg.output.run_dir)
         self.dtype = DTYPES[cfg.training.dtype]
+        self.device = torch.device(cfg.training.device)
 
     # -------------------------------------------------------------------------- set-up
     def _read_options(self) -> Dict[str, Any]:
@@ -250,6 +264,7 @@ class Trainer:
         self.model = NBodyNetwork(self.species, **cfg.model_kwargs(), dtype=self.dtype)
         self.model.set_energy_statistics(e0=self.stats.e0, scale=self.stats.scale, shift=self.stats.shift)
         self.model.set_avg_num_children(self.avg_num_children)
+        self.model.to(self.device)
         params = [p for p in self.model.parameters() if p.requires_grad]
         opt_cls = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
         self.optimizer = opt_cls(params, lr=t.lr, weight_decay=t.weight_decay)
@@ -285,7 +300,7 @@ class Trainer:
                 f"cannot resume {self.run_dir}: the config differs from the run's in {', '.join(changed)}. "
                 f"Only {', '.join(sorted(RESUMABLE_CHANGES))} may change on --resume; restore the others, or start "
                 f"a new run (another output.run_dir, or --force)")
-        self.model.load_state_dict(state["model_state"])
+        self.model.load_state_dict(state["model_state"])   # copies the saved (CPU) tensors onto the device
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -315,7 +330,7 @@ class Trainer:
         bar = tqdm(batches, desc=f"epoch {epoch}/{t.max_epochs}", leave=False, disable=None if cfg.output.progress else True,
                    dynamic_ncols=True, file=sys.stderr)
         for idx in bar:
-            g = collate([self.train_graphs[i] for i in idx])
+            g = collate([self.train_graphs[i] for i in idx]).to(self.device)
             pred = compute_properties(self.model, g, forces=True,
                                       stress=stress and "stress" in g.targets, training=True)
             loss, _ = self.loss(pred, g)
@@ -344,7 +359,7 @@ class Trainer:
         ctx = self.ema.applied(self.model) if self.ema is not None else _null()
         with ctx:
             acc, loss = evaluate_model(self.model, self.val_graphs, batch_size=max(self.cfg.training.batch_size, 8),
-                                       loss=self.loss)
+                                       loss=self.loss, device=self.device)
         return loss, acc.summary()
 
     def _eval_state(self):
@@ -385,6 +400,7 @@ class Trainer:
     # -------------------------------------------------------------------------- run
     def run(self) -> TrainResult:
         cfg, t = self.cfg, self.cfg.training
+        check_device(self.device)
         prepare_run_dir(self.run_dir, self.resume, self.force)
         if t.num_threads:
             torch.set_num_threads(t.num_threads)
