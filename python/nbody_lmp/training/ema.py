@@ -28,9 +28,10 @@ class ExponentialMovingAverage:
     def update(self, model: torch.nn.Module) -> None:
         self.num_updates += 1
         d = min(self.decay, (1.0 + self.num_updates) / (10.0 + self.num_updates))
-        for n, p in model.named_parameters():
-            if n in self.shadow:
-                self.shadow[n].lerp_(p.detach(), 1.0 - d)
+        pairs = [(self.shadow[n], p.detach()) for n, p in model.named_parameters() if n in self.shadow]
+        if pairs:   # one fused call for all tensors: per-tensor calls were a visible share of a training step
+            shadow, params = zip(*pairs)
+            torch._foreach_lerp_(list(shadow), list(params), 1.0 - d)
 
     @contextlib.contextmanager
     def applied(self, model: torch.nn.Module):

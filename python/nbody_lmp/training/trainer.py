@@ -267,7 +267,8 @@ class Trainer:
         self.model.to(self.device)
         params = [p for p in self.model.parameters() if p.requires_grad]
         opt_cls = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
-        self.optimizer = opt_cls(params, lr=t.lr, weight_decay=t.weight_decay)
+        # foreach: one fused update for all parameter tensors (torch's CPU default loops over them)
+        self.optimizer = opt_cls(params, lr=t.lr, weight_decay=t.weight_decay, foreach=True)
         if t.scheduler == "plateau":
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 self.optimizer, mode="min", factor=t.lr_factor, patience=t.lr_patience, min_lr=t.min_lr)
