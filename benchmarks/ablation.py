@@ -15,7 +15,9 @@ Factors (accuracy_parts/variants.py): gate (eq. 10 / 11 / 12), levels (1 / 2 / 3
 thread on this 2-core machine: 12.7 s an aspirin epoch on one, 11.4 s on two); the LAMMPS
 timings come afterwards, one at a time. The default variant's folder is the one
 benchmarks/accuracy.py uses for the same recipe and budget, so with the same --out and --set a
-finished side-by-side run is reused, not trained again. Not a test: it asserts nothing.
+finished side-by-side run is reused, not trained again. Rows already in OUT/ablation.json from an
+earlier call (another factor, say) are kept; a variant measured again replaces its row. Not a test:
+it asserts nothing.
 """
 from __future__ import annotations
 
@@ -53,12 +55,24 @@ def _row(recipe, v, r, budget):
     return row
 
 
+def _key(row):
+    return row["recipe"], row["factor"], str(row.get("value") or "-")
+
+
+def merged(earlier, rows):
+    """The rows of an earlier ablation.json that this call did not measure again, then this call's:
+    factors measured in separate calls with the same --out add up in one table."""
+    now = {_key(r) for r in rows}
+    return [r for r in earlier if _key(r) not in now] + rows
+
+
 def measure(args):
     rows = []
     out_json = args.out / "ablation.json"
+    earlier = json.loads(out_json.read_text())["rows"] if out_json.is_file() else []
 
     def save():
-        table.save_rows(out_json, rows)
+        table.save_rows(out_json, merged(earlier, rows))
 
     for name in args.recipes:
         recipe = recipes.get(name)
@@ -88,7 +102,7 @@ def measure(args):
                 row.update(throughput.measure(recipe, r["model"], r["run_dir"] / "md", seconds=args.md_seconds))
             rows.append(row)
             save()
-    return rows
+    return merged(earlier, rows)
 
 
 COLUMNS = [("factor", "factor", "s", 9), ("value", "value", "s", 18), ("params", "params", ",d", 8),

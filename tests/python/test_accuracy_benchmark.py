@@ -233,3 +233,18 @@ def test_ablation_table_has_ratios_to_the_default():
     assert "45.0" in ch and "0.75" in ch and "30.0" in ch
     assert "1.50" in next(ln for ln in text.splitlines() if ln.startswith("gate"))
     assert "lmax 3: not measured: training failed" in text and "meV/atom" in text
+
+
+def test_ablation_calls_with_one_out_add_up():
+    """A second call (another factor) keeps the first call's rows; a variant measured again replaces its row."""
+    import ablation
+
+    earlier = [{"recipe": "si", "factor": "default", "value": "-", "F_mae": 60.0},
+               {"recipe": "si", "factor": "gate", "value": "zeroth_order", "F_mae": 80.0},
+               {"recipe": "aspirin", "factor": "gate", "value": "zeroth_order", "F_mae": 50.0}]
+    now = [{"recipe": "si", "factor": "default", "value": "-", "F_mae": 61.0},
+           {"recipe": "si", "factor": "channels", "value": "32", "error": "training failed"}]
+    rows = ablation.merged(earlier, now)
+    assert [(r["recipe"], r["factor"], r.get("F_mae")) for r in rows] == [
+        ("si", "gate", 80.0), ("aspirin", "gate", 50.0), ("si", "default", 61.0), ("si", "channels", None)]
+    assert ablation.merged([], now) == now
