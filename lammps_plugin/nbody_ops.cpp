@@ -26,6 +26,10 @@
    the other partials with p replaced by the incoming gradient. So one autograd Function over
    the four partials is closed under differentiation: forces (first backward) and training on
    forces (double backward) need nothing else. M is a constant (never differentiated).
+   dF/dw and dF/dy, wanted together whenever both the radial weights and the harmonics carry
+   gradients (forces; training), share their contraction over a and are one node (PartialWY);
+   its backward passes over the edges once for each of g, x and (w, y), where the separate
+   partials would pass twice for g and for x (issue 10: the training profile's top operator).
 
    CPU only: on CUDA the Python module keeps the pure-torch form. Work is split over parents
    (outputs per parent or per edge) or, for dF/dx (a scatter to children), over channels: no two
@@ -114,6 +118,22 @@ template <int64_t B, typename T> inline void edge_factor(const T *w, const T *y,
     for (int64_t b = l * l; b < (l + 1) * (l + 1); ++b) t[b] = w[l] * y[b];
 }
 
+/* The edge factors that dF/dg and dF/dx read: w y, or w y + w2 y2 when a second pair is given.
+   F is linear in w and in y, so the gradient of <gw, dF/dw> + <gy, dF/dy> with respect to g (or
+   x) is one such partial with the two pairs (gw, y) and (w, gy): one pass over the edges, not two. */
+template <typename T> struct EdgeFactors {
+  const T *w, *y, *w2, *y2;
+  int64_t C, L1;
+  template <int64_t B> inline void of(int64_t e, int64_t c, T *t) const
+  {
+    edge_factor<B>(w + (e * C + c) * L1, y + e * B, t);
+    if (!w2) return;
+    const T *v = w2 + (e * C + c) * L1, *z = y2 + e * B;
+    for (int64_t l = 0; l < degrees_of(B); ++l)
+      for (int64_t b = l * l; b < (l + 1) * (l + 1); ++b) t[b] += v[l] * z[b];
+  }
+};
+
 // the CG matrix M [A * B, K] by its non-zero entries, grouped both ways (nbody_cg_entries.h)
 template <typename T> struct GroupedCG {
   nbody::EntryGroups by_k, by_ab;
@@ -136,15 +156,20 @@ struct Pointers {
   const int64_t *child, *center;
 };
 
+// a second (w, y) pair for dF/dg and dF/dx (EdgeFactors); both undefined when there is none
+struct Pair {
+  Tensor w, y;
+};
+
 /* The four partials of F. B is known at compile time (the inner loops unroll); A and the CG
    entries at run time. */
 
 // dF/dg: out[i, c, k] = sum M[ab, k] S_i[c, ab],  S_i[c, a, b] = sum_{e of i} x[j, c, a] t_c[b]
 template <int64_t B, typename T>
-void partial_g(const T *x, const T *w, const T *y, const GroupedCG<T> &cg, T *out, const Pointers &p,
+void partial_g(const T *x, const EdgeFactors<T> &f, const GroupedCG<T> &cg, T *out, const Pointers &p,
                const ParentEdges &pe, const Dims &d)
 {
-  const int64_t C = d.C, A = d.A, L1 = d.L1, K = d.K, AB = A * B;
+  const int64_t C = d.C, A = d.A, K = d.K, AB = A * B;
   at::parallel_for(0, (int64_t)pe.start.size() - 1, 16, [&](int64_t i0, int64_t i1) {
     std::vector<T> S(C * AB);
     T t[B];
@@ -157,7 +182,7 @@ void partial_g(const T *x, const T *w, const T *y, const GroupedCG<T> &cg, T *ou
         const int64_t e = pe.edges_of[s];
         const T *xj = x + p.child[e] * C * A;
         for (int64_t c = 0; c < C; ++c) {
-          edge_factor<B>(w + (e * C + c) * L1, y + e * B, t);
+          f.template of<B>(e, c, t);
           T *Sc = S.data() + c * AB;
           for (int64_t a = 0; a < A; ++a, Sc += B) {
             const T xv = xj[c * A + a];
@@ -172,10 +197,10 @@ void partial_g(const T *x, const T *w, const T *y, const GroupedCG<T> &cg, T *ou
 
 // dF/dx: gx[j, c, a] += sum_b G_i[c, a, b] t_c[b],  G_i[c] = M g[i, c]
 template <int64_t B, typename T>
-void partial_x(const T *g, const T *w, const T *y, const GroupedCG<T> &cg, T *gx, const Pointers &p,
+void partial_x(const T *g, const EdgeFactors<T> &f, const GroupedCG<T> &cg, T *gx, const Pointers &p,
                const ParentEdges &pe, const Dims &d)
 {
-  const int64_t C = d.C, A = d.A, L1 = d.L1, K = d.K, AB = A * B, n = (int64_t)pe.start.size() - 1;
+  const int64_t C = d.C, A = d.A, K = d.K, AB = A * B, n = (int64_t)pe.start.size() - 1;
   at::parallel_for(0, C, 1, [&](int64_t c0, int64_t c1) {
     std::vector<T> G(AB);
     T t[B];
@@ -185,7 +210,7 @@ void partial_x(const T *g, const T *w, const T *y, const GroupedCG<T> &cg, T *gx
         cg.transpose(g + (i * C + c) * K, G.data());
         for (int64_t s = pe.start[i]; s < pe.start[i + 1]; ++s) {
           const int64_t e = pe.edges_of[s];
-          edge_factor<B>(w + (e * C + c) * L1, y + e * B, t);
+          f.template of<B>(e, c, t);
           T *xa = gx + (p.child[e] * C + c) * A;
           const T *Ga = G.data();
           for (int64_t a = 0; a < A; ++a, Ga += B) {
@@ -246,26 +271,31 @@ void partial_wy(const T *g, const T *x, const T *w, const T *y, const GroupedCG<
 }
 
 template <int64_t B, typename T>
-void run_partial(int64_t which, const std::array<Tensor, 4> &args, const Tensor &val, const Graph &gr, Tensor *out,
-                 Tensor *out_y, const Pointers &p, const ParentEdges &pe, const Dims &d)
+void run_partial(int64_t which, const std::array<Tensor, 4> &args, const Pair &second, const Tensor &val,
+                 const Graph &gr, Tensor *out, Tensor *out_y, const Pointers &p, const ParentEdges &pe, const Dims &d)
 {
-  auto ptr = [&](int k) { return args[k].defined() ? args[k].data_ptr<T>() : nullptr; };
+  auto ptr = [&](const Tensor &t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
   const GroupedCG<T> cg(gr.cg_ab.data_ptr<int64_t>(), gr.cg_k.data_ptr<int64_t>(), val.data_ptr<T>(), d.nnz, d.K,
                         d.A * d.B);
+  const EdgeFactors<T> f{ptr(args[ARG_W]), ptr(args[ARG_Y]), ptr(second.w), ptr(second.y), d.C, d.L1};
   switch (which) {
-    case ARG_G: partial_g<B, T>(ptr(ARG_X), ptr(ARG_W), ptr(ARG_Y), cg, out->data_ptr<T>(), p, pe, d); break;
-    case ARG_X: partial_x<B, T>(ptr(ARG_G), ptr(ARG_W), ptr(ARG_Y), cg, out->data_ptr<T>(), p, pe, d); break;
+    case ARG_G: partial_g<B, T>(ptr(args[ARG_X]), f, cg, out->data_ptr<T>(), p, pe, d); break;
+    case ARG_X: partial_x<B, T>(ptr(args[ARG_G]), f, cg, out->data_ptr<T>(), p, pe, d); break;
     case ARG_W:
-      partial_wy<B, T>(ptr(ARG_G), ptr(ARG_X), ptr(ARG_W), ptr(ARG_Y), cg, out->data_ptr<T>(),
+      partial_wy<B, T>(ptr(args[ARG_G]), ptr(args[ARG_X]), ptr(args[ARG_W]), ptr(args[ARG_Y]), cg, out->data_ptr<T>(),
                        out_y ? out_y->data_ptr<T>() : nullptr, p, pe, d);
       break;
-    default: partial_wy<B, T>(ptr(ARG_G), ptr(ARG_X), ptr(ARG_W), ptr(ARG_Y), cg, nullptr, out->data_ptr<T>(), p, pe, d);
+    default:
+      partial_wy<B, T>(ptr(args[ARG_G]), ptr(args[ARG_X]), ptr(args[ARG_W]), ptr(args[ARG_Y]), cg, nullptr,
+                       out->data_ptr<T>(), p, pe, d);
   }
 }
 
 /* Evaluate the partial of F with respect to args[which] (and, with out_y, also dF/dy into
-   *out_y). Checks shapes, dtypes, the graph and the CG entries; makes the inputs contiguous. */
-Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tensor *out_y = nullptr)
+   *out_y); for which = g or x, plus the same partial with (w, y) replaced by the second pair.
+   Checks shapes, dtypes, the graph and the CG entries; makes the inputs contiguous. */
+Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tensor *out_y = nullptr,
+               Pair second = Pair())
 {
   const char *op = "nbody::neighbourhood_sum";
   const char *names[4] = {"g", "x", "w", "y"};
@@ -282,6 +312,16 @@ Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tenso
     if (!ref.defined()) ref = args[k];
     TORCH_CHECK(args[k].scalar_type() == ref.scalar_type(), op, ": all inputs must have one dtype");
     args[k] = args[k].contiguous();
+  }
+  TORCH_CHECK(second.w.defined() == second.y.defined() && (!second.w.defined() || which == ARG_G || which == ARG_X),
+              op, ": internal: a second (w, y) pair is for dF/dg and dF/dx only, and needs both");
+  if (second.w.defined()) {
+    TORCH_CHECK(second.w.sizes() == args[ARG_W].sizes() && second.y.sizes() == args[ARG_Y].sizes() &&
+                    second.w.scalar_type() == ref.scalar_type() && second.y.scalar_type() == ref.scalar_type() &&
+                    second.w.device().is_cpu() && second.y.device().is_cpu(),
+                op, ": internal: the second (w, y) pair must match the first");
+    second.w = second.w.contiguous();
+    second.y = second.y.contiguous();
   }
   const Tensor &g = args[ARG_G], &x = args[ARG_X], &w = args[ARG_W], &y = args[ARG_Y];
   Dims d{};
@@ -318,11 +358,11 @@ Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tenso
   const ParentEdges pe(p.center, d.E, gr.n_parents);
   AT_DISPATCH_FLOATING_TYPES(ref.scalar_type(), "nbody::neighbourhood_sum", [&] {
     switch (d.B) {
-      case 1: run_partial<1, scalar_t>(which, args, val, gr, &out, out_y, p, pe, d); break;
-      case 4: run_partial<4, scalar_t>(which, args, val, gr, &out, out_y, p, pe, d); break;
-      case 9: run_partial<9, scalar_t>(which, args, val, gr, &out, out_y, p, pe, d); break;
-      case 16: run_partial<16, scalar_t>(which, args, val, gr, &out, out_y, p, pe, d); break;
-      case 25: run_partial<25, scalar_t>(which, args, val, gr, &out, out_y, p, pe, d); break;
+      case 1: run_partial<1, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d); break;
+      case 4: run_partial<4, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d); break;
+      case 9: run_partial<9, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d); break;
+      case 16: run_partial<16, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d); break;
+      case 25: run_partial<25, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d); break;
       default: TORCH_CHECK(false, op, ": harmonics up to l = 4 only (y has ", d.B, " columns)");
     }
   });
@@ -332,6 +372,34 @@ Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tenso
 // ---------------------------------------------------------------- autograd over the partials
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
+
+// sizes: n_parents, n_children, A, B, K
+Graph make_graph(const Tensor &child, const Tensor &center, const Tensor &cg_ab, const Tensor &cg_k,
+                 const Tensor &cg_value, const std::vector<int64_t> &sizes)
+{
+  return Graph{child, center, sizes[0], sizes[1], sizes[2], sizes[3], cg_ab, cg_k, cg_value, sizes[4]};
+}
+
+/* dF/dw and dF/dy of one (g, x, w, y) in one pass and one node. It is what the force derivative
+   of training keeps (GradMode on): the two share their contraction over a, and its backward,
+   <u, dF/dw> + <v, dF/dy> = F(g, x, u, y) + F(g, x, w, v), needs one pass for each of g, x and
+   (w, y) instead of two. */
+class PartialWY : public torch::autograd::Function<PartialWY> {
+ public:
+  static tensor_list forward(AutogradContext *ctx, const Tensor &g, const Tensor &x, const Tensor &w, const Tensor &y,
+                             const Tensor &child, const Tensor &center, const Tensor &cg_ab, const Tensor &cg_k,
+                             const Tensor &cg_value, std::vector<int64_t> sizes)
+  {
+    ctx->save_for_backward({g, x, w, y, child, center, cg_ab, cg_k, cg_value});
+    ctx->saved_data["sizes"] = sizes;
+    ctx->set_materialize_grads(false);
+    at::AutoDispatchBelowADInplaceOrView guard;
+    Tensor gy;
+    Tensor gw = partial(ARG_W, {g, x, w, y}, make_graph(child, center, cg_ab, cg_k, cg_value, sizes), &gy);
+    return {gw, gy};
+  }
+  static tensor_list backward(AutogradContext *ctx, tensor_list grads);
+};
 
 class Partial : public torch::autograd::Function<Partial> {
  public:
@@ -343,7 +411,7 @@ class Partial : public torch::autograd::Function<Partial> {
     ctx->saved_data["which"] = which;
     ctx->saved_data["sizes"] = sizes;
     at::AutoDispatchBelowADInplaceOrView guard;
-    return partial(which, {g, x, w, y}, graph(child, center, cg_ab, cg_k, cg_value, sizes));
+    return partial(which, {g, x, w, y}, make_graph(child, center, cg_ab, cg_k, cg_value, sizes));
   }
 
   // d<u, dF/dp(q, r, s)>/dq = dF/dq(p := u, r, s), and so on for r and s
@@ -352,18 +420,16 @@ class Partial : public torch::autograd::Function<Partial> {
     auto s = ctx->get_saved_variables();
     const int64_t which = ctx->saved_data["which"].toInt();
     const std::vector<int64_t> sizes = ctx->saved_data["sizes"].toIntVector();
-    const Graph gr = graph(s[4], s[5], s[6], s[7], s[8], sizes);
     std::array<Tensor, 4> args = {s[0], s[1], s[2], s[3]};
     args[which] = grads[0];
     tensor_list out(11);
     // needs_input_grad counts tensor inputs only: g, x, w, y, ...
     const bool want[4] = {ctx->needs_input_grad(0), ctx->needs_input_grad(1), ctx->needs_input_grad(2),
                           ctx->needs_input_grad(3)};
-    if (!torch::GradMode::is_enabled() && want[ARG_W] && want[ARG_Y] && which != ARG_W && which != ARG_Y) {
-      // forces only (no double backward): dF/dw and dF/dy share their contraction over a
-      Tensor gy;
-      out[1 + ARG_W] = partial(ARG_W, args, gr, &gy);
-      out[1 + ARG_Y] = gy;
+    if (want[ARG_W] && want[ARG_Y] && which != ARG_W && which != ARG_Y) {
+      auto wy = PartialWY::apply(args[0], args[1], args[2], args[3], s[4], s[5], s[6], s[7], s[8], sizes);
+      out[1 + ARG_W] = wy[0];
+      out[1 + ARG_Y] = wy[1];
     }
     for (int k = 0; k < 4; ++k) {
       if (k == which || !want[k] || out[1 + k].defined()) continue;
@@ -371,14 +437,54 @@ class Partial : public torch::autograd::Function<Partial> {
     }
     return out;
   }
-
-  // sizes: n_parents, n_children, A, B, K
-  static Graph graph(const Tensor &child, const Tensor &center, const Tensor &cg_ab, const Tensor &cg_k,
-                     const Tensor &cg_value, const std::vector<int64_t> &sizes)
-  {
-    return Graph{child, center, sizes[0], sizes[1], sizes[2], sizes[3], cg_ab, cg_k, cg_value, sizes[4]};
-  }
 };
+
+tensor_list PartialWY::backward(AutogradContext *ctx, tensor_list grads)
+{
+  auto s = ctx->get_saved_variables();
+  const std::vector<int64_t> sizes = ctx->saved_data["sizes"].toIntVector();
+  const Tensor &g = s[0], &x = s[1], &w = s[2], &y = s[3], &u = grads[0], &v = grads[1];
+  const bool want[4] = {ctx->needs_input_grad(0), ctx->needs_input_grad(1), ctx->needs_input_grad(2),
+                        ctx->needs_input_grad(3)};
+  tensor_list out(10);
+  if (!u.defined() && !v.defined()) return out;
+  if (torch::GradMode::is_enabled()) {
+    // differentiated once more (third derivatives): the same sums, each partial its own node
+    auto P = [&](int64_t k, std::array<Tensor, 4> in) {
+      in[k] = x.new_empty({0});
+      return Partial::apply(k, in[0], in[1], in[2], in[3], s[4], s[5], s[6], s[7], s[8], sizes);
+    };
+    auto both = [&](int64_t k, std::array<Tensor, 4> in) {
+      Tensor a, b;
+      if (u.defined()) a = P(k, {in[0], in[1], u, y});
+      if (v.defined()) b = P(k, {in[0], in[1], w, v});
+      return !a.defined() ? b : !b.defined() ? a : a + b;
+    };
+    if (want[ARG_G]) out[ARG_G] = both(ARG_G, {Tensor(), x, Tensor(), Tensor()});
+    if (want[ARG_X]) out[ARG_X] = both(ARG_X, {g, Tensor(), Tensor(), Tensor()});
+    if (want[ARG_W] && v.defined()) out[ARG_W] = P(ARG_W, {g, x, Tensor(), v});
+    if (want[ARG_Y] && u.defined()) out[ARG_Y] = P(ARG_Y, {g, x, u, Tensor()});
+    return out;
+  }
+  const Graph gr = make_graph(s[4], s[5], s[6], s[7], s[8], sizes);
+  // dF/dg and dF/dx: one pass each over the pairs (u, y) and (w, v)
+  auto both = [&](int64_t k, std::array<Tensor, 4> in) {
+    if (!u.defined()) return partial(k, {in[0], in[1], w, v}, gr);
+    return partial(k, {in[0], in[1], u, y}, gr, nullptr, v.defined() ? Pair{w, v} : Pair());
+  };
+  if (want[ARG_G]) out[ARG_G] = both(ARG_G, {Tensor(), x, Tensor(), Tensor()});
+  if (want[ARG_X]) out[ARG_X] = both(ARG_X, {g, Tensor(), Tensor(), Tensor()});
+  // dF/dw(g, x, y := v) and dF/dy(g, x, w := u): one shared pass
+  if (want[ARG_W] && want[ARG_Y] && u.defined() && v.defined()) {
+    Tensor gy;
+    out[ARG_W] = partial(ARG_W, {g, x, u, v}, gr, &gy);
+    out[ARG_Y] = gy;
+  } else {
+    if (want[ARG_W] && v.defined()) out[ARG_W] = partial(ARG_W, {g, x, Tensor(), v}, gr);
+    if (want[ARG_Y] && u.defined()) out[ARG_Y] = partial(ARG_Y, {g, x, u, Tensor()}, gr);
+  }
+  return out;
+}
 
 std::vector<int64_t> call_sizes(const Tensor &x, const Tensor &y, int64_t n_parents, int64_t n_out)
 {
@@ -392,7 +498,7 @@ Tensor neighbourhood_sum_cpu(const Tensor &x, const Tensor &w, const Tensor &y, 
 {
   auto sizes = call_sizes(x, y, n_parents, n_out);
   return partial(ARG_G, {Tensor(), x, w, y},
-                 Partial::graph(child.contiguous(), center.contiguous(), cg_ab.contiguous(), cg_k.contiguous(),
+                 make_graph(child.contiguous(), center.contiguous(), cg_ab.contiguous(), cg_k.contiguous(),
                                 cg_value, sizes));
 }
 

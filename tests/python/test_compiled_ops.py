@@ -78,12 +78,39 @@ def test_first_and_second_derivatives(A):
         grads.append(torch.autograd.grad(gx.cos().sum() + (gy ** 2).sum(), [x, w, y]))
     for a, b in zip(*grads):
         assert rel_err(a, b) < 1e-12
+    # training on forces with radial weights that learn: w and y wanted together (one node, PartialWY)
+    grads = []
+    for fn in (_op, _reference):
+        out = fn(x, w, y, child, center, n, cg)
+        gx, gw, gy = torch.autograd.grad(out.sin().sum(), [x, w, y], create_graph=True)
+        grads.append(torch.autograd.grad(gx.cos().sum() + (gy ** 2).sum() + (gw * gw.sum(0)).sum(), [x, w, y]))
+    for a, b in zip(*grads):
+        assert rel_err(a, b) < 1e-12
+    # and with only one of the two used by the loss (the other's gradient is undefined)
+    for keep in (1, 2):
+        grads = []
+        for fn in (_op, _reference):
+            out = fn(x, w, y, child, center, n, cg)
+            first = torch.autograd.grad(out.sin().sum(), [x, w, y], create_graph=True)
+            grads.append(torch.autograd.grad((first[keep] ** 2).sum(), [x, w, y], allow_unused=True))
+        for a, b in zip(*grads):
+            assert (a is None) == (b is None) and (a is None or rel_err(a, b) < 1e-12)
     # forces only (no graph kept): the shared pass for w and y gives the same numbers
     out = _op(x, w, y, child, center, n, cg)
     first = torch.autograd.grad(out.sin().sum(), [x, w, y])
     out = _reference(x, w, y, child, center, n, cg)
     for a, b in zip(first, torch.autograd.grad(out.sin().sum(), [x, w, y])):
         assert rel_err(a, b) < 1e-12
+
+
+def test_third_derivatives():
+    """The fused backward of (dF/dw, dF/dy) is itself differentiable (third derivatives)."""
+    x, w, y, child, center, n, cg = _graph(3, A=4, E=9, N=5, n=4, C=2, L1=2, K=5, nnz=14)
+
+    def first(x, w, y):
+        return torch.autograd.grad(_op(x, w, y, child, center, n, cg).sin().sum(), [x, w, y], create_graph=True)
+
+    assert torch.autograd.gradgradcheck(first, (x, w, y))
 
 
 @pytest.mark.parametrize("second", ["sh", "hidden"])
