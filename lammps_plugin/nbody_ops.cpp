@@ -281,13 +281,11 @@ void run_partial(int64_t which, const std::array<Tensor, 4> &args, const Pair &s
   switch (which) {
     case ARG_G: partial_g<B, T>(ptr(args[ARG_X]), f, cg, out->data_ptr<T>(), p, pe, d); break;
     case ARG_X: partial_x<B, T>(ptr(args[ARG_G]), f, cg, out->data_ptr<T>(), p, pe, d); break;
-    case ARG_W:
-      partial_wy<B, T>(ptr(args[ARG_G]), ptr(args[ARG_X]), ptr(args[ARG_W]), ptr(args[ARG_Y]), cg, out->data_ptr<T>(),
-                       out_y ? out_y->data_ptr<T>() : nullptr, p, pe, d);
-      break;
-    default:
-      partial_wy<B, T>(ptr(args[ARG_G]), ptr(args[ARG_X]), ptr(args[ARG_W]), ptr(args[ARG_Y]), cg, nullptr,
-                       out->data_ptr<T>(), p, pe, d);
+    default: {  // dF/dw (and dF/dy into out_y) or dF/dy alone: one shared pass
+      T *gw = which == ARG_W ? out->data_ptr<T>() : nullptr;
+      T *gy = which == ARG_W ? (out_y ? out_y->data_ptr<T>() : nullptr) : out->data_ptr<T>();
+      partial_wy<B, T>(ptr(args[ARG_G]), ptr(args[ARG_X]), ptr(args[ARG_W]), ptr(args[ARG_Y]), cg, gw, gy, p, pe, d);
+    }
   }
 }
 
