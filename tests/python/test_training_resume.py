@@ -135,3 +135,39 @@ def test_force_moves_old_results_aside(tmp_path, data):
     for name in ("best.pt", "last.pt", "metrics.csv", "metrics.json", "config.yaml", "learning_curves.png",
                  "parity.png", "model.pt"):
         assert (run / name).stat().st_size > 0, name
+
+
+def interrupt_after(epoch):
+    def cb(trainer, row):
+        if row["epoch"] == epoch:
+            raise KeyboardInterrupt  # Ctrl-C
+    return cb
+
+
+def test_learning_curves_drawn_while_training_and_on_interrupt(tmp_path, data):
+    """A long run shows its learning curves while it trains (every output.plot_every_minutes; 0:
+    every epoch) and keeps them when interrupted, so a run stopped part-way has its figure."""
+    output = {"plots": True, "plot_every_minutes": 0}
+    cfg = load_config(tiny_config(tmp_path, "p.yaml", data, run_dir="every", output=output,
+                                  training={"max_epochs": 3}))
+    with pytest.raises(Killed):
+        Trainer(cfg, callbacks=[kill_after(1)], log=lambda s: None).run()
+    assert (tmp_path / "every" / "learning_curves.png").stat().st_size > 0
+
+    output = {"plots": True, "plot_every_minutes": None}       # at the end only ...
+    cfg = load_config(tiny_config(tmp_path, "q.yaml", data, run_dir="ctrl-c", output=output,
+                                  training={"max_epochs": 3}))
+    with pytest.raises(Killed):
+        Trainer(cfg, callbacks=[kill_after(1)], log=lambda s: None).run()
+    assert not (tmp_path / "ctrl-c" / "learning_curves.png").exists()
+    with pytest.raises(KeyboardInterrupt):                       # ... and when interrupted
+        Trainer(cfg, resume=True, callbacks=[interrupt_after(2)], log=lambda s: None).run()
+    assert (tmp_path / "ctrl-c" / "learning_curves.png").stat().st_size > 0
+    assert load_checkpoint(tmp_path / "ctrl-c" / "last.pt")["epoch"] == 2
+    assert Trainer(cfg, resume=True, log=lambda s: None).run().epochs == 3
+
+
+@pytest.mark.parametrize("bad", [-1, "often", True])
+def test_plot_every_minutes_is_checked(tmp_path, data, bad):
+    with pytest.raises(ConfigError, match="plot_every_minutes"):
+        load_config(tiny_config(tmp_path, "bad.yaml", data, output={"plot_every_minutes": bad}))

@@ -13,7 +13,7 @@ The file has six sections, every key optional except ``data.train``::
     training: {dtype, batch_size, max_epochs, time_limit_minutes, optimizer, lr, weight_decay,
                scheduler, lr_factor, lr_patience, min_lr, grad_clip, ema_decay,
                early_stopping_patience, num_threads, device, ensemble, ensemble_split}
-    output:   {run_dir, progress, plots, export_dtype, export_radial_table}
+    output:   {run_dir, progress, plots, plot_every_minutes, export_dtype, export_radial_table}
 
 (``examples/si-sw/config.yaml`` documents every key.) Relative paths are relative to the
 folder of the config file. Every problem is a :class:`ConfigError` (a ``ValueError``) that says
@@ -104,6 +104,7 @@ class OutputSection:
     run_dir: str = "runs/run"
     progress: bool = True
     plots: bool = True
+    plot_every_minutes: Optional[float] = 10.0  # redraw learning_curves.png during training; None: at the end only
     export_dtype: Optional[str] = "float32"  # write run_dir/model.pt at the end; None: don't
     export_radial_table: int = 0             # > 0: model.pt gets cubic radial tables of this many points
 
@@ -114,7 +115,7 @@ SECTIONS = {"data": DataSection, "model": ModelSection, "loss": LossSection,
 # keys that may change between a run and its --resume (everything else must match)
 RESUMABLE_CHANGES = {"training.max_epochs", "training.time_limit_minutes", "training.early_stopping_patience",
                      "training.num_threads", "training.device", "training.ensemble", "training.ensemble_split", "output.progress",
-                     "output.plots", "output.export_dtype", "output.export_radial_table"}
+                     "output.plots", "output.plot_every_minutes", "output.export_dtype", "output.export_radial_table"}
 
 
 @dataclass
@@ -392,6 +393,10 @@ def _validate(cfg: TrainConfig) -> None:
                                 f"3 or 4 models are the usual ensemble")
     _choice(t.ensemble_split, "training.ensemble_split", ("same", "member"))
     # output
+    need(o.plot_every_minutes is None or (isinstance(o.plot_every_minutes, (int, float))
+                                          and not isinstance(o.plot_every_minutes, bool) and o.plot_every_minutes >= 0),
+         f"output.plot_every_minutes must be a number of minutes >= 0 (0: after every epoch) or null (at the end "
+         f"only), got {o.plot_every_minutes!r}")
     need(isinstance(o.export_radial_table, int) and (o.export_radial_table == 0 or o.export_radial_table >= 16),
          f"output.export_radial_table must be 0 (no table) or >= 16 points, got {o.export_radial_table!r}")
     if o.export_dtype is not None:

@@ -21,7 +21,8 @@ What a run does:
    resumed run sees the same batches.
 5. **Every epoch**: a tqdm bar while it runs and one summary line after; a row of
    ``metrics.csv``; ``last.pt``, and ``best.pt`` when the validation loss improved
-   (:mod:`.checkpoint`, atomic).
+   (:mod:`.checkpoint`, atomic). ``learning_curves.png`` is redrawn every
+   ``output.plot_every_minutes`` and when the run is interrupted (Ctrl-C).
 6. **At the end**: best weights evaluated on train and validation (``metrics.json``), plots
    (``learning_curves.png``, ``parity.png``, :mod:`.plots`), and ``model.pt`` exported
    (``output.export_dtype``).
@@ -421,6 +422,21 @@ class Trainer:
             + yaml.safe_dump(cfg.to_dict(), sort_keys=False))
 
         limit = t.time_limit_minutes * 60 if t.time_limit_minutes else None
+        self._last_plot = time.monotonic()
+        try:
+            self._epochs(limit)
+        except KeyboardInterrupt:
+            self._plot_learning_curves()   # the curves so far, beside last.pt, for the run it may resume
+            raise
+        self.finished = True
+        self.log(f"stopped after epoch {self.epoch}: {self.stop_reason}; best epoch {self.best_epoch} "
+                 f"(total training time {self.elapsed / 60:.1f} min)")
+        return self._finish()
+
+    def _epochs(self, limit: Optional[float]) -> None:
+        """Train until max_epochs, the time limit (seconds) or early stopping; a checkpoint and a
+        metrics row after every epoch, the learning curves every ``output.plot_every_minutes``."""
+        t = self.cfg.training
         patience = t.early_stopping_patience
         last_epoch_time = 0.0
         while True:
@@ -463,12 +479,19 @@ class Trainer:
                 save_checkpoint(self.run_dir / "best.pt", self._state(eval_state))
             save_checkpoint(self.run_dir / "last.pt", self._state(eval_state))
             self.log(self._summary_line(row, improved))
+            every = self.cfg.output.plot_every_minutes
+            if every is not None and time.monotonic() - self._last_plot >= every * 60:
+                self._plot_learning_curves()
             for cb in self.callbacks:
                 cb(self, row)
-        self.finished = True
-        self.log(f"stopped after epoch {self.epoch}: {self.stop_reason}; best epoch {self.best_epoch} "
-                 f"(total training time {self.elapsed / 60:.1f} min)")
-        return self._finish()
+
+    def _plot_learning_curves(self) -> None:
+        """Draw ``learning_curves.png`` from the history so far (a long run shows its progress as
+        a plot, and an interrupted one keeps it)."""
+        if self.cfg.output.plots and self.history:
+            from .plots import learning_curves
+            learning_curves(self.history, self.run_dir / "learning_curves.png")
+        self._last_plot = time.monotonic()
 
     def _cosine_lr(self, limit: Optional[float], epoch_time: float) -> None:
         """Cosine decay from ``lr`` to ``min_lr`` over the run: its progress is the larger of the
