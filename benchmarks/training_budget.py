@@ -4,10 +4,11 @@ published MACE numbers, with whatever part of it you could run and its figures")
 
 Reads finished nbody run folders (``metrics.csv``, ``metrics.json`` and the ``test_metrics.json``
 that ``run.sh`` or ``nbody-lmp evaluate --json`` writes) and, with ``--side-by-side``, the nbody
-rows and published figures of a ``benchmarks/accuracy.py`` JSON. It prints one table (budget,
-epochs, width, test force MAE, ratio to the published MACE figure) and draws the validation force
-MAE of each run against its training time, its test MAE at the end, and the published figures as
-lines. With end points at budgets a factor 1.5 or more apart it fits a power law, test MAE = a * minutes^-b, and prints
+rows of a ``benchmarks/accuracy.py`` JSON; the published figures (MAE) come from the recipe
+(``accuracy_parts/recipes.py``). It prints one table (budget, epochs, width, test force MAE,
+ratio to the published MACE figure) and draws the validation force MAE of each run against its
+training time, its test MAE at the end, and the published figures as lines. With end points at
+budgets a factor 1.5 or more apart it fits a power law, test MAE = a * minutes^-b, and prints
 where it would reach at ``--extrapolate`` minutes: a trend, not a measurement, and said so.
 
     python benchmarks/training_budget.py --recipe aspirin \\
@@ -24,8 +25,10 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from accuracy_parts import recipes, table
 
-def read_run(label: str, folder: Path) -> Dict[str, Any]:
+
+def read_run(recipe: recipes.Recipe, label: str, folder: Path) -> Dict[str, Any]:
     """One finished run folder: its learning curve, training time, width and test errors."""
     need = {"metrics.csv": "train it to the end (nbody-lmp train, or --resume)",
             "metrics.json": "train it to the end (nbody-lmp train, or --resume)",
@@ -37,10 +40,10 @@ def read_run(label: str, folder: Path) -> Dict[str, Any]:
         rows = list(csv.DictReader(fh))
     curve = [(float(r["time_s"]) / 60, 1000 * float(r["val_forces_mae"])) for r in rows if r.get("val_forces_mae")]
     summary = json.loads((folder / "metrics.json").read_text())
-    test = json.loads((folder / "test_metrics.json").read_text())
+    row = table.row_from_metrics(recipe, "nbody", json.loads((folder / "test_metrics.json").read_text()))
     return {"label": label, "minutes": summary["training_time_s"] / 60, "epochs": summary["epochs"],
-            "channels": _channels(folder), "F_mae": 1000 * test["forces"]["mae"], "F_rmse": 1000 * test["forces"]["rmse"],
-            "E_mae": 1000 * test["energy"]["mae"], "curve": curve, "run_dir": str(folder)}
+            "channels": _channels(folder), "F_mae": row["F_mae"], "F_rmse": row["F_rmse"], "E_mae": row["E_mae"],
+            "curve": curve, "run_dir": str(folder)}
 
 
 def _channels(folder: Optional[Path]) -> Optional[int]:
@@ -51,15 +54,14 @@ def _channels(folder: Optional[Path]) -> Optional[int]:
     return (yaml.safe_load((Path(folder) / "config.yaml").read_text()) or {}).get("model", {}).get("channels")
 
 
-def read_side_by_side(path: Path, recipe: str) -> Tuple[List[Dict[str, Any]], Dict[str, float]]:
-    """The nbody rows of an accuracy.py JSON as end points, and its published force MAEs."""
+def read_side_by_side(path: Path, recipe: str) -> List[Dict[str, Any]]:
+    """The nbody rows of an accuracy.py JSON, as end points."""
     rows = [r for r in json.loads(path.read_text())["rows"] if r.get("recipe") == recipe]
     ours = [{"label": f"config.yaml, {r['budget_min']:g} min", "minutes": r["train_s"] / 60,
              "epochs": r.get("epochs"), "channels": _channels(r.get("run_dir")), "F_mae": r["F_mae"], "F_rmse": r.get("F_rmse"),
              "E_mae": r.get("E_mae"), "curve": [], "run_dir": r.get("run_dir")}
             for r in rows if r["model"] == "nbody"]
-    published = {r["model"].replace(" (published)", ""): r["F_mae"] for r in rows if "published" in r["model"]}
-    return ours, published
+    return ours
 
 
 def power_law(points: List[Tuple[float, float]]) -> Optional[Tuple[float, float]]:
@@ -114,21 +116,22 @@ def plot(runs: List[Dict[str, Any]], published: Dict[str, float], fit, extrapola
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--recipe", required=True, help="recipe name as in the accuracy.py JSON (aspirin, ethanol, ...)")
+    p.add_argument("--recipe", required=True, choices=list(recipes.RECIPES),
+                   help="the recipe (accuracy_parts/recipes.py): energy unit and published figures")
     p.add_argument("--run", action="append", default=[], metavar="LABEL=FOLDER", help="a finished run folder")
-    p.add_argument("--side-by-side", type=Path, help="a benchmarks/accuracy.py JSON: its nbody rows and published figures")
+    p.add_argument("--side-by-side", type=Path, help="a benchmarks/accuracy.py JSON: its nbody rows as end points")
     p.add_argument("--extrapolate", type=float, help="minutes at which to print the power-law trend")
     p.add_argument("--out", type=Path, required=True, help="writes OUT.png and OUT.json")
     args = p.parse_args(argv)
 
-    runs, published = [], {}
-    if args.side_by_side:
-        runs, published = read_side_by_side(args.side_by_side, args.recipe)
+    recipe = recipes.get(args.recipe)
+    published = {name: p["F"] for name, p in recipe.published.items() if p["metric"] == "MAE"}
+    runs = read_side_by_side(args.side_by_side, args.recipe) if args.side_by_side else []
     for item in args.run:
         label, sep, folder = item.partition("=")
         if not sep:
             raise SystemExit(f"training_budget.py: --run wants LABEL=FOLDER, got {item!r}")
-        runs.append(read_run(label, Path(folder)))
+        runs.append(read_run(recipe, label, Path(folder)))
     if not runs:
         raise SystemExit("training_budget.py: nothing to show; give --run LABEL=FOLDER and/or --side-by-side")
     runs.sort(key=lambda r: r["minutes"])

@@ -24,7 +24,7 @@ def fake_run(folder: Path, minutes: float, f_mae: float, evaluated: bool = True)
     (folder / "config.yaml").write_text("model: {channels: 32}\n")
     if evaluated:
         (folder / "test_metrics.json").write_text(json.dumps(
-            {"forces": {"mae": f_mae / 1000, "rmse": 1.5 * f_mae / 1000}, "energy": {"mae": 0.002}}))
+            {"forces": {"mae": f_mae / 1000, "rmse": 1.5 * f_mae / 1000}, "energy": {"mae": 0.002, "rmse": 0.003}}))
     return folder
 
 
@@ -32,7 +32,7 @@ def test_power_law_trend_and_outputs(tmp_path, capsys):
     a, b = 80.0, 0.4
     runs = [fake_run(tmp_path / f"r{m}", m, a * m ** -b) for m in (10, 40, 160)]
     out = tmp_path / "fig" / "budget"
-    assert training_budget.main(["--recipe", "x", "--extrapolate", "720", "--out", str(out)]
+    assert training_budget.main(["--recipe", "aspirin", "--extrapolate", "720", "--out", str(out)]
                                 + [f"--run=run {k}={p}" for k, p in enumerate(runs)]) == 0
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["power_law"]["a"] == pytest.approx(a) and record["power_law"]["b"] == pytest.approx(b)
@@ -51,4 +51,4 @@ def test_no_trend_from_one_budget():
 def test_unevaluated_run_says_what_to_do(tmp_path):
     run = fake_run(tmp_path / "r", 10, 20.0, evaluated=False)
     with pytest.raises(SystemExit, match="nbody-lmp evaluate"):
-        training_budget.main(["--recipe", "x", "--run", f"a={run}", "--out", str(tmp_path / "o")])
+        training_budget.main(["--recipe", "aspirin", "--run", f"a={run}", "--out", str(tmp_path / "o")])
