@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Active learning on Stillinger-Weber silicon with a 3-model nbody ensemble, round after round
-(issue 13, "Ensemble uncertainty in MD"; README.md beside this file).
+(README.md beside this file; the ensemble syntax and the deviation are in docs/lammps.md,
+"Several models: model deviation").
 
     python loop.py                 # 3 rounds, a few minutes on 2 quiet cores; results in runs/, figures in figures/
     python loop.py --quick         # a smoke test (tiny sizes, seconds; tests/end_to_end)
@@ -9,7 +10,7 @@
 1. data: crystal.xyz (crystal MD at 300-1200 K, SW from LAMMPS) and liquid_test.xyz (SW liquid);
 2. round 0: `nbody-lmp train config.yaml` (training.ensemble: 3) on crystal.xyz -> runs/round-0/;
 3. MD with the ensemble (in.melt.lammps): 64 atoms heated from 300 K to 3000 K, the model
-   deviation dumped every 20 steps (compute nbody/deviation) and written to devi.out;
+   deviation dumped every --every steps (default 10; compute nbody/deviation) and written to devi.out;
 4. selection: the frames whose max force deviation lies in [lo, hi) (nbody_lmp.selection, as
    `nbody-lmp select`), at most --max of them, labelled with SW (LAMMPS pair_style sw)
    -> runs/selection-k/;
