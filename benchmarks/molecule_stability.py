@@ -26,7 +26,7 @@ import numpy as np
 from ase.data import covalent_radii
 from ase.io import read, write
 
-from nbody_lmp.lammps_run import parse_log, run_lammps
+from nbody_lmp.workflows.lammps_run import parse_log, run_lammps
 
 DT = 0.0005  # ps: 0.5 fs, for the hydrogens
 

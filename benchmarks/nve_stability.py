@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nbody_lmp.lammps_run import diamond_si_box, pair_lines, parse_log, parse_throughput, run_lammps
+from nbody_lmp.workflows.lammps_run import diamond_si_box, pair_lines, parse_log, parse_throughput, run_lammps
 
 
 def md_input(style: str, model: str | None, reps: int, steps: int, temperature: float, thermo: int,

@@ -185,7 +185,7 @@ def cmd_info(args) -> int:
 
 # ------------------------------------------------------------------------------------ select
 def cmd_select(args) -> int:
-    from .selection import label_with_sw, read_trajectory, select_frames, write_frames
+    from .workflows.selection import label_with_sw, read_trajectory, select_frames, write_frames
 
     out = Path(args.output)
     if out.exists() and not args.force:  # before reading a long trajectory
@@ -205,7 +205,7 @@ def cmd_select(args) -> int:
 
 # ------------------------------------------------------------------------------------ generate
 def cmd_generate(args) -> int:
-    from .data import generate_sw_si
+    from .workflows.generate_sw import generate_sw_si
 
     t0 = time.perf_counter()
     path = generate_sw_si(args.output, n_configs=args.configs, seed=args.seed, overwrite=args.force,
@@ -229,7 +229,7 @@ def cmd_plugin_path(args) -> int:
 
 # ------------------------------------------------------------------------------------ demo
 def cmd_demo(args) -> int:
-    from .demo import run_demo
+    from .workflows.demo import run_demo
 
     report = run_demo(workdir=args.workdir, force=args.force, quick=args.quick, config=args.config)
     print(f"report: {report}")

@@ -9,7 +9,7 @@ from ase.build import bulk
 
 from _lmputils import lammps_frame, make_model, new_lammps, read_dump, read_thermo, run_lmp_input, write_data
 from nbody_lmp import NBodyCalculator
-from nbody_lmp.selection import read_lammps_dump, select_frames
+from nbody_lmp.workflows.selection import read_lammps_dump, select_frames
 
 RANKS = (1, 2, 4)
 

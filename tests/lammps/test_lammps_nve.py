@@ -31,7 +31,7 @@ run 1000
 
 
 def test_nve_energy_conservation_1000_steps(tmp_path):
-    from nbody_lmp.data.generate_sw import sw_potential_file
+    from nbody_lmp.workflows.generate_sw import sw_potential_file
 
     model = make_model(tmp_path / "si.pt", ["Si"], cutoff=[3.2, 2.8], levels=2, lmax=1, channels=4, seed=31,
                        scale=300.0)

@@ -1,8 +1,8 @@
-"""``nbody_lmp.lammps_run`` (the demo's LAMMPS runner, issue 6): inputs, results, errors, and the
+"""``nbody_lmp.workflows.lammps_run`` (the demo's LAMMPS runner, issue 6): inputs, results, errors, and the
 progress bar of a long run ("Long work shows progress")."""
 import pytest
 
-from nbody_lmp.lammps_run import last_thermo_step, run_lammps, si_md_input
+from nbody_lmp.workflows.lammps_run import last_thermo_step, run_lammps, si_md_input
 
 LOG = """Setting up Verlet run ...
    Step          Temp          PotEng

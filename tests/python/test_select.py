@@ -11,7 +11,7 @@ import pytest
 from ase import Atoms
 
 from nbody_lmp.cli import main
-from nbody_lmp.selection import read_lammps_dump, select_frames
+from nbody_lmp.workflows.selection import read_lammps_dump, select_frames
 
 sys.path.insert(0, os.path.dirname(__file__))
 

@@ -21,7 +21,7 @@ from .analysis import angle_distribution, energy_drift, overlap, rdf, read_dump
 from .lammps_run import run_lammps, si_md_input
 
 # the demo's recipe is the si-sw example's (issue 6: "si-sw/ (the demo's recipe)")
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "si-sw" / "config.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "examples" / "si-sw" / "config.yaml"
 
 
 def _log(msg: str) -> None:

@@ -7,7 +7,7 @@ from typing import Tuple
 
 import numpy as np
 
-from .data.neighbors import neighbor_list
+from ..data.neighbors import neighbor_list
 
 
 def read_dump(path: Path):

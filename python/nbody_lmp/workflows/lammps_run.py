@@ -56,7 +56,7 @@ def pair_lines(style: str, model: Optional[str] = None, keywords: str = "device 
     """``pair_style``/``pair_coeff`` lines: LAMMPS's ``sw`` with its own Si.sw, or ``nbody`` with
     ``model`` and the pair style's ``keywords`` (``device cuda dtype float32``; docs/lammps.md)."""
     if style == "sw":
-        from .data.generate_sw import sw_potential_file
+        from .generate_sw import sw_potential_file
         return f"pair_style sw\npair_coeff * * {sw_potential_file()} Si\n"
     if style == "nbody":
         # the installed plugin loads by itself (lammps.plugins entry point / LAMMPS_PLUGIN_PATH)

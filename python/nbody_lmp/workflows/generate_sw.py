@@ -376,7 +376,7 @@ class SWSiCalculator(Calculator):
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
-        from .io import matrix_to_voigt
+        from ..data.io import matrix_to_voigt
 
         energy, forces, stress = sw_single_point(
             self.atoms.positions, self.atoms.cell.array, self.atoms.pbc, self.atoms.numbers
@@ -430,7 +430,7 @@ def _to_atoms(x, cell_lmp, energy, forces, stress, config_type, temperature):
     from ase import Atoms
     from ase.calculators.singlepoint import SinglePointCalculator
 
-    from .io import matrix_to_voigt
+    from ..data.io import matrix_to_voigt
 
     atoms = Atoms(symbols=["Si"] * len(x), positions=x, cell=cell_lmp, pbc=True)
     atoms.info["config_type"] = config_type

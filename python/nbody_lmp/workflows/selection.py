@@ -210,7 +210,7 @@ def write_frames(frames: Sequence[Atoms], output: Union[str, Path], force: bool 
 
     import ase.io
 
-    from .export import atomic_write_bytes
+    from ..export import atomic_write_bytes
 
     output = Path(output)
     if output.exists() and not force:
@@ -227,7 +227,7 @@ def label_with_sw(frames: Sequence[Atoms]) -> List[Atoms]:
     :class:`nbody_lmp.data.generate_sw.SWSiCalculator`): the reference labels of the examples."""
     from ase.calculators.singlepoint import SinglePointCalculator
 
-    from .data.generate_sw import SWSiCalculator
+    from .generate_sw import SWSiCalculator
 
     out = []
     calc = SWSiCalculator()
