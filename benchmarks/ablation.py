@@ -30,10 +30,11 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if not __package__:  # run as a file: the package's other modules are not importable
+    raise SystemExit("run it from the repository root as a module: python -m benchmarks.ablation ...")
 
-from accuracy_parts import ours, recipes, table  # noqa: E402
-from accuracy_parts.variants import FACTORS, variants  # noqa: E402
+from .accuracy_parts import ours, recipes, table
+from .accuracy_parts.variants import FACTORS, variants
 
 
 def _base_model(recipe, base_sets):
@@ -98,7 +99,7 @@ def measure(args):
         for v, r in done:        # LAMMPS timings one at a time, after every training has finished
             row = _row(recipe, v, r, args.budget)
             if args.md_seconds > 0:
-                from accuracy_parts import throughput
+                from .accuracy_parts import throughput
                 row.update(throughput.measure(recipe, r["model"], r["run_dir"] / "md", seconds=args.md_seconds))
             rows.append(row)
             save()

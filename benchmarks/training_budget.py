@@ -25,7 +25,10 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from accuracy_parts import recipes, table
+if not __package__:  # run as a file: the package's other modules are not importable
+    raise SystemExit("run it from the repository root as a module: python -m benchmarks.training_budget ...")
+
+from .accuracy_parts import recipes, table
 
 
 def read_run(recipe: recipes.Recipe, label: str, folder: Path) -> Dict[str, Any]:

@@ -54,11 +54,9 @@ run 100000000
 
 def measure(recipe: Recipe, model: Path, workdir: Path, seconds: float = 10.0) -> Dict[str, float]:
     """``{"md_atom_steps_s", "md_vs_sw", "sw_atom_steps_s", "md_atoms"}`` for an exported nbody model."""
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import lammps_speed  # benchmarks/lammps_speed.py: the same runner as the speed benchmark
-
     from nbody_lmp.export import load_exported
+
+    from .. import lammps_speed  # the speed benchmark's timed run: same executable, environment, parsing
 
     _, meta = load_exported(str(model))
     species = list(meta["species"])

@@ -49,8 +49,8 @@ def nve_runs(tmp_path_factory):
         d = base / f"np{n}_fold{fold}"
         d.mkdir()
         proc = run_lmp_input(d, NVE_INPUT.format(data=data, model=model), nprocs=n, env={"NBODY_LMP_FOLD": fold})
-        assert proc.returncode == 0, proc.stdout[-3000:]
-        assert "Unrecognized pair style" not in proc.stdout
+        assert proc.returncode == 0, proc.output[-3000:]
+        assert "Unrecognized pair style" not in proc.output
         runs[n if fold == "1" else f"{n}-nofold"] = dict(thermo=read_thermo(d / "log.lammps"), frames=read_dump(d / "dump.txt"),
                        log=(d / "log.lammps").read_text())
     return model, atoms, runs
@@ -154,7 +154,7 @@ def test_ranks_that_own_no_atoms(tmp_path):
         d.mkdir()
         inp = "boundary f f f\n" + CLUSTER_INPUT.format(grid=grid, data=data, model=model)
         proc = run_lmp_input(d, inp, nprocs=4)
-        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert proc.returncode == 0, proc.output[-3000:]
         log = (d / "log.lammps").read_text()
         assert "Nlocal:" in log and " 0 min" in log.split("Nlocal:")[1].splitlines()[0], "some rank should be empty"
         (_, f0), = read_dump(d / "dump.txt")

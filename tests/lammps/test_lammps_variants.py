@@ -11,7 +11,7 @@ from ase.build import bulk
 
 from nbody_lmp import NBodyNetwork, export
 
-from _lmputils import assert_matches, calculator_reference, contract_reference, lammps_frame, run_lammps
+from _lmputils import assert_matches, calculator_reference, contract_reference, lammps_frame, run_zero
 
 TOL = 1e-9
 
@@ -42,7 +42,7 @@ def models(tmp_path_factory):
 
 def compare(path, atoms, type_symbols):
     atoms = lammps_frame(atoms)
-    got = run_lammps(atoms, type_symbols, ["pair_style nbody", f"pair_coeff * * {path} {' '.join(type_symbols)}"])
+    got = run_zero(atoms, type_symbols, ["pair_style nbody", f"pair_coeff * * {path} {' '.join(type_symbols)}"])
     assert_matches(got, contract_reference(path, atoms), TOL)
     assert_matches(got, calculator_reference(path, atoms), TOL)
     return got

@@ -4,18 +4,15 @@ the peers' inputs (data files, MACE arguments, NequIP config) are what they shou
 E0 file may list more elements than the model has."""
 import ast
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from benchmarks.accuracy_parts import mace_peer, nequip_peer, peer_data, recipes, table
+from nbody_lmp.training.config import load_config
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from accuracy_parts import mace_peer, nequip_peer, peer_data, recipes, table  # noqa: E402
-
-from nbody_lmp.training.config import load_config  # noqa: E402
 
 
 @pytest.mark.parametrize("name", list(recipes.RECIPES))
@@ -192,8 +189,8 @@ def test_e0_file_may_list_more_elements(tmp_path):
 def test_ablation_variants_are_valid_configs_one_factor_each():
     import yaml
 
-    import ablation
-    from accuracy_parts.variants import FACTORS, variants
+    from benchmarks import ablation
+    from benchmarks.accuracy_parts.variants import FACTORS, variants
 
     for name, multi in (("aspirin", True), ("si", False)):
         r = recipes.get(name)
@@ -218,7 +215,7 @@ def test_ablation_variants_are_valid_configs_one_factor_each():
 
 
 def test_ablation_table_has_ratios_to_the_default():
-    import ablation
+    from benchmarks import ablation
 
     r = recipes.get("si")
     rows = []
@@ -237,7 +234,7 @@ def test_ablation_table_has_ratios_to_the_default():
 
 def test_ablation_calls_with_one_out_add_up():
     """A second call (another factor) keeps the first call's rows; a variant measured again replaces its row."""
-    import ablation
+    from benchmarks import ablation
 
     earlier = [{"recipe": "si", "factor": "default", "value": "-", "F_mae": 60.0},
                {"recipe": "si", "factor": "gate", "value": "zeroth_order", "F_mae": 80.0},

@@ -9,7 +9,8 @@ import pytest
 
 from nbody_lmp.data import read_configurations
 from nbody_lmp.workflows.generate_sw import SWSiCalculator, generate_sw_si, sw_single_point
-from nbody_lmp.workflows.generate_sw import _diamond, find_libmpi, lammps_frame, sw_potential_file
+from nbody_lmp.workflows.generate_sw import _diamond, lammps_frame
+from nbody_lmp.workflows.lammps_run import find_libmpi, sw_potential_file
 
 TINY = dict(
     supercell=(1, 1, 1),

