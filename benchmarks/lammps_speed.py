@@ -226,29 +226,35 @@ def main(argv=None) -> int:
     report(results, labels, sorted({r["natoms"] for r in results}), args.ranks)
     ens = sorted(set(args.models or []))
     if len(ens) > 1 or (ens and ens[0] > 1):
-        reps, ranks = min(args.sizes), min(args.ranks)
-        base = {(r["label"], r["natoms"], r["ranks"]): r for r in results}.get(("default", 8 * reps ** 3, ranks))
-        print(f"\nensemble cost (issue 13): {8 * reps ** 3} atoms, {ranks} rank(s), model deviation every step "
-              f"(out_freq 1)")
-        print(f"{'models':>7} {'atom-steps/s':>14} {'vs 1 model':>11} {'ideal':>7}")
-        ens_runs = {}
-        for n in ens:
-            if n == 1 and base is not None:
-                r = base  # the nbody run above: the same box, ranks and model
-            else:
-                r = run("nbody", reps, ranks, model, args.seconds, args.warmup, work, lmp, env, tag=f"ensemble_{n}",
-                        models=ensemble_models(model, n, work))
-                results.append(dict(r, models=n))
-            ens_runs[n] = r
-        single = ens_runs.get(1)
-        for n, r in ens_runs.items():
-            ratio = r["atom_steps_per_s"] / single["atom_steps_per_s"] if single else float("nan")
-            print(f"{n:7d} {r['atom_steps_per_s']:14.0f} {ratio:11.3f} {1 / n:7.3f}")
+        results += ensemble_cost(ens, results, model, args, work, lmp, env)
         (work / "results.json").write_text(json.dumps(dict(models=[(n, str(p), d) for n, p, d in models],
                                                            runs=results), indent=1))
 
     print(f"results: {work / 'results.json'}")
     return 0
+
+
+def ensemble_cost(sizes, results, model, args, work, lmp, env) -> list:
+    """``pair_coeff * * m1.pt ... mN.pt`` with the deviation every step for N in ``sizes``, on the
+    smallest box and the fewest ranks, against one model (the ideal ratio is 1/N); returns the new runs."""
+    reps, ranks = min(args.sizes), min(args.ranks)
+    base = {(r["label"], r["natoms"], r["ranks"]): r for r in results}.get(("default", 8 * reps ** 3, ranks))
+    print(f"\nensemble cost: {8 * reps ** 3} atoms, {ranks} rank(s), model deviation every step (out_freq 1)")
+    print(f"{'models':>7} {'atom-steps/s':>14} {'vs 1 model':>11} {'ideal':>7}")
+    ens_runs, new = {}, []
+    for n in sizes:
+        if n == 1 and base is not None:
+            r = base  # the nbody run above: the same box, ranks and model
+        else:
+            r = run("nbody", reps, ranks, model, args.seconds, args.warmup, work, lmp, env, tag=f"ensemble_{n}",
+                    models=ensemble_models(model, n, work))
+            new.append(dict(r, models=n))
+        ens_runs[n] = r
+    single = ens_runs.get(1)
+    for n, r in ens_runs.items():
+        ratio = r["atom_steps_per_s"] / single["atom_steps_per_s"] if single else float("nan")
+        print(f"{n:7d} {r['atom_steps_per_s']:14.0f} {ratio:11.3f} {1 / n:7.3f}")
+    return new
 
 
 def report(results, labels, sizes, ranks) -> None:
