@@ -1,19 +1,20 @@
 #!/usr/bin/env python
-"""Accuracy per cost on public benchmarks, side by side with MACE and NequIP (issue 10).
+"""Accuracy per cost on public benchmarks, side by side with MACE and NequIP (the examples'
+READMEs, e.g. examples/rmd17-aspirin/README.md, give its tables).
 
 For each recipe (examples/rmd17-aspirin, rmd17-ethanol, 3bpa, si-dft, mlearn-ge) and each
 wall-clock budget: train ours with `nbody-lmp train` (or reuse the finished run), evaluate it on
 the recipe's test file, measure its LAMMPS MD throughput beside pair_style sw in the same run;
 then train each peer (--peers mace nequip) in its own virtual environment for the same budget on
 the same training file, on this machine, one after the other, and evaluate it on the same test
-file. Prints one table with the published figures of the data README beside them, writes
+file. Prints one table with the published figures (accuracy_parts/recipes.py) beside them, writes
 results.json (after each model, so an interrupted benchmark keeps what it measured) and a plot
 of test force error against MD throughput (and against training time, where a peer has no
 LAMMPS number).
 
-    python benchmarks/accuracy.py --recipes aspirin --budget 5 --peers mace
-    python benchmarks/accuracy.py --recipes aspirin si --budget 10 30 --peers mace nequip
-    python benchmarks/accuracy.py --table runs/accuracy/results.json        # print it again
+    python -m benchmarks.accuracy --recipes aspirin --budget 5 --peers mace
+    python -m benchmarks.accuracy --recipes aspirin si --budget 10 30 --peers mace nequip
+    python -m benchmarks.accuracy --table runs/accuracy/results.json        # print it again
 
 Runs go to --out (default runs/accuracy/<recipe>-<model>-<budget>min); a finished one is
 reused, an unfinished one is an error unless --force (which moves it aside, deleting nothing).
@@ -124,7 +125,7 @@ def main(argv=None) -> int:
     ap.add_argument("--recipes", nargs="+", default=["aspirin"], choices=list(recipes.RECIPES),
                     help="recipes to measure (default aspirin)")
     ap.add_argument("--budget", nargs="+", type=float, default=[10.0],
-                    help="wall-clock training minutes per model (default 10; the issue asks for 10 and 30)")
+                    help="wall-clock training minutes per model (default 10; the examples report 10 and 30)")
     ap.add_argument("--peers", nargs="*", default=[], choices=PEERS, help="peers to train beside ours")
     ap.add_argument("--mace-size", nargs="+", default=["small"],
                     help="MACE sizes, each trained: small (128x0e, its smallest documented) and/or tiny (32x0e); "
@@ -143,7 +144,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.table:
         if not args.table.is_file():
-            raise SystemExit(f"--table {args.table}: no such file (benchmarks/accuracy.py writes OUT/results.json)")
+            raise SystemExit(f"--table {args.table}: no such file (benchmarks.accuracy writes OUT/results.json)")
         rows = json.loads(args.table.read_text())["rows"]
         report(rows, args.plot or args.table.parent / "force_error_vs_cost.png")
         return 0

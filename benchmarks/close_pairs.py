@@ -1,10 +1,10 @@
 #!/usr/bin/env python
-"""What a model does when two atoms come much closer than in any training pair (issue 12),
-beside pair_style sw in the same run: in a 64-atom diamond Si cell an atom's nearest neighbour
+"""What a model does when two atoms come much closer than in any training pair (docs/lammps.md,
+"Short-range repulsion and geometries far from the training data"), beside pair_style sw in the same run: in a 64-atom diamond Si cell an atom's nearest neighbour
 is moved towards it along their bond, from 2.35 A down to 0.3 A. For each distance the script
 prints the energy above the crystal and the force on the moved atom along the bond (positive:
 pushed away). Columns: `pair_style nbody`, `pair_style sw` and `hybrid/overlay nbody zbl`
-(docs/lammps.md, "Short-range repulsion"). Every number comes from LAMMPS through the plugin.
+(the overlay that section describes). Every number comes from LAMMPS through the plugin.
 
     python benchmarks/close_pairs.py --model runs/si-sw/model.pt
 

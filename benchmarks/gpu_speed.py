@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""pair_style nbody on a CUDA GPU (docs/lammps.md "GPU"; DESIGN.md §5-§7), in one go:
+"""pair_style nbody on a CUDA GPU (docs/lammps.md, "Devices, threads and MPI"), in one go:
 
 1. check: ``device cuda`` against ``device cpu`` in LAMMPS on the same boxes (a rattled diamond
    crystal, a random triclinic cell), in float64 and float32: energy, per-atom energies, forces,
@@ -10,9 +10,9 @@
    ratios; the peak GPU memory of each GPU run (``torch.cuda.max_memory_allocated`` of the LAMMPS
    process) per atom.
 
-    python benchmarks/gpu_speed.py                     # 4096, 32768, 97336 atoms: ~6 min on 16 cores + H100
-    python benchmarks/gpu_speed.py --check-only
-    python benchmarks/gpu_speed.py --model model.pt --sizes 8 16 --cpu 16x1 --seconds 10
+    python -m benchmarks.gpu_speed                     # 4096, 32768 and 97336 atoms
+    python -m benchmarks.gpu_speed --check-only
+    python -m benchmarks.gpu_speed --model model.pt --sizes 8 16 --cpu 16x1 --seconds 10
 
 The model is that of benchmarks/lammps_speed.py (--model, else the trained example, else a random-
 weight network with the `nbody-lmp train` defaults); each run converts it with the ``dtype``
@@ -293,7 +293,7 @@ def main(argv=None) -> int:
     if not torch.cuda.is_available():
         die(f"no CUDA GPU is visible to torch {torch.__version__} (CUDA build: {torch.version.cuda or 'no'}). Run this "
             "on a machine with an NVIDIA GPU, with a CUDA build of torch, and the plugin rebuilt against it "
-            "(pip install --no-build-isolation .); for the CPU use benchmarks/lammps_speed.py")
+            "(pip install --no-build-isolation .); for the CPU use benchmarks.lammps_speed")
     work = args.out or Path(tempfile.mkdtemp(prefix="nbody_gpu_speed_"))
     work.mkdir(parents=True, exist_ok=True)
     model, desc = (args.model.resolve(), f"model {args.model}") if args.model else ls.default_model(work)

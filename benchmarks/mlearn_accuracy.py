@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Accuracy of an nbody model on an mlearn test set against the SNAP fits of the same paper
-(issue 4 "Training also works on real DFT data"; DESIGN.md §7 "how we know it is right").
+(examples/si-dft and examples/mlearn-ge: their run.sh calls it, their READMEs give the tables).
 
 mlearn (Zuo et al., J. Phys. Chem. A 124, 731 (2020)) trained SNAP and quadratic SNAP on the
 same VASP PBE training sets we train on; LAMMPS ships those fits in its potentials folder

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""MD stability of a molecule model in LAMMPS (issue 10: "aspirin 20 ps NVT at 500 K, boundary
-f f f, without a blow-up; NVE energy drift reported"). One test configuration in vacuum, with
+"""MD stability of a molecule model in LAMMPS, boundary f f f (examples/rmd17-aspirin/README.md
+reports it for aspirin, 20 ps NVT at 500 K). One test configuration in vacuum, with
 ``pair_style nbody``: NVT (Nose-Hoover) for --ps picoseconds at --temperature, then NVE for
 --nve-ps from the last NVT state, 0.5 fs steps. Prints and writes (``--out``/stability.json):
 

@@ -1,4 +1,6 @@
-"""The ``nbody-lmp`` command (DESIGN.md §3 ``cli.py``; issue 4, "CLI").
+"""The ``nbody-lmp`` command: the user-facing entry point to training (docs/data.md for the data it
+reads), export (docs/model-format.md), the LAMMPS plugin (docs/lammps.md) and the workflows
+(:mod:`nbody_lmp.workflows`). Each subcommand has its ``cmd_<name>`` and its ``add_<name>_parser``.
 
     nbody-lmp train config.yaml [--resume] [--force] [--set training.lr=1e-3] [--ensemble N]
     nbody-lmp evaluate model.pt data.xyz [--plot parity.png] [--json metrics.json]
@@ -363,7 +365,7 @@ def cmd_demo(args) -> int:
 
 def add_demo_parser(sub) -> None:
     d = _sub(sub, "demo", "SW Si data -> training -> export -> LAMMPS MD -> report",
-             "The whole pipeline in one command (issue 6); reuses the steps already done in --workdir.",
+             "The whole pipeline in one command; reuses the steps already done in --workdir.",
              "  nbody-lmp demo --workdir demo\n  nbody-lmp demo --workdir /tmp/quick --quick")
     d.add_argument("--workdir", default="demo", help="work folder (default demo)")
     d.add_argument("--quick", action="store_true", help="tiny sizes, a smoke test")

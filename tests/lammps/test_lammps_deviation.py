@@ -1,4 +1,5 @@
-"""pair_style nbody with several models and compute nbody/deviation (issue 13): the per-atom force
+"""pair_style nbody with several models and compute nbody/deviation (docs/lammps.md,
+"Several models: model deviation"): the per-atom force
 and energy deviations, their max/min/mean and the out_file lines equal the Python ones
 (NBodyCalculator on the same models) to 1e-10 in float64 on 1, 2 and 4 MPI ranks; the dynamics is
 the first model's (the same trajectory as with that model alone); models with other species or

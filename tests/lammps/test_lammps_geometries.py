@@ -1,4 +1,5 @@
-"""pair_style nbody on geometries that MD produces and training sets do not have (issue 12):
+"""pair_style nbody on geometries that MD produces and training sets do not have (docs/lammps.md,
+"Short-range repulsion and geometries far from the training data"):
 atoms much closer than any training pair (finite, equal to Python), overlapping atoms and NaN
 positions (an error naming the atom tags), atoms lost through a non-periodic boundary (LAMMPS's
 own error), boxes thinner than the receptive field in one direction and very thin triclinic

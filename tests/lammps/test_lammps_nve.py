@@ -1,4 +1,4 @@
-"""Energy conservation of NVE MD with pair_style nbody in float64 (DESIGN.md §6, issue 5): over
+"""Energy conservation of NVE MD with pair_style nbody in float64 (docs/lammps.md, "Validation"): over
 1000 steps the total energy fluctuates at the level of the integrator's O(dt^2) error and does
 not drift, which needs exact forces (-dE/dr) and a smooth potential (the cutoff envelope).
 

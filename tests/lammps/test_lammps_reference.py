@@ -1,5 +1,5 @@
 """pair_style nbody against the Python references on the same exported float64 model
-(DESIGN.md §6, issue 5): total energy, per-atom energies, forces, global virial and per-atom
+(docs/lammps.md, "Validation"): total energy, per-atom energies, forces, global virial and per-atom
 virial, to <= 1e-12 relative, on periodic cubic, triclinic, non-periodic, two-species, smaller-
 than-the-receptive-field and hybrid/overlay-with-NULL systems."""
 import numpy as np
@@ -202,7 +202,7 @@ def test_float32_model(tmp_path):
 
 
 def test_float32_file_run_in_float64_is_exactly_covariant(tmp_path):
-    """issue 12: the exported file carries exact float64 CG matrices, so `dtype float64` on a float32
+    """The exported file carries exact float64 CG matrices, so `dtype float64` on a float32
     file is covariant to float64 rounding, not to the ~1e-9 of float32-rounded constants."""
     from nbody_lmp.so3 import random_rotation
     import torch

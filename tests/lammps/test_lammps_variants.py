@@ -1,6 +1,7 @@
-"""pair_style nbody runs the issue-11 model variants exactly like Python: per-channel radial
-weights (``radial_weights: per_channel``), export's radial tables (``radial_table``) and the species
-gains of every level (``species_levels: all``, issue 10), float64,
+"""pair_style nbody runs the model variants exactly like Python: per-channel radial weights
+(``radial_weights: per_channel``, docs/theory.md "Per-channel radial weights and Proposition 1"),
+export's radial tables (``radial_table``) and the species gains of every level
+(``species_levels: all``), float64,
 energies, per-atom energies, forces and virials to 1e-9 relative, on a rattled crystal and a
 two-species triclinic cell."""
 import numpy as np

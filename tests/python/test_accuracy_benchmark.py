@@ -1,4 +1,4 @@
-"""benchmarks/accuracy.py without training anything and without the peers (issue 10): the
+"""benchmarks.accuracy and benchmarks.ablation without training anything and without the peers: the
 recipes load and validate and ship their data, the table is built from evaluate's metrics JSON,
 the peers' inputs (data files, MACE arguments, NequIP config) are what they should be, and an
 E0 file may list more elements than the model has."""
@@ -33,7 +33,7 @@ def test_recipe_config_loads_and_ships_its_data(name):
 
 @pytest.mark.parametrize("name", ["aspirin", "ethanol"])
 def test_long_recipe_is_the_recipe_with_a_longer_budget(name):
-    """config-long.yaml (issue 10, "a documented longer recipe") trains on the same file, with the
+    """config-long.yaml (the documented longer recipe) trains on the same file, with the
     same split and E0, into its own run folder; what it changes is the budget and the capacity."""
     r = recipes.get(name)
     short, long = load_config(r.path / "config.yaml"), load_config(r.path / "config-long.yaml")

@@ -1,4 +1,4 @@
-"""The `nbody-lmp` command (issue 4, "CLI"): --help with an example for every subcommand;
+"""The `nbody-lmp` command (nbody_lmp/cli.py): --help with an example for every subcommand;
 `evaluate` and `info` on a tiny exported model; train -> export; errors are one line, exit 2."""
 import json
 import os

@@ -1,4 +1,4 @@
-"""Ensembles (issue 13): `nbody-lmp train --ensemble N` trains N members that differ only in seed,
+"""Ensembles: `nbody-lmp train --ensemble N` trains N members that differ only in seed,
 each in RUN_DIR/member-k, on one validation split; --resume continues each member where it
 stopped and ends with the same weights as an uninterrupted ensemble; `nbody-lmp export` of the
 ensemble folder writes one file per member."""

@@ -1,4 +1,4 @@
-"""`nbody-lmp select` (issue 13): frames whose max per-atom force deviation lies in [lo, hi) are
+"""`nbody-lmp select` (nbody_lmp.workflows.selection): frames whose max per-atom force deviation lies in [lo, hi) are
 written to extxyz, from a LAMMPS dump custom file (orthogonal or triclinic box, types mapped by
 --elements or an element column) or an extxyz file; an existing output is never overwritten
 without --force."""

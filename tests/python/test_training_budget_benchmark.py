@@ -1,4 +1,4 @@
-"""benchmarks/training_budget.py (issue 10, the longer recipe's figure): it reads finished run
+"""benchmarks.training_budget (the longer recipe's figure): it reads finished run
 folders, fits the power-law trend of their test force MAE against training time, and says what is
 missing when a folder is not finished or not evaluated."""
 import csv

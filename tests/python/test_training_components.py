@@ -1,4 +1,4 @@
-"""Loss, metrics, EMA and atomic checkpoints (issue 4, "Training")."""
+"""Loss, metrics, EMA and atomic checkpoints (nbody_lmp.training)."""
 import os
 
 import numpy as np

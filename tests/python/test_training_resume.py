@@ -1,5 +1,5 @@
-"""Checkpoints and --resume (issue 4, "Training": a training killed after a checkpoint resumes
-and ends with the same weights as an uninterrupted run; run folders are never reused silently)."""
+"""Checkpoints and --resume: a training killed after a checkpoint resumes and ends with the
+same weights as an uninterrupted run; run folders are never reused silently."""
 import signal
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""The cosine learning-rate schedule (issue 4, "learning-rate schedule (plateau or cosine)"): it
+"""The cosine learning-rate schedule (``training.scheduler: cosine``): it
 anneals from ``lr`` to ``min_lr`` by ``max_epochs`` or by the time limit, whichever comes first."""
 import math
 from types import SimpleNamespace

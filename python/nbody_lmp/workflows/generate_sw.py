@@ -1,4 +1,5 @@
-"""Stillinger–Weber silicon reference data from LAMMPS (issue 4, "Reference data generator").
+"""Stillinger–Weber silicon reference data from LAMMPS (docs/data.md, "Stillinger–Weber silicon
+reference data").
 
 Implements ``nbody-lmp generate sw-si``: the project's always-available, exact reference data.
 Nobody here wrote the potential: LAMMPS runs its own ``pair_style sw`` with the ``Si.sw`` file

@@ -1,4 +1,5 @@
-"""Selection of new training data by model deviation (issue 13: ``nbody-lmp select``).
+"""Selection of new training data by model deviation, ``nbody-lmp select`` (docs/lammps.md,
+"Several models: model deviation", for the deviation itself).
 
     nbody-lmp select traj.dump -o candidates.xyz --lo 0.05 --hi 0.30 --elements Si
 
