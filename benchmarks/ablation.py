@@ -1,20 +1,20 @@
 #!/usr/bin/env python
-"""The ablation the paper invites (issue 10): one factor of a recipe changed at a time, each
+"""The ablation the paper invites: one factor of a recipe changed at a time, each
 variant trained for the same wall-clock budget on the same training file, tested once, and timed
 in LAMMPS beside pair_style sw. One table per recipe (test error, validation error, training
-time, parameters, MD throughput) and one plot (test force MAE against MD throughput).
+time, parameters, MD throughput) and one plot (test force MAE against MD throughput); docs/theory.md
+("What the first-order gate buys, measured", "What a level buys, measured") reads them.
 
 Factors (accuracy_parts/variants.py): gate (eq. 10 / 11 / 12), levels (1 / 2 / 3), lmax
 (1 / 2 / 3), channels (8 / 16 / 32), species (embedding at the leaves only / at every level).
 
-    python benchmarks/ablation.py --recipes aspirin si --budget 30 --set model.channels=16 \\
+    python -m benchmarks.ablation --recipes aspirin si --budget 30 --set model.channels=16 \\
         --out runs/accuracy30 --jobs 2
-    python benchmarks/ablation.py --table runs/accuracy30/ablation.json       # print it again
+    python -m benchmarks.ablation --table runs/accuracy30/ablation.json       # print it again
 
-``--jobs 2`` trains two variants at a time, one thread each (our training does not scale past one
-thread on this 2-core machine: 12.7 s an aspirin epoch on one, 11.4 s on two); the LAMMPS
-timings come afterwards, one at a time. The default variant's folder is the one
-benchmarks/accuracy.py uses for the same recipe and budget, so with the same --out and --set a
+``--jobs 2`` trains two variants at a time, one thread each (on a 2-core machine two one-thread
+trainings use the cores better than one two-thread training); the LAMMPS timings come
+afterwards, one at a time. The default variant's folder is the one benchmarks.accuracy uses for the same recipe and budget, so with the same --out and --set a
 finished side-by-side run is reused, not trained again. Rows already in OUT/ablation.json from an
 earlier call (another factor, say) are kept; a variant measured again replaces its row. Not a test:
 it asserts nothing.
@@ -30,10 +30,11 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if not __package__:  # run as a file: the package's other modules are not importable
+    raise SystemExit("run it from the repository root as a module: python -m benchmarks.ablation ...")
 
-from accuracy_parts import ours, recipes, table  # noqa: E402
-from accuracy_parts.variants import FACTORS, variants  # noqa: E402
+from .accuracy_parts import ours, recipes, table
+from .accuracy_parts.variants import FACTORS, variants
 
 
 def _base_model(recipe, base_sets):
@@ -98,7 +99,7 @@ def measure(args):
         for v, r in done:        # LAMMPS timings one at a time, after every training has finished
             row = _row(recipe, v, r, args.budget)
             if args.md_seconds > 0:
-                from accuracy_parts import throughput
+                from .accuracy_parts import throughput
                 row.update(throughput.measure(recipe, r["model"], r["run_dir"] / "md", seconds=args.md_seconds))
             rows.append(row)
             save()
@@ -185,7 +186,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.table:
         if not args.table.is_file():
-            raise SystemExit(f"--table {args.table}: no such file (benchmarks/ablation.py writes OUT/ablation.json)")
+            raise SystemExit(f"--table {args.table}: no such file (benchmarks.ablation writes OUT/ablation.json)")
         rows = json.loads(args.table.read_text())["rows"]
         print(format_table(rows))
         print(f"plot: {plot(rows, args.table.parent / 'ablation.png')}")

@@ -1,19 +1,20 @@
 #!/usr/bin/env python
-"""Accuracy per cost on public benchmarks, side by side with MACE and NequIP (issue 10).
+"""Accuracy per cost on public benchmarks, side by side with MACE and NequIP (the examples'
+READMEs, e.g. examples/rmd17-aspirin/README.md, give its tables).
 
 For each recipe (examples/rmd17-aspirin, rmd17-ethanol, 3bpa, si-dft, mlearn-ge) and each
 wall-clock budget: train ours with `nbody-lmp train` (or reuse the finished run), evaluate it on
 the recipe's test file, measure its LAMMPS MD throughput beside pair_style sw in the same run;
 then train each peer (--peers mace nequip) in its own virtual environment for the same budget on
 the same training file, on this machine, one after the other, and evaluate it on the same test
-file. Prints one table with the published figures of the data README beside them, writes
+file. Prints one table with the published figures (accuracy_parts/recipes.py) beside them, writes
 results.json (after each model, so an interrupted benchmark keeps what it measured) and a plot
 of test force error against MD throughput (and against training time, where a peer has no
 LAMMPS number).
 
-    python benchmarks/accuracy.py --recipes aspirin --budget 5 --peers mace
-    python benchmarks/accuracy.py --recipes aspirin si --budget 10 30 --peers mace nequip
-    python benchmarks/accuracy.py --table runs/accuracy/results.json        # print it again
+    python -m benchmarks.accuracy --recipes aspirin --budget 5 --peers mace
+    python -m benchmarks.accuracy --recipes aspirin si --budget 10 30 --peers mace nequip
+    python -m benchmarks.accuracy --table runs/accuracy/results.json        # print it again
 
 Runs go to --out (default runs/accuracy/<recipe>-<model>-<budget>min); a finished one is
 reused, an unfinished one is an error unless --force (which moves it aside, deleting nothing).
@@ -27,10 +28,11 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if not __package__:  # run as a file: the package's other modules are not importable
+    raise SystemExit("run it from the repository root as a module: python -m benchmarks.accuracy ...")
 
-from accuracy_parts import ours, recipes, table  # noqa: E402
-from accuracy_parts.plot import force_error_plot  # noqa: E402
+from .accuracy_parts import ours, recipes, table
+from .accuracy_parts.plot import force_error_plot
 
 PEERS = ("mace", "nequip")
 
@@ -57,9 +59,9 @@ def run_peer(peer: str, size: str, recipe, budget: float, args) -> dict:
     common = dict(force=args.force, val_fraction=_val_fraction(recipe), species=_species(recipe),
                   threads=args.threads, size=size)
     if peer == "mace":
-        from accuracy_parts import mace_peer
+        from .accuracy_parts import mace_peer
         return mace_peer.train_and_evaluate(recipe, budget, args.out, **common)
-    from accuracy_parts import nequip_peer
+    from .accuracy_parts import nequip_peer
     return nequip_peer.train_and_evaluate(recipe, budget, args.out, **common)
 
 
@@ -77,7 +79,7 @@ def measure(args) -> list:
             row = table.row_from_metrics(recipe, "nbody", r["metrics"], budget_min=budget, train_s=r["train_s"],
                                          params=r["params"], epochs=r["epochs"], run_dir=str(r["run_dir"]))
             if args.md_seconds > 0:
-                from accuracy_parts import throughput
+                from .accuracy_parts import throughput
                 print(f"[nbody {name}] LAMMPS MD throughput ({args.md_seconds:g} s, beside pair_style sw)")
                 row.update(throughput.measure(recipe, r["model"], r["run_dir"] / "md", seconds=args.md_seconds))
             rows.append(row)
@@ -123,7 +125,7 @@ def main(argv=None) -> int:
     ap.add_argument("--recipes", nargs="+", default=["aspirin"], choices=list(recipes.RECIPES),
                     help="recipes to measure (default aspirin)")
     ap.add_argument("--budget", nargs="+", type=float, default=[10.0],
-                    help="wall-clock training minutes per model (default 10; the issue asks for 10 and 30)")
+                    help="wall-clock training minutes per model (default 10; the examples report 10 and 30)")
     ap.add_argument("--peers", nargs="*", default=[], choices=PEERS, help="peers to train beside ours")
     ap.add_argument("--mace-size", nargs="+", default=["small"],
                     help="MACE sizes, each trained: small (128x0e, its smallest documented) and/or tiny (32x0e); "
@@ -142,7 +144,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.table:
         if not args.table.is_file():
-            raise SystemExit(f"--table {args.table}: no such file (benchmarks/accuracy.py writes OUT/results.json)")
+            raise SystemExit(f"--table {args.table}: no such file (benchmarks.accuracy writes OUT/results.json)")
         rows = json.loads(args.table.read_text())["rows"]
         report(rows, args.plot or args.table.parent / "force_error_vs_cost.png")
         return 0

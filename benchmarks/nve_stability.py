@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Long NVE stability of pair_style nbody against pair_style sw on the same box (issue 12, "a
-model that survives the geometries MD produces"): diamond Si, velocities at 2T so the crystal
+"""Long NVE stability of pair_style nbody against pair_style sw on the same box (docs/lammps.md,
+"Validation"): diamond Si, velocities at 2T so the crystal
 equilibrates near T, then NVE for --ps picoseconds at 1 fs, on 1 and 2 MPI ranks, one run
 after the other. Prints, for each style and rank count:
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nbody_lmp.lammps_run import diamond_si_box, pair_lines, parse_log, parse_throughput, run_lammps
+from nbody_lmp.workflows.lammps_run import diamond_si_box, pair_lines, parse_log, parse_throughput, run_lammps
 
 
 def md_input(style: str, model: str | None, reps: int, steps: int, temperature: float, thermo: int,

@@ -1,6 +1,5 @@
 #!/usr/bin/env python
-"""Where a training epoch's time goes (issue 10, "Training speed is accuracy per budget: profile an
-epoch and remove what dominates"). Builds the recipe's trainer as ``nbody-lmp train`` does (same
+"""Where a training epoch's time goes: with a wall-clock training budget, speed is accuracy. Builds the recipe's trainer as ``nbody-lmp train`` does (same
 data, model, loss and optimiser), then times ``--batches`` training steps, split into the stages
 of one step: collating the batch, the forward pass (energy), the force derivative
 (``autograd.grad`` with ``create_graph``), the loss, the backward pass (through the force graph)

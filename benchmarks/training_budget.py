@@ -1,17 +1,17 @@
 #!/usr/bin/env python
-"""Test force error against training budget (issue 10: "a documented longer recipe aimed at the
-published MACE numbers, with whatever part of it you could run and its figures").
+"""Test force error against training budget: the figure of the longer recipes (config-long.yaml)
+in examples/rmd17-aspirin and examples/rmd17-ethanol, against the published MACE numbers.
 
 Reads finished nbody run folders (``metrics.csv``, ``metrics.json`` and the ``test_metrics.json``
 that ``run.sh`` or ``nbody-lmp evaluate --json`` writes) and, with ``--side-by-side``, the nbody
-rows of a ``benchmarks/accuracy.py`` JSON; the published figures (MAE) come from the recipe
+rows of a ``benchmarks.accuracy`` JSON; the published figures (MAE) come from the recipe
 (``accuracy_parts/recipes.py``). It prints one table (budget, epochs, width, test force MAE,
 ratio to the published MACE figure) and draws the validation force MAE of each run against its
 training time, its test MAE at the end, and the published figures as lines. With end points at
 budgets a factor 1.5 or more apart it fits a power law, test MAE = a * minutes^-b, and prints
 where it would reach at ``--extrapolate`` minutes: a trend, not a measurement, and said so.
 
-    python benchmarks/training_budget.py --recipe aspirin \\
+    python -m benchmarks.training_budget --recipe aspirin \\
         --side-by-side examples/rmd17-aspirin/figures/side_by_side_30min.json \\
         --run "config-long, 100 min=runs/long/aspirin-long-100min" --extrapolate 720 \\
         --out examples/rmd17-aspirin/figures/training_budget
@@ -25,7 +25,10 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from accuracy_parts import recipes, table
+if not __package__:  # run as a file: the package's other modules are not importable
+    raise SystemExit("run it from the repository root as a module: python -m benchmarks.training_budget ...")
+
+from .accuracy_parts import recipes, table
 
 
 def read_run(recipe: recipes.Recipe, label: str, folder: Path) -> Dict[str, Any]:
@@ -119,7 +122,7 @@ def main(argv=None) -> int:
     p.add_argument("--recipe", required=True, choices=list(recipes.RECIPES),
                    help="the recipe (accuracy_parts/recipes.py): energy unit and published figures")
     p.add_argument("--run", action="append", default=[], metavar="LABEL=FOLDER", help="a finished run folder")
-    p.add_argument("--side-by-side", type=Path, help="a benchmarks/accuracy.py JSON: its nbody rows as end points")
+    p.add_argument("--side-by-side", type=Path, help="a benchmarks.accuracy JSON: its nbody rows as end points")
     p.add_argument("--extrapolate", type=float, help="minutes at which to print the power-law trend")
     p.add_argument("--out", type=Path, required=True, help="writes OUT.png and OUT.json")
     args = p.parse_args(argv)

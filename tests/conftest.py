@@ -17,5 +17,6 @@ def float64():
 
 @pytest.fixture
 def float32_default():
-    """torch's own default dtype, float32, whatever an earlier test set (issue 12's case)."""
+    """torch's own default dtype, float32, whatever an earlier test set (a model built
+    under it must still be exactly covariant: test_exact_constants.py)."""
     yield from _default_dtype(torch.float32)

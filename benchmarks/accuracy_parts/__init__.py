@@ -1,5 +1,5 @@
-"""The pieces of ``benchmarks/accuracy.py`` (issue 10, "Accuracy per cost on public benchmarks,
-side by side with MACE and NequIP"), one concept a module:
+"""The pieces of :mod:`benchmarks.accuracy` (accuracy per cost on public benchmarks, side by side
+with MACE and NequIP) and :mod:`benchmarks.ablation`, one concept a module:
 
 * :mod:`recipes`: the example recipes, their test files and the published numbers;
 * :mod:`table`: the one table (test errors, published figures, training time, size, MD speed);

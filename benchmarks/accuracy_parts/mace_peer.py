@@ -1,4 +1,4 @@
-"""MACE beside ours (issue 10, "Same data, same budget, same machine"): ``mace_run_train`` in
+"""MACE beside ours, on the same data for the same budget on the same machine: ``mace_run_train`` in
 its own environment (peer_venv), on the recipe's training file as peer_data writes it, stopped
 after the same wall-clock budget by in_peer/mace_train.py, then evaluated on the same test file
 by in_peer/evaluate.py.

@@ -1,8 +1,8 @@
-"""NequIP beside ours (issue 10, "Same data, same budget, same machine"): ``nequip-train`` in its
+"""NequIP beside ours, on the same data for the same budget on the same machine: ``nequip-train`` in its
 own environment (peer_venv), on the recipe's training file as peer_data writes it, with a config
 written here, stopped by Lightning's own wall-clock limit (``trainer.max_time``) at the budget,
-and evaluated from its eager ``best.ckpt`` (issue 10: "NequIP >= 0.19 has no TorchScript compile
-on torch >= 2.10 (use its eager checkpoint to evaluate)") by in_peer/evaluate.py.
+and evaluated from its eager ``best.ckpt`` (NequIP >= 0.19 has no TorchScript compile on
+torch >= 2.10) by in_peer/evaluate.py.
 
 Size ``small`` is the NequIP tutorial's (configs/tutorial.yaml of the NequIP repository, which
 calls 32 features "a good default"): 4 interaction layers, l_max 1, 32 features, parity on,

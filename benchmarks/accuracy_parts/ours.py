@@ -1,4 +1,4 @@
-"""Our side of benchmarks/accuracy.py (issue 10): train a recipe with ``nbody-lmp train`` for a
+"""Our side of benchmarks.accuracy: train a recipe with ``nbody-lmp train`` for a
 wall-clock budget (``training.time_limit_minutes``), or reuse the run that is already there, and
 evaluate its exported model once on the recipe's test file with ``nbody-lmp evaluate``.
 

@@ -1,4 +1,4 @@
-"""The same data for the peers (issue 10, "Same data, same budget, same machine"): a recipe's
+"""The same data for the peers: a recipe's
 train and test files rewritten as plain extended XYZ with the keys the peers read by default
 (``REF_energy``, ``REF_forces``, ``REF_stress`` in ASE's sign and eV/Å³), decompressed, and the
 isolated-atom energies as ``{Z: eV}``. The values are those our reader gives (same conversions,

@@ -1,4 +1,4 @@
-"""What the peers share in benchmarks/accuracy.py (issue 10): one run folder per (recipe, peer,
+"""What the peers share in benchmarks.accuracy: one run folder per (recipe, peer,
 budget), reused once finished and never overwritten without ``force`` (the old folder is then
 moved to ``previous-<time>/`` inside the new one's parent), and a subprocess call whose log goes
 to a file and whose failure says where to look.

@@ -1,5 +1,5 @@
-"""Virtual environments of the peers' own (issue 10: "installs MACE (mace-torch) and NequIP
-(nequip) into virtual environments of its own (never into the project's .venv)"), under
+"""Virtual environments of the peers' own (MACE, mace-torch, and NequIP, nequip; never the
+project's .venv), under
 ``benchmarks/.peers/<name>`` (git-ignored), from PyPI with pinned versions that work with the
 CPU torch wheel the project itself uses. Installed once; a stamp file records what was asked.
 """
@@ -12,7 +12,7 @@ from typing import Dict, List
 
 PEERS_DIR = Path(__file__).resolve().parents[1] / ".peers"
 
-# torch as in the project's Makefile (CPU wheel); the peer at the version this benchmark was written against
+# torch as in the project's Makefile (CPU wheel); each peer pinned to a version that works with it
 PINS: Dict[str, List[str]] = {
     "mace": ["torch==2.13.0", "mace-torch==0.3.16"],      # brings e3nn 0.4.4 (mace-torch pins it)
     "nequip": ["torch==2.13.0", "nequip==0.19.1"],        # >= 0.19: no TorchScript compile on torch >= 2.10

@@ -1,5 +1,5 @@
-"""The picture of benchmarks/accuracy.py (issue 10: "test force error against LAMMPS throughput,
-one point per model (ours and the peers), written by the benchmark"). Where a model has no LAMMPS
+"""The picture of benchmarks.accuracy: test force error against LAMMPS throughput, one point per
+model (ours and the peers). Where a model has no LAMMPS
 number (the peers run in no LAMMPS here) its point goes on a second panel, against training wall
 time, beside ours; published figures are horizontal lines (they have neither number).
 """

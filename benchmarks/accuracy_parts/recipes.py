@@ -1,6 +1,6 @@
-"""The recipes that benchmarks/accuracy.py measures (issue 10, "What to build": rMD17 aspirin and
-ethanol, 3BPA, mlearn Si and Ge) and the published test errors to print beside them, copied from
-the data README (``shared/data/README.md``): rMD17 MAE from the MACE paper (Batatia et al.,
+"""The recipes that benchmarks.accuracy measures (rMD17 aspirin and ethanol, 3BPA, mlearn Si and
+Ge: the examples/ folders) and the published test errors to print beside them (the data sets are
+described in docs/data.md, "Shared data sets"): rMD17 MAE from the MACE paper (Batatia et al.,
 NeurIPS 2022), 3BPA RMSE at 300 K from the Allegro and MACE papers (published test sets, which
 our derived test set is *not*: printed for orientation only), mlearn from Zuo et al. 2020 (SNAP
 is measured in the same run by ``examples/*/run.sh`` through benchmarks/mlearn_accuracy.py).

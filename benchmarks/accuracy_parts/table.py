@@ -1,4 +1,4 @@
-"""The one table of benchmarks/accuracy.py (issue 10, "print one table"): per recipe, each
+"""The one table of benchmarks.accuracy: per recipe, each
 measured model (ours, the peers) and the published figures, with energy and force MAE and RMSE
 (meV per molecule or meV/atom, meV/Å), stress RMSE where the data has it (meV/Å³), training wall
 time, parameter count and LAMMPS MD throughput (atom-steps/s and the ratio to ``pair_style sw``

@@ -1,12 +1,13 @@
 """LAMMPS MD throughput of a model on its recipe's own system, beside ``pair_style sw`` in the
-same run (issue 10: "the MD throughput of the same model in LAMMPS (atom-steps/s and ratio to
-pair_style sw on the same machine in the same run, as in benchmarks/lammps_speed.py)").
+same run: atom-steps/s and the ratio to pair_style sw on the same machine, as
+benchmarks/lammps_speed.py measures them.
 
 The system is the first configuration of the recipe's test file: a molecule alone in a
 non-periodic box (``boundary s s s``), a periodic cell replicated to at least ``min_atoms``
 atoms. ``pair_style sw`` runs on the 512-atom diamond-Si box of lammps_speed.py just before, as
 the machine's yardstick (the machine is shared: only the ratio is comparable between runs).
-Both go through lammps_speed.run (same executable, environment, timing and parsing).
+Both go through lammps_speed.run (same executable, environment, timing and parsing), and so
+through the library's runner (:func:`nbody_lmp.workflows.lammps_run.run_lammps`).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def system_input(recipe: Recipe, model: Path, species: List[str], folder: Path, 
         boundary, replicate, timestep = "p p p", f"replicate {reps} {reps} {reps}\n", 0.001
     ase.io.write(folder / "system.data", atoms, format="lammps-data", specorder=list(species), masses=True,
                  atom_style="atomic")
-    return f"""# nbody-lmp benchmarks/accuracy.py: {recipe.name}, first test configuration
+    return f"""# nbody-lmp benchmarks.accuracy: {recipe.name}, first test configuration
 units metal
 atom_style atomic
 boundary {boundary}
@@ -54,11 +55,9 @@ run 100000000
 
 def measure(recipe: Recipe, model: Path, workdir: Path, seconds: float = 10.0) -> Dict[str, float]:
     """``{"md_atom_steps_s", "md_vs_sw", "sw_atom_steps_s", "md_atoms"}`` for an exported nbody model."""
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import lammps_speed  # benchmarks/lammps_speed.py: the same runner as the speed benchmark
-
     from nbody_lmp.export import load_exported
+
+    from .. import lammps_speed  # the speed benchmark's timed run: same executable, environment, parsing
 
     _, meta = load_exported(str(model))
     species = list(meta["species"])

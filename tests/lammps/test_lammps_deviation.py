@@ -1,4 +1,5 @@
-"""pair_style nbody with several models and compute nbody/deviation (issue 13): the per-atom force
+"""pair_style nbody with several models and compute nbody/deviation (docs/lammps.md,
+"Several models: model deviation"): the per-atom force
 and energy deviations, their max/min/mean and the out_file lines equal the Python ones
 (NBodyCalculator on the same models) to 1e-10 in float64 on 1, 2 and 4 MPI ranks; the dynamics is
 the first model's (the same trajectory as with that model alone); models with other species or
@@ -9,7 +10,7 @@ from ase.build import bulk
 
 from _lmputils import lammps_frame, make_model, new_lammps, read_dump, read_thermo, run_lmp_input, write_data
 from nbody_lmp import NBodyCalculator
-from nbody_lmp.selection import read_lammps_dump, select_frames
+from nbody_lmp.workflows.selection import read_lammps_dump, select_frames
 
 RANKS = (1, 2, 4)
 
@@ -62,13 +63,13 @@ def ensemble(tmp_path_factory):
         d = base / f"np{n}"
         d.mkdir()
         proc = run_lmp_input(d, INPUT.format(data=data, models=" ".join(map(str, models))), nprocs=n)
-        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert proc.returncode == 0, proc.output[-3000:]
         runs[n] = dict(dir=d, frames=read_dump(d / "dump.txt"), frames7=read_dump(d / "dump7.txt"), thermo=read_thermo(d / "log.lammps"),
                        devi=np.loadtxt(d / "devi.out", ndmin=2))
     d = base / "single"
     d.mkdir()
     proc = run_lmp_input(d, SINGLE.format(data=data, model=models[0]), nprocs=1)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.returncode == 0, proc.output[-3000:]
     runs["single"] = dict(frames=read_dump(d / "dump.txt"))
     return models, atoms, runs
 
@@ -247,7 +248,7 @@ def test_hybrid_overlay_with_null_type_on_2_ranks(odd_models, tmp_path):
     data = write_data(tmp_path / "h.data", atoms, ["Si", "Ar"])
     models = [odd_models["a"], odd_models["b"]]
     proc = run_lmp_input(tmp_path, HYBRID.format(data=data, models=" ".join(map(str, models))), nprocs=2)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.returncode == 0, proc.output[-3000:]
     (_, f), = read_dump(tmp_path / "dump.txt")
     si = np.array([s == "Si" for s in symbols])
     ref = python_deviation(models, atoms[si])

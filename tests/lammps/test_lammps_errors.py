@@ -1,5 +1,5 @@
 """Bad input to pair_style nbody stops LAMMPS with a message that says what to change
-(issue 5; docs/lammps.md "Restrictions" and "Errors")."""
+(docs/lammps.md, "Restrictions" and "Errors")."""
 import re
 
 import pytest

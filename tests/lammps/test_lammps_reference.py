@@ -1,5 +1,5 @@
 """pair_style nbody against the Python references on the same exported float64 model
-(DESIGN.md §6, issue 5): total energy, per-atom energies, forces, global virial and per-atom
+(docs/lammps.md, "Validation"): total energy, per-atom energies, forces, global virial and per-atom
 virial, to <= 1e-12 relative, on periodic cubic, triclinic, non-periodic, two-species, smaller-
 than-the-receptive-field and hybrid/overlay-with-NULL systems."""
 import numpy as np
@@ -8,7 +8,7 @@ from ase import Atoms
 from ase.build import bulk
 
 from _lmputils import (assert_matches, calculator_reference, contract_reference, lammps_frame, make_model,
-                       run_lammps)
+                       run_zero)
 
 TOL = 1e-12
 
@@ -74,7 +74,7 @@ def cluster(n, seed, box=7.0):
 def compare(path, atoms, type_symbols, pair_lines=None, calculator=True):
     atoms = lammps_frame(atoms)
     pair_lines = pair_lines or ["pair_style nbody", f"pair_coeff * * {path} {' '.join(type_symbols)}"]
-    got = run_lammps(atoms, type_symbols, pair_lines)
+    got = run_zero(atoms, type_symbols, pair_lines)
     ref = contract_reference(path, atoms)
     assert_matches(got, ref, TOL)
     if calculator:
@@ -136,7 +136,7 @@ def test_two_species_several_types_per_species(models):
     tags = [("Si" if s == "Si" and k < half else ("O" if s == "O" else "Ar")) for k, s in enumerate(symbols)]
     relabelled.set_chemical_symbols(tags)  # Ar stands for "Si of type 3" while creating atoms
     path = models["sio"]
-    got = run_lammps(relabelled, ["Si", "O", "Ar"], ["pair_style nbody", f"pair_coeff * * {path} {' '.join(types)}"])
+    got = run_zero(relabelled, ["Si", "O", "Ar"], ["pair_style nbody", f"pair_coeff * * {path} {' '.join(types)}"])
     ref = contract_reference(path, atoms)
     assert_matches(got, ref, TOL)
 
@@ -159,7 +159,7 @@ def test_hybrid_overlay_with_null(models, image_mode):
     """Ar atoms (type 2) are NULL for nbody and left to another style: nbody sees only Si."""
     atoms = lammps_frame(triclinic(["Si", "Si", "Ar"] * 5, seed=9))
     path = models["si"]
-    got = run_lammps(atoms, ["Si", "Ar"], [
+    got = run_zero(atoms, ["Si", "Ar"], [
         "pair_style hybrid/overlay nbody zero 6.0",
         f"pair_coeff * * nbody {path} Si NULL",
         "pair_coeff * * zero",
@@ -178,9 +178,9 @@ def test_hybrid_overlay_adds_up(models, tmp_path):
     atoms = lammps_frame(triclinic(["Si"] * 12, seed=10))
     path = models["si"]
     lj = ["pair_coeff * * lj/cut 0.01 2.2"]
-    both = run_lammps(atoms, ["Si"], ["pair_style hybrid/overlay nbody lj/cut 5.0",
+    both = run_zero(atoms, ["Si"], ["pair_style hybrid/overlay nbody lj/cut 5.0",
                                       f"pair_coeff * * nbody {path} Si", *lj])
-    alone = run_lammps(atoms, ["Si"], ["pair_style lj/cut 5.0", "pair_coeff * * 0.01 2.2"])
+    alone = run_zero(atoms, ["Si"], ["pair_style lj/cut 5.0", "pair_coeff * * 0.01 2.2"])
     ref = contract_reference(path, atoms)
     summed = {k: ref[k] + alone[k] for k in ref}
     assert_matches(both, summed, TOL)
@@ -193,16 +193,16 @@ def test_float32_model(tmp_path):
     atoms = bulk("Si", "diamond", a=5.43, cubic=True)
     atoms.rattle(0.05, seed=12)
     atoms = lammps_frame(atoms)
-    got = run_lammps(atoms, ["Si"], ["pair_style nbody", f"pair_coeff * * {p32} Si"])
+    got = run_zero(atoms, ["Si"], ["pair_style nbody", f"pair_coeff * * {p32} Si"])
     ref = contract_reference(p64, atoms)
     assert_matches(got, ref, 1e-4, keys=["energy", "energies", "forces", "virial"])
     # and `dtype float64` runs the float32 file in float64: closer to the float64 model's numbers
-    got64 = run_lammps(atoms, ["Si"], ["pair_style nbody dtype float64", f"pair_coeff * * {p32} Si"])
+    got64 = run_zero(atoms, ["Si"], ["pair_style nbody dtype float64", f"pair_coeff * * {p32} Si"])
     assert_matches(got64, ref, 1e-5, keys=["energy", "forces"])
 
 
 def test_float32_file_run_in_float64_is_exactly_covariant(tmp_path):
-    """issue 12: the exported file carries exact float64 CG matrices, so `dtype float64` on a float32
+    """The exported file carries exact float64 CG matrices, so `dtype float64` on a float32
     file is covariant to float64 rounding, not to the ~1e-9 of float32-rounded constants."""
     from nbody_lmp.so3 import random_rotation
     import torch
@@ -210,11 +210,11 @@ def test_float32_file_run_in_float64_is_exactly_covariant(tmp_path):
     p32 = make_model(tmp_path / "m32.pt", ["Si"], cutoff=3.2, seed=13, dtype="float32", lmax=2, channels=6)
     atoms = cluster(14, seed=14)
     lines = ["pair_style nbody dtype float64", f"pair_coeff * * {p32} Si"]
-    ref = run_lammps(atoms, ["Si"], lines)
+    ref = run_zero(atoms, ["Si"], lines)
     R = random_rotation(torch.Generator().manual_seed(15)).numpy()
     for T in (R, -R):
         b = atoms.copy()
         b.positions = atoms.positions @ T.T
-        got = run_lammps(b, ["Si"], lines)
+        got = run_zero(b, ["Si"], lines)
         assert abs(got["energy"] - ref["energy"]) <= 1e-13 * abs(ref["energy"])
         assert np.abs(got["forces"] - ref["forces"] @ T.T).max() <= 1e-12 * np.abs(ref["forces"]).max()

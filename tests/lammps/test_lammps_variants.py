@@ -1,6 +1,7 @@
-"""pair_style nbody runs the issue-11 model variants exactly like Python: per-channel radial
-weights (``radial_weights: per_channel``), export's radial tables (``radial_table``) and the species
-gains of every level (``species_levels: all``, issue 10), float64,
+"""pair_style nbody runs the model variants exactly like Python: per-channel radial weights
+(``radial_weights: per_channel``, docs/theory.md "Per-channel radial weights and Proposition 1"),
+export's radial tables (``radial_table``) and the species gains of every level
+(``species_levels: all``), float64,
 energies, per-atom energies, forces and virials to 1e-9 relative, on a rattled crystal and a
 two-species triclinic cell."""
 import numpy as np
@@ -11,7 +12,7 @@ from ase.build import bulk
 
 from nbody_lmp import NBodyNetwork, export
 
-from _lmputils import assert_matches, calculator_reference, contract_reference, lammps_frame, run_lammps
+from _lmputils import assert_matches, calculator_reference, contract_reference, lammps_frame, run_zero
 
 TOL = 1e-9
 
@@ -42,7 +43,7 @@ def models(tmp_path_factory):
 
 def compare(path, atoms, type_symbols):
     atoms = lammps_frame(atoms)
-    got = run_lammps(atoms, type_symbols, ["pair_style nbody", f"pair_coeff * * {path} {' '.join(type_symbols)}"])
+    got = run_zero(atoms, type_symbols, ["pair_style nbody", f"pair_coeff * * {path} {' '.join(type_symbols)}"])
     assert_matches(got, contract_reference(path, atoms), TOL)
     assert_matches(got, calculator_reference(path, atoms), TOL)
     return got

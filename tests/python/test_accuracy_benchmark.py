@@ -1,21 +1,18 @@
-"""benchmarks/accuracy.py without training anything and without the peers (issue 10): the
+"""benchmarks.accuracy and benchmarks.ablation without training anything and without the peers: the
 recipes load and validate and ship their data, the table is built from evaluate's metrics JSON,
 the peers' inputs (data files, MACE arguments, NequIP config) are what they should be, and an
 E0 file may list more elements than the model has."""
 import ast
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from benchmarks.accuracy_parts import mace_peer, nequip_peer, peer_data, recipes, table
+from nbody_lmp.training.config import load_config
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from accuracy_parts import mace_peer, nequip_peer, peer_data, recipes, table  # noqa: E402
-
-from nbody_lmp.training.config import load_config  # noqa: E402
 
 
 @pytest.mark.parametrize("name", list(recipes.RECIPES))
@@ -36,7 +33,7 @@ def test_recipe_config_loads_and_ships_its_data(name):
 
 @pytest.mark.parametrize("name", ["aspirin", "ethanol"])
 def test_long_recipe_is_the_recipe_with_a_longer_budget(name):
-    """config-long.yaml (issue 10, "a documented longer recipe") trains on the same file, with the
+    """config-long.yaml (the documented longer recipe) trains on the same file, with the
     same split and E0, into its own run folder; what it changes is the budget and the capacity."""
     r = recipes.get(name)
     short, long = load_config(r.path / "config.yaml"), load_config(r.path / "config-long.yaml")
@@ -192,8 +189,8 @@ def test_e0_file_may_list_more_elements(tmp_path):
 def test_ablation_variants_are_valid_configs_one_factor_each():
     import yaml
 
-    import ablation
-    from accuracy_parts.variants import FACTORS, variants
+    from benchmarks import ablation
+    from benchmarks.accuracy_parts.variants import FACTORS, variants
 
     for name, multi in (("aspirin", True), ("si", False)):
         r = recipes.get(name)
@@ -218,7 +215,7 @@ def test_ablation_variants_are_valid_configs_one_factor_each():
 
 
 def test_ablation_table_has_ratios_to_the_default():
-    import ablation
+    from benchmarks import ablation
 
     r = recipes.get("si")
     rows = []
@@ -237,7 +234,7 @@ def test_ablation_table_has_ratios_to_the_default():
 
 def test_ablation_calls_with_one_out_add_up():
     """A second call (another factor) keeps the first call's rows; a variant measured again replaces its row."""
-    import ablation
+    from benchmarks import ablation
 
     earlier = [{"recipe": "si", "factor": "default", "value": "-", "F_mae": 60.0},
                {"recipe": "si", "factor": "gate", "value": "zeroth_order", "F_mae": 80.0},

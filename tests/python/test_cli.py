@@ -1,4 +1,4 @@
-"""The `nbody-lmp` command (issue 4, "CLI"): --help with an example for every subcommand;
+"""The `nbody-lmp` command (nbody_lmp/cli.py): --help with an example for every subcommand;
 `evaluate` and `info` on a tiny exported model; train -> export; errors are one line, exit 2."""
 import json
 import os
@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, os.path.dirname(__file__))
-from _trainutils import TINY_MODEL, tiny_config, write_lj_data  # noqa: E402
+from _trainutils import TINY_MODEL, tiny_config, write_lj_data
 
-import nbody_lmp  # noqa: E402
-from nbody_lmp.cli import main  # noqa: E402
+import nbody_lmp
+from nbody_lmp.cli import main
 
 SUBCOMMANDS = [["train"], ["evaluate"], ["export"], ["info"], ["generate"], ["generate", "sw-si"], ["plugin-path"],
                ["demo"], ["select"]]

@@ -1,4 +1,5 @@
-"""The compiled operators of the model (DESIGN.md §7, issue 11) against the pure-torch forms they
+"""The compiled operators of the model (nbody_lmp/ops.py; the neighbourhood sum of eq. 10 of the
+paper) against the pure-torch forms they
 replace on CPU, float64: the neighbourhood sum ``torch.ops.nbody.neighbourhood_sum``
 (lammps_plugin/nbody_ops.cpp) and the sparse CG transforms ``cg_linear`` / ``cg_product``
 (lammps_plugin/nbody_cg_ops.cpp). Values, first and second derivatives (forces; training on

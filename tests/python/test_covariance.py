@@ -1,4 +1,5 @@
-"""Every intermediate part of every gate type is covariant (DESIGN.md §6): it transforms by its
+"""Every intermediate part of every gate type is covariant (docs/theory.md, "Why it is exactly
+symmetric"): it transforms by its
 Wigner D under random rotations and by its parity under inversion, to <= 1e-12 relative (float64)."""
 import pytest
 import torch

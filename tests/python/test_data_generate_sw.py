@@ -1,4 +1,4 @@
-"""nbody_lmp.data.generate_sw: LAMMPS's own Stillinger-Weber Si as the reference.
+"""nbody_lmp.workflows.generate_sw: LAMMPS's own Stillinger-Weber Si as the reference.
 
 Reproducible by seed (byte-identical files), never overwrites, and its labels are the derivatives
 of its energy: forces and stress (sign and units) checked against finite differences.
@@ -7,8 +7,10 @@ of its energy: forces and stress (sign and units) checked against finite differe
 import numpy as np
 import pytest
 
-from nbody_lmp.data import SWSiCalculator, generate_sw_si, read_configurations, sw_single_point
-from nbody_lmp.data.generate_sw import _diamond, find_libmpi, lammps_frame, sw_potential_file
+from nbody_lmp.data import read_configurations
+from nbody_lmp.workflows.generate_sw import SWSiCalculator, generate_sw_si, sw_single_point
+from nbody_lmp.workflows.generate_sw import _diamond, lammps_frame
+from nbody_lmp.workflows.lammps_run import find_libmpi, sw_potential_file
 
 TINY = dict(
     supercell=(1, 1, 1),
@@ -75,7 +77,7 @@ def test_labels_match_a_fresh_single_point(tiny_file):
 
 
 def test_default_recipe_64_atoms_triclinic():
-    from nbody_lmp.data import sample_sw_si
+    from nbody_lmp.workflows.generate_sw import sample_sw_si
 
     frames = sample_sw_si(12, seed=0, equilibration_steps=20, sample_interval=5, melt_steps=20,
                           quench_steps=20, progress=False, fractions={"strained": 1.0})

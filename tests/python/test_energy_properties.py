@@ -1,4 +1,4 @@
-"""Energies, forces, stress, per-atom energies (issue: N-body network, DESIGN.md §6), float64.
+"""Energies, forces, stress, per-atom energies (docs/theory.md, "Why it is exactly symmetric"), float64.
 
 Invariance under rotation, reflection, translation, permutation and choice of cell; forces
 covariant and equal to -finite-difference gradients; stress equal to the finite-difference

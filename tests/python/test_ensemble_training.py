@@ -1,21 +1,18 @@
-"""Ensembles (issue 13): `nbody-lmp train --ensemble N` trains N members that differ only in seed,
+"""Ensembles: `nbody-lmp train --ensemble N` trains N members that differ only in seed,
 each in RUN_DIR/member-k, on one validation split; --resume continues each member where it
 stopped and ends with the same weights as an uninterrupted ensemble; `nbody-lmp export` of the
 ensemble folder writes one file per member."""
 import json
-import os
-import sys
 
 import pytest
 import torch
 
-sys.path.insert(0, os.path.dirname(__file__))
-from _trainutils import tiny_config, write_lj_data  # noqa: E402
-from test_training_resume import Killed, assert_same_state  # noqa: E402
+from _trainutils import tiny_config, write_lj_data
+from test_training_resume import Killed, assert_same_state
 
-from nbody_lmp.cli import main  # noqa: E402
-from nbody_lmp.training import EnsembleTrainer, load_checkpoint, load_config  # noqa: E402
-from nbody_lmp.training.config import ConfigError  # noqa: E402
+from nbody_lmp.cli import main
+from nbody_lmp.training import EnsembleTrainer, load_checkpoint, load_config
+from nbody_lmp.training.config import ConfigError
 
 QUIET = dict(log=lambda s: None)
 

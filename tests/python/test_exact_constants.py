@@ -1,4 +1,4 @@
-"""Exact float64 covariance whatever dtype a model was built or trained in (issue 12).
+"""Exact float64 covariance whatever dtype a model was built or trained in.
 
 A model built under torch's float32 default and then cast to float64, or trained in float32 and
 exported with ``--dtype float64``, must be as covariant as one built in float64: energies to

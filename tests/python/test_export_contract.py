@@ -1,4 +1,4 @@
-"""The exported-model contract (DESIGN.md §4, docs/model-format.md), pinned by building the
+"""The exported-model contract (docs/model-format.md), pinned by building the
 inputs exactly as the C++ pair style does: owned atoms plus explicit ghost copies (no shifts),
 atoms ordered by the local hierarchy with the ``n_nodes`` prefixes, per-level edge lists, forces
 and virial from one backward pass over the edge vectors, ghost forces folded back to owners."""

@@ -1,4 +1,5 @@
-"""Geometries that MD produces and training sets do not have (issue 12): atoms far closer than
+"""Geometries that MD produces and training sets do not have (docs/lammps.md,
+"Short-range repulsion and geometries far from the training data"): atoms far closer than
 any training pair, atoms on top of each other, NaN positions, boxes thinner than the receptive
 field in one direction and very thin triclinic boxes. Each gives a finite answer that is right
 (periodic images counted, forces = -gradient) or a clear error naming the atoms."""

@@ -52,7 +52,7 @@ def test_table_values_derivatives_and_cutoff(kind):
 
 @pytest.mark.parametrize("kind", ["shared", "per_channel"])
 def test_table_holds_below_min_distance_like_the_model(kind):
-    """issue 12: below radial_min_distance the table is the model's held value with zero slope, not
+    """Below radial_min_distance the table is the model's held value with zero slope, not
     its first cubic extrapolated towards r = 0."""
     torch.manual_seed(1)
     radial = shared_or_per_channel(InversePowerRadial(3.8, 6, 8, 32, min_distance=0.5).to(torch.float64), kind)

@@ -1,5 +1,5 @@
-"""The per-channel radial weights variant (``radial_weights: per_channel``, issue 11,
-docs/theory.md "Per-channel radial weights"), float64: every intermediate part of every gate is
+"""The per-channel radial weights variant (``radial_weights: per_channel``,
+docs/theory.md "Per-channel radial weights and Proposition 1"), float64: every intermediate part of every gate is
 covariant under rotations, inversion and improper rotations to 1e-12 relative; forces are
 -grad E by finite differences; the channel-wise neighbourhood sum is the plain per-edge sum;
 the option reaches the exported file's metadata and the training config."""
@@ -121,8 +121,8 @@ def test_radial_weights_option_checked():
 
 
 def test_default_is_per_channel_and_old_checkpoints_stay_shared():
-    """per_channel is the default since issue 11; a checkpoint written before (no radial_weights in
-    its model_config) rebuilds the shared network it was trained as."""
+    """per_channel is the default; a checkpoint whose model_config has no radial_weights key
+    rebuilds the shared network, the only kind such a checkpoint holds."""
     from nbody_lmp.training.checkpoint import model_from_checkpoint
 
     assert NBodyNetwork(["Si"], cutoff=3.0, levels=1, channels=2).config["radial_weights"] == "per_channel"

@@ -1,9 +1,7 @@
-"""`nbody-lmp select` (issue 13): frames whose max per-atom force deviation lies in [lo, hi) are
+"""`nbody-lmp select` (nbody_lmp.workflows.selection): frames whose max per-atom force deviation lies in [lo, hi) are
 written to extxyz, from a LAMMPS dump custom file (orthogonal or triclinic box, types mapped by
 --elements or an element column) or an extxyz file; an existing output is never overwritten
 without --force."""
-import os
-import sys
 
 import ase.io
 import numpy as np
@@ -11,9 +9,8 @@ import pytest
 from ase import Atoms
 
 from nbody_lmp.cli import main
-from nbody_lmp.selection import read_lammps_dump, select_frames
+from nbody_lmp.workflows.selection import read_lammps_dump, select_frames
 
-sys.path.insert(0, os.path.dirname(__file__))
 
 MAXDEV = [0.01, 0.05, 0.2, 0.2999, 0.3, 0.8]  # lo = 0.05 and hi = 0.3: frames 1, 2, 3 are candidates
 

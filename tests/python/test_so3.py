@@ -1,4 +1,4 @@
-"""so3 algebra (paper §3-4.1, DESIGN.md §2) against closed forms (sympy) and group properties."""
+"""so3 algebra (sections 3-4.1 of the paper; docs/theory.md, "Paper → code") against closed forms (sympy) and group properties."""
 import cmath  # noqa: F401  (lambdify backend)
 import math
 

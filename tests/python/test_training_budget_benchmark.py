@@ -1,16 +1,13 @@
-"""benchmarks/training_budget.py (issue 10, the longer recipe's figure): it reads finished run
+"""benchmarks.training_budget (the longer recipe's figure): it reads finished run
 folders, fits the power-law trend of their test force MAE against training time, and says what is
 missing when a folder is not finished or not evaluated."""
 import csv
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import training_budget  # noqa: E402
+from benchmarks import training_budget
 
 
 def fake_run(folder: Path, minutes: float, f_mae: float, evaluated: bool = True) -> Path:

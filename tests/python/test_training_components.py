@@ -1,22 +1,20 @@
-"""Loss, metrics, EMA and atomic checkpoints (issue 4, "Training")."""
+"""Loss, metrics, EMA and atomic checkpoints (nbody_lmp.training)."""
 import os
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, os.path.dirname(__file__))
-from _trainutils import TINY_MODEL, lj_configs  # noqa: E402
+from _trainutils import TINY_MODEL, lj_configs
 
-from nbody_lmp import NBodyNetwork  # noqa: E402
-from nbody_lmp.data import atoms_to_graph, collate  # noqa: E402
-from nbody_lmp.nn.properties import compute_properties  # noqa: E402
-from nbody_lmp.training.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from nbody_lmp.training.config import LossSection  # noqa: E402
-from nbody_lmp.training.ema import ExponentialMovingAverage  # noqa: E402
-from nbody_lmp.training.losses import WeightedLoss  # noqa: E402
-from nbody_lmp.training.metrics import MetricsAccumulator, format_table  # noqa: E402
+from nbody_lmp import NBodyNetwork
+from nbody_lmp.data import atoms_to_graph, collate
+from nbody_lmp.nn.properties import compute_properties
+from nbody_lmp.training.checkpoint import load_checkpoint, save_checkpoint
+from nbody_lmp.training.config import LossSection
+from nbody_lmp.training.ema import ExponentialMovingAverage
+from nbody_lmp.training.losses import WeightedLoss
+from nbody_lmp.training.metrics import MetricsAccumulator, format_table
 
 
 @pytest.fixture

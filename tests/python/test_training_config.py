@@ -1,5 +1,5 @@
-"""The training configuration (issue 4, "CLI": config validated, unknown keys name the closest
-valid key; bad values say what to change)."""
+"""The training configuration (nbody_lmp.training.config): the config is validated, unknown keys
+name the closest valid key, bad values say what to change."""
 import pytest
 
 from nbody_lmp.training.config import ConfigError, config_from_dict, load_config, valid_keys

@@ -1,6 +1,5 @@
-"""Checkpoints and --resume (issue 4, "Training": a training killed after a checkpoint resumes
-and ends with the same weights as an uninterrupted run; run folders are never reused silently)."""
-import os
+"""Checkpoints and --resume: a training killed after a checkpoint resumes and ends with the
+same weights as an uninterrupted run; run folders are never reused silently."""
 import signal
 import subprocess
 import sys
@@ -9,11 +8,10 @@ import time
 import pytest
 import torch
 
-sys.path.insert(0, os.path.dirname(__file__))
-from _trainutils import tiny_config, write_lj_data  # noqa: E402
+from _trainutils import tiny_config, write_lj_data
 
-from nbody_lmp.training import Trainer, load_checkpoint, load_config  # noqa: E402
-from nbody_lmp.training.config import ConfigError  # noqa: E402
+from nbody_lmp.training import Trainer, load_checkpoint, load_config
+from nbody_lmp.training.config import ConfigError
 
 
 class Killed(Exception):

@@ -1,17 +1,14 @@
-"""The cosine learning-rate schedule (issue 4, "learning-rate schedule (plateau or cosine)"): it
+"""The cosine learning-rate schedule (``training.scheduler: cosine``): it
 anneals from ``lr`` to ``min_lr`` by ``max_epochs`` or by the time limit, whichever comes first."""
 import math
-import os
-import sys
 from types import SimpleNamespace
 
 import pytest
 import torch
 
-sys.path.insert(0, os.path.dirname(__file__))
-from _trainutils import tiny_config, write_lj_data  # noqa: E402
+from _trainutils import tiny_config, write_lj_data
 
-from nbody_lmp.training import Trainer, load_config  # noqa: E402
+from nbody_lmp.training import Trainer, load_config
 
 LR, MIN_LR = 0.01, 1e-4
 

@@ -1,5 +1,5 @@
-"""Runs inside a peer's own virtual environment (benchmarks/accuracy.py; issue 10: "evaluates on
-the same test file"): energy, energy-per-atom, force and stress MAE/RMSE of a peer's model on a
+"""Runs inside a peer's own virtual environment (benchmarks.accuracy), on the same test file as
+ours: energy, energy-per-atom, force and stress MAE/RMSE of a peer's model on a
 test file written by peer_data.py (keys REF_energy, REF_forces, REF_stress), in eV units and in
 the layout of ``nbody-lmp evaluate --json``, plus the model's parameter count.
 
@@ -27,6 +27,8 @@ def calculator(kind, model_file):
 
 
 def stats(pred, ref):
+    """MAE, RMSE and count as ``nbody_lmp.training.metrics`` gives them (which a peer's environment
+    cannot import: it has no nbody_lmp)."""
     err = np.concatenate([np.ravel(p) - np.ravel(r) for p, r in zip(pred, ref)])
     return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean())), "n": int(err.size)}
 

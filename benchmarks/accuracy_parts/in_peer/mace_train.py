@@ -1,6 +1,5 @@
-"""Runs inside MACE's own virtual environment (benchmarks/accuracy.py --peers mace; issue 10:
-"mace_run_train has no wall-clock stop, so drive its modules from a short loop of your own or
-stop it by signal and use the last checkpoint").
+"""Runs inside MACE's own virtual environment (benchmarks.accuracy --peers mace), because
+``mace_run_train`` has no wall-clock stop of its own.
 
     python mace_train.py BUDGET_SECONDS STATUS.json -- <mace_run_train arguments>
 

@@ -4,12 +4,10 @@
 * :mod:`.split` — deterministic train/validation split;
 * :mod:`.statistics` — E0 by least squares, energy shift/scale, force RMS, neighbour counts;
 * :mod:`.cache` — optional on-disk cache of graphs and neighbour lists;
-* :mod:`.generate_sw` — Stillinger–Weber Si reference data from LAMMPS (``generate_sw_si``);
 * :mod:`.neighbors`, :mod:`.graph` — neighbour lists (vesin) and batched graphs.
 """
 
 from .cache import DiskCache, cache_key, load_graphs, load_neighbor_lists
-from .generate_sw import SWSiCalculator, generate_sw_si, sample_sw_si, sw_single_point
 from .graph import AtomicGraph, atoms_to_graph, collate
 from .io import (
     Configuration,
@@ -36,7 +34,6 @@ __all__ = [
     "DataError",
     "DatasetStatistics",
     "DiskCache",
-    "SWSiCalculator",
     "atoms_to_graph",
     "average_num_neighbors",
     "cache_key",
@@ -46,16 +43,13 @@ __all__ = [
     "e0_from_isolated_atoms",
     "fit_e0",
     "force_rms",
-    "generate_sw_si",
     "load_graphs",
     "load_neighbor_lists",
     "load_train_val",
     "neighbor_list",
     "per_atom_energies",
     "read_configurations",
-    "sample_sw_si",
     "split_indices",
-    "sw_single_point",
     "train_val_split",
     "validate_configuration",
 ]

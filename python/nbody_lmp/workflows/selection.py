@@ -1,4 +1,5 @@
-"""Selection of new training data by model deviation (issue 13: ``nbody-lmp select``).
+"""Selection of new training data by model deviation, ``nbody-lmp select`` (docs/lammps.md,
+"Several models: model deviation", for the deviation itself).
 
     nbody-lmp select traj.dump -o candidates.xyz --lo 0.05 --hi 0.30 --elements Si
 
@@ -210,7 +211,7 @@ def write_frames(frames: Sequence[Atoms], output: Union[str, Path], force: bool 
 
     import ase.io
 
-    from .export import atomic_write_bytes
+    from ..export import atomic_write_bytes
 
     output = Path(output)
     if output.exists() and not force:
@@ -227,7 +228,7 @@ def label_with_sw(frames: Sequence[Atoms]) -> List[Atoms]:
     :class:`nbody_lmp.data.generate_sw.SWSiCalculator`): the reference labels of the examples."""
     from ase.calculators.singlepoint import SinglePointCalculator
 
-    from .data.generate_sw import SWSiCalculator
+    from .generate_sw import SWSiCalculator
 
     out = []
     calc = SWSiCalculator()

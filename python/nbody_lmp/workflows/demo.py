@@ -1,6 +1,7 @@
-"""The main job (issue 6): Stillinger–Weber Si reference data -> a trained 2-level N-body network
--> exported model -> LAMMPS MD with ``pair_style nbody`` beside ``pair_style sw`` on the same box
--> ``demo/report.md`` with plots.
+"""The main job, ``nbody-lmp demo`` (``make demo``): Stillinger–Weber Si reference data -> a
+trained 2-level N-body network -> exported model -> LAMMPS MD with ``pair_style nbody`` beside
+``pair_style sw`` on the same box -> ``demo/report.md`` with plots. The training recipe is
+examples/si-sw's (its README); the LAMMPS side is docs/lammps.md.
 
 Every step writes into the work folder and is skipped when its output is already there, so a
 re-run reuses what was built and trained. ``--force`` redoes everything, after moving the
@@ -18,10 +19,10 @@ from pathlib import Path
 from typing import Dict
 
 from .analysis import angle_distribution, energy_drift, overlap, rdf, read_dump
-from .lammps_run import run_lammps, si_md_input
+from .lammps_run import parse_log, parse_throughput, run_lammps, si_md_input
 
-# the demo's recipe is the si-sw example's (issue 6: "si-sw/ (the demo's recipe)")
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "si-sw" / "config.yaml"
+# the demo's recipe is the si-sw example's
+DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "examples" / "si-sw" / "config.yaml"
 
 
 def _log(msg: str) -> None:
@@ -103,7 +104,6 @@ def run_demo(workdir: str = "demo", force: bool = False, quick: bool = False, co
             if not (done.exists() and "Total wall time" in done.read_text()):
                 _log(f"LAMMPS: pair_style {style}, {8 * sizes['reps'] ** 3} atoms, {ranks} rank(s), {sizes['steps']} steps")
                 run_lammps(folder, text, ranks=ranks, steps=sizes["steps"], label=f"{style}, {ranks} rank(s)")
-            from .lammps_run import parse_log, parse_throughput
             log = done.read_text()
             md[f"{style}-{ranks}"] = dict(thermo=parse_log(log), rate=parse_throughput(log), folder=folder)
     timings["md"] = time.time() - t0
