@@ -11,7 +11,7 @@
 2. round 0: `nbody-lmp train config.yaml` (training.ensemble: 3) on crystal.xyz -> runs/round-0/;
 3. MD with the ensemble (in.melt.lammps): 64 atoms heated from 300 K to 3000 K, the model
    deviation dumped every --every steps (default 10; compute nbody/deviation) and written to devi.out;
-4. selection: the frames whose max force deviation lies in [lo, hi) (nbody_lmp.selection, as
+4. selection: the frames whose max force deviation lies in [lo, hi) (nbody_lmp.workflows.selection, as
    `nbody-lmp select`), at most --max of them, labelled with SW (LAMMPS pair_style sw)
    -> runs/selection-k/;
 5. round k+1: the ensemble retrained from scratch on round k's data + the labelled frames
