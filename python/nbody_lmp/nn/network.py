@@ -1,4 +1,5 @@
-"""The N-body network for an atomic system (paper §3-4; DESIGN.md §1-2 "composition scheme").
+"""The N-body network for an atomic system (paper §3-4: the composition scheme of §3, the gates of
+eq. 10-12; docs/theory.md, "Paper → code").
 
 Composition scheme: the leaves are the atoms, each with a learnable species embedding (``C``
 scalar fragments). For levels ``k = 1..K`` the level-``k`` node of atom ``i`` aggregates the
@@ -6,7 +7,7 @@ level-``(k-1)`` nodes of the atoms within the level-``k`` cutoff of ``i``, its o
 through a gate (eq. 10, 11 or 12). The root sums per-atom energies, read out from each atom's
 top-level scalar part (plus per-species reference energies ``E0``).
 
-``forward`` is the exported-model contract of docs/model-format.md (DESIGN.md §4): it sees
+``forward`` is the exported-model contract of docs/model-format.md ("forward"): it sees
 species, one edge list and edge-vector list per level, and how many nodes each level computes
 (the local hierarchy). It is TorchScript-compatible.
 """
@@ -57,7 +58,7 @@ class NBodyNetwork(ExactConstants):
             ``R_{c l}(r) = sum_s w_{c l s} R_s(r)``, one per harmonic degree (``C`` fragments per path:
             the channel-diagonal restriction of ``W^l``, docs/theory.md); ``"shared"``: every channel is
             multiplied by every radial function (``C x S`` fragments per path, then ``W^l``: the full
-            Proposition-1 mixing, ``S`` times the work; the default before issue 11).
+            Proposition-1 mixing, ``S`` times the work).
         species_levels: ``"leaves"`` (default): the species enters only as the leaves' embedding;
             ``"all"``: every level's node also gets a species gain per channel and part and a scalar
             bias (:mod:`~nbody_lmp.nn.species_gain`).
