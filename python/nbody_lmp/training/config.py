@@ -1,6 +1,5 @@
-"""The training configuration: one YAML file, validated (issue 4, "Training" and "CLI":
-``nbody-lmp train config.yaml``, "config validated: unknown keys are errors that name the
-closest valid key").
+"""The training configuration of ``nbody-lmp train config.yaml`` (README.md, "Quick start"): one
+YAML file, validated (unknown keys are errors that name the closest valid key).
 
 The file has six sections, every key optional except ``data.train``::
 
@@ -15,7 +14,7 @@ The file has six sections, every key optional except ``data.train``::
                early_stopping_patience, num_threads, device, ensemble, ensemble_split}
     output:   {run_dir, progress, plots, plot_every_minutes, export_dtype, export_radial_table}
 
-(``examples/si-sw/config.yaml`` documents every key.) Relative paths are relative to the
+(``examples/si-sw/config.yaml`` is a commented example.) Relative paths are relative to the
 folder of the config file. Every problem is a :class:`ConfigError` (a ``ValueError``) that says
 which key and what to change; an unknown key names the closest valid one (:mod:`difflib`).
 """
