@@ -1,11 +1,11 @@
-"""Reading and validating training configurations (issue 4, "Data": read anything ASE reads).
+"""Reading and validating training configurations (docs/data.md, "Formats and keys" and
+"Validation").
 
-Implements the reading half of the data layer of issue 4 (DESIGN.md §3 ``data/``: "reading ASE
-files"). Any file ASE can read (extended XYZ first) becomes a list of :class:`Configuration`
-objects whose arrays have been checked, so that everything downstream (statistics, graphs,
-training) can trust them.
+Any file ASE can read (extended XYZ first) becomes a list of :class:`Configuration` objects
+whose arrays have been checked, so that everything downstream (statistics, graphs, training) can
+trust them.
 
-Units and conventions (ASE / LAMMPS ``metal``, DESIGN.md §2):
+Units and conventions (ASE / LAMMPS ``metal``; docs/data.md, "Stress convention"):
 
 * positions and cell in Å; cell rows are the lattice vectors; ``pbc`` per direction;
 * ``energy``: total potential energy of the configuration in eV (isolated-atom energies *not*
@@ -569,7 +569,7 @@ def _ase_read(path: str, index, format: str | None):
     """``ase.io.read``, but a compressed file (.xz, .gz, .bz2) is decompressed once into memory.
 
     ASE's extxyz reader seeks back to the start of every frame; in a compressed stream each seek
-    decompresses the file again from its beginning, so 1000 aspirin frames took 75 s to read.
+    decompresses the file again from its beginning, which makes reading quadratic in its length.
     """
     import ase.io
 
