@@ -1,5 +1,6 @@
-"""ASE calculator on an in-memory :class:`NBodyNetwork` or an exported model file (DESIGN.md §3),
-or on an ensemble of them (issue 13, "Ensemble uncertainty in MD").
+"""ASE calculator on an in-memory :class:`NBodyNetwork` or an exported model file
+(docs/model-format.md), or on an ensemble of them (docs/lammps.md, "Several models: model
+deviation").
 
     atoms.calc = NBodyCalculator(model)          # or NBodyCalculator("model.pt", device="cuda")
     atoms.get_potential_energy(); atoms.get_forces(); atoms.get_stress(); atoms.get_potential_energies()

@@ -1,7 +1,7 @@
-"""Model deviation of an ensemble (issue 13, "Ensemble uncertainty in MD").
+"""Model deviation of an ensemble (docs/lammps.md, "Several models: model deviation").
 
-The same definitions as ``pair_style nbody`` with several models (``lammps_plugin/nbody_deviation.h``,
-docs/lammps.md "Several models: model deviation"), which are DeePMD-kit's:
+The same definitions as ``pair_style nbody`` with several models (``lammps_plugin/nbody_deviation.h``),
+which are DeePMD-kit's:
 
 * per-atom force deviation ``sqrt(<|F_m - <F>|^2>)``, ``<.>`` the mean over the M models;
 * per-atom energy deviation ``sqrt(<(e_m - <e>)^2>)`` of the atom's energy;

@@ -1,5 +1,5 @@
-"""Export a trained network to one TorchScript file with its metadata (DESIGN.md §4,
-docs/model-format.md), and load such a file back.
+"""Export a trained network to one TorchScript file with its metadata (the Python ↔ C++ contract
+of docs/model-format.md), and load such a file back.
 """
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def export(model: NBodyNetwork, path: Union[str, os.PathLike], dtype: Union[str,
     """Script ``model`` in ``dtype`` (default: its own) and save it with metadata to ``path``.
 
     ``radial_table > 0``: the radial functions are replaced by cubic Hermite tables of that many
-    points (:mod:`nbody_lmp.nn.radial_table`; faster, equal to ~1e-9 relative)."""
+    points (:mod:`nbody_lmp.nn.radial_table`: cheaper to evaluate, with an ``O(h^4)`` interpolation
+    error)."""
     from . import __version__
 
     path = Path(path)

@@ -1,4 +1,4 @@
-"""Data layer (DESIGN.md §3 ``data/``; issue 4 "Data" and "Reference data generator").
+"""Data layer (docs/data.md).
 
 * :mod:`.io` — read anything ASE reads into validated :class:`Configuration` s;
 * :mod:`.split` — deterministic train/validation split;

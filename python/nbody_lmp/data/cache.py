@@ -1,5 +1,5 @@
-"""Optional on-disk cache of graphs / neighbour lists (issue 4, "Data": optional on-disk cache of
-neighbour lists).
+"""Optional on-disk cache of graphs / neighbour lists (docs/data.md, "Split, statistics, graphs,
+cache").
 
 An entry is keyed by a SHA-256 of (the data file's *content*, the cutoff, the species list, the
 reading options, the cache format and the graph layout), so renaming or touching a file keeps its

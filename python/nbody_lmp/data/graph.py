@@ -1,5 +1,6 @@
 """Atomic systems as graphs for the network: positions, species, cells, the largest-cutoff edge
-list with periodic shifts, and batching of systems of different sizes (DESIGN.md §2-§3).
+list with periodic shifts, and batching of systems of different sizes (the leaves and edges of the
+composition scheme, paper §3; docs/theory.md, "Paper → code").
 
 The per-level edge lists of the composition scheme are selected from the largest-cutoff list by
 distance when the network is evaluated (:mod:`nbody_lmp.nn.properties`).

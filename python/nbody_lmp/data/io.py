@@ -1,11 +1,11 @@
-"""Reading and validating training configurations (issue 4, "Data": read anything ASE reads).
+"""Reading and validating training configurations (docs/data.md, "Formats and keys" and
+"Validation").
 
-Implements the reading half of the data layer of issue 4 (DESIGN.md §3 ``data/``: "reading ASE
-files"). Any file ASE can read (extended XYZ first) becomes a list of :class:`Configuration`
-objects whose arrays have been checked, so that everything downstream (statistics, graphs,
-training) can trust them.
+Any file ASE can read (extended XYZ first) becomes a list of :class:`Configuration` objects
+whose arrays have been checked, so that everything downstream (statistics, graphs, training) can
+trust them.
 
-Units and conventions (ASE / LAMMPS ``metal``, DESIGN.md §2):
+Units and conventions (ASE / LAMMPS ``metal``; docs/data.md, "Stress convention"):
 
 * positions and cell in Å; cell rows are the lattice vectors; ``pbc`` per direction;
 * ``energy``: total potential energy of the configuration in eV (isolated-atom energies *not*
@@ -367,6 +367,8 @@ def _extract(
     require_forces: bool,
     require_stress: bool,
 ) -> Configuration:
+    """One ``ase.Atoms`` -> :class:`Configuration`: its arrays copied, its labels found under the
+    keys of the module docstring; a missing required label or a malformed one is a DataError."""
     def fail(msg):
         raise DataError(msg, source, frame)
 
@@ -377,91 +379,9 @@ def _extract(
     n = len(numbers)
     if n == 0:
         fail("the frame has no atoms. Remove it from the file")
-
-    # energy
-    energy = None
-    raw = _find(atoms, energy_key, "info")
-    if raw is not None:
-        arr = np.asarray(raw)
-        if arr.size != 1:
-            fail(
-                f"energy under key '{energy_key}' has shape {arr.shape}, expected one number "
-                f"(the total energy in eV). Set energy_key to the total-energy key"
-            )
-        try:
-            energy = float(arr.reshape(()))
-        except (TypeError, ValueError):
-            fail(f"energy under key '{energy_key}' is {raw!r}, not a number")
-    elif require_energy:
-        fail(
-            f"no energy found under key '{energy_key}' (looked in atoms.info and the calculator "
-            f"results; found {_available_keys(atoms)}). Set energy_key to the key holding the "
-            f"total energy in eV, or remove this frame"
-        )
-
-    # forces
-    forces = None
-    raw = _find(atoms, forces_key, "arrays")
-    if raw is not None:
-        try:
-            forces = np.array(raw, dtype=np.float64)
-        except (TypeError, ValueError):
-            fail(f"forces under key '{forces_key}' are not numeric")
-        if forces.shape != (n, 3):
-            fail(
-                f"forces under key '{forces_key}' have shape {forces.shape}, expected ({n}, 3) for "
-                f"{n} atoms. Set forces_key to the per-atom force array (eV/Å)"
-            )
-    elif n == 1:
-        forces = np.zeros((1, 3))  # a lone atom feels no force (exact by symmetry)
-    elif require_forces:
-        fail(
-            f"no forces found under key '{forces_key}' (looked in atoms.arrays and the calculator "
-            f"results; found {_available_keys(atoms)}). Set forces_key to the per-atom force "
-            f"array in eV/Å, or remove this frame"
-        )
-
-    # stress (or virial)
-    stress = None
-    raw = _find(atoms, stress_key, "info")
-    if raw is not None:
-        try:
-            if stress_format == "vasp_kbar":
-                arr = np.asarray(raw, dtype=np.float64)
-                if arr.size != 6:
-                    fail(
-                        f"stress under key '{stress_key}' (stress_format='vasp_kbar') has "
-                        f"{arr.size} values, expected 6 (xx yy zz xy yz zx, kbar)"
-                    )
-                stress = vasp_kbar_to_stress(arr)
-            else:
-                stress = _tensor3x3(raw, "stress", stress_key)
-        except ValueError as exc:
-            if isinstance(exc, DataError):
-                raise
-            fail(str(exc) + ". Set stress_key (and stress_format) to match the file")
-    else:
-        raw = _find(atoms, virial_key, "info")
-        if raw is not None:
-            try:
-                virial = _tensor3x3(raw, "virial", virial_key)
-            except ValueError as exc:
-                fail(str(exc) + ". Set virial_key to match the file")
-            volume = abs(float(np.linalg.det(cell)))
-            if volume < 1e-9:
-                fail(
-                    f"a virial is given under key '{virial_key}' but the cell has zero volume, so "
-                    f"it cannot be converted to a stress (stress = -virial/volume). Give the cell, "
-                    f"or set virial_key=None"
-                )
-            stress = -virial / volume
-    if stress is None and require_stress:
-        fail(
-            f"no stress found under key '{stress_key}' nor virial under key '{virial_key}' "
-            f"(found {_available_keys(atoms)}). Set stress_key/virial_key, or do not require "
-            f"stresses (stress weight 0)"
-        )
-
+    energy = _energy_label(atoms, energy_key, require_energy, fail)
+    forces = _forces_label(atoms, forces_key, n, require_forces, fail)
+    stress = _stress_label(atoms, stress_key, virial_key, stress_format, cell, require_stress, fail)
     info = {}
     for key, value in atoms.info.items():
         if key in (energy_key, stress_key, virial_key):
@@ -480,6 +400,109 @@ def _extract(
         source=source,
         frame=frame,
     )
+
+
+def _energy_label(atoms, energy_key: str | None, require_energy: bool, fail) -> float | None:
+    """The total energy (eV) under ``energy_key``, or None; ``fail(message)`` raises."""
+    raw = _find(atoms, energy_key, "info")
+    if raw is None:
+        if require_energy:
+            fail(
+                f"no energy found under key '{energy_key}' (looked in atoms.info and the calculator "
+                f"results; found {_available_keys(atoms)}). Set energy_key to the key holding the "
+                f"total energy in eV, or remove this frame"
+            )
+        return None
+    arr = np.asarray(raw)
+    if arr.size != 1:
+        fail(
+            f"energy under key '{energy_key}' has shape {arr.shape}, expected one number "
+            f"(the total energy in eV). Set energy_key to the total-energy key"
+        )
+    try:
+        return float(arr.reshape(()))
+    except (TypeError, ValueError):
+        fail(f"energy under key '{energy_key}' is {raw!r}, not a number")
+
+
+def _forces_label(atoms, forces_key: str | None, n: int, require_forces: bool, fail) -> np.ndarray | None:
+    """The ``(n, 3)`` forces (eV/Å) under ``forces_key``; zero for a lone atom without any; or None."""
+    raw = _find(atoms, forces_key, "arrays")
+    if raw is not None:
+        try:
+            forces = np.array(raw, dtype=np.float64)
+        except (TypeError, ValueError):
+            fail(f"forces under key '{forces_key}' are not numeric")
+        if forces.shape != (n, 3):
+            fail(
+                f"forces under key '{forces_key}' have shape {forces.shape}, expected ({n}, 3) for "
+                f"{n} atoms. Set forces_key to the per-atom force array (eV/Å)"
+            )
+        return forces
+    if n == 1:
+        return np.zeros((1, 3))  # a lone atom feels no force (exact by symmetry)
+    if require_forces:
+        fail(
+            f"no forces found under key '{forces_key}' (looked in atoms.arrays and the calculator "
+            f"results; found {_available_keys(atoms)}). Set forces_key to the per-atom force "
+            f"array in eV/Å, or remove this frame"
+        )
+    return None
+
+
+def _stress_label(atoms, stress_key: str | None, virial_key: str | None, stress_format: str, cell: np.ndarray,
+                  require_stress: bool, fail) -> np.ndarray | None:
+    """The 3x3 stress (eV/Å³, ASE sign) under ``stress_key``, else from the virial under
+    ``virial_key``, else None."""
+    raw = _find(atoms, stress_key, "info")
+    if raw is not None:
+        stress = _stress_value(raw, stress_key, stress_format, fail)
+    else:
+        stress = _stress_from_virial(atoms, virial_key, cell, fail)
+    if stress is None and require_stress:
+        fail(
+            f"no stress found under key '{stress_key}' nor virial under key '{virial_key}' "
+            f"(found {_available_keys(atoms)}). Set stress_key/virial_key, or do not require "
+            f"stresses (stress weight 0)"
+        )
+    return stress
+
+
+def _stress_value(raw, stress_key: str | None, stress_format: str, fail) -> np.ndarray:
+    """A stored stress in ``stress_format`` -> 3x3, eV/Å³, ASE sign."""
+    try:
+        if stress_format == "vasp_kbar":
+            arr = np.asarray(raw, dtype=np.float64)
+            if arr.size != 6:
+                fail(
+                    f"stress under key '{stress_key}' (stress_format='vasp_kbar') has "
+                    f"{arr.size} values, expected 6 (xx yy zz xy yz zx, kbar)"
+                )
+            return vasp_kbar_to_stress(arr)
+        return _tensor3x3(raw, "stress", stress_key)
+    except ValueError as exc:
+        if isinstance(exc, DataError):
+            raise
+        fail(str(exc) + ". Set stress_key (and stress_format) to match the file")
+
+
+def _stress_from_virial(atoms, virial_key: str | None, cell: np.ndarray, fail) -> np.ndarray | None:
+    """``-virial / volume`` from the virial (eV) under ``virial_key``, or None if there is none."""
+    raw = _find(atoms, virial_key, "info")
+    if raw is None:
+        return None
+    try:
+        virial = _tensor3x3(raw, "virial", virial_key)
+    except ValueError as exc:
+        fail(str(exc) + ". Set virial_key to match the file")
+    volume = abs(float(np.linalg.det(cell)))
+    if volume < 1e-9:
+        fail(
+            f"a virial is given under key '{virial_key}' but the cell has zero volume, so "
+            f"it cannot be converted to a stress (stress = -virial/volume). Give the cell, "
+            f"or set virial_key=None"
+        )
+    return -virial / volume
 
 
 def _normalise_stress_format(stress_format: str) -> str:
@@ -569,7 +592,7 @@ def _ase_read(path: str, index, format: str | None):
     """``ase.io.read``, but a compressed file (.xz, .gz, .bz2) is decompressed once into memory.
 
     ASE's extxyz reader seeks back to the start of every frame; in a compressed stream each seek
-    decompresses the file again from its beginning, so 1000 aspirin frames took 75 s to read.
+    decompresses the file again from its beginning, which makes reading quadratic in its length.
     """
     import ase.io
 

@@ -1,5 +1,6 @@
-"""Neighbour lists for the composition scheme (DESIGN.md §2: "neighbour lists in Python" use a
-maintained library, vesin; periodic and triclinic cells, several images of narrow cells).
+"""Neighbour lists for the composition scheme (paper §3: a level-``k`` node aggregates the atoms
+within the level-``k`` cutoff; docs/theory.md, "Paper → code"), from a maintained library, vesin
+(periodic and triclinic cells, several images of narrow cells).
 
 ``neighbor_list`` returns every directed pair ``(i, j, S)`` with ``|r_j - r_i + S @ cell| < cutoff``,
 ``S`` an integer cell shift; the pair of an atom with itself at zero shift is excluded (a node's

@@ -1,4 +1,5 @@
-"""Deterministic train/validation split (issue 4, "Data": split by fraction or separate files).
+"""Deterministic train/validation split, by fraction or separate files (docs/data.md, "Split,
+statistics, graphs, cache").
 
 The same ``(n, val_fraction, seed)`` always gives the same split, on any machine: the permutation
 comes from ``numpy.random.default_rng(seed)`` (PCG64, whose stream NumPy keeps stable), and each

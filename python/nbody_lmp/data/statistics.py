@@ -1,5 +1,5 @@
-"""Dataset statistics for the model's energy scale and shift (issue 4, "Data": per-species
-reference energies E0 by least squares, scale and shift statistics).
+"""Dataset statistics for the model's energy scale and shift: per-species reference energies E0
+by least squares, scale and shift (docs/data.md, "Split, statistics, graphs, cache").
 
 * ``E0`` (eV per atom of each species): least squares on the training set,
   ``min sum_c (E_c - sum_s n_cs E0_s)^2`` with ``n_cs`` the number of atoms of species ``s`` in

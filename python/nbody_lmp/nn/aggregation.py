@@ -5,9 +5,10 @@ For a parent ``i`` with children ``j`` (edge vectors ``d_ij``) it forms, for eve
 
     A_i[c, s] = sum_j  psi_j[c]  (x)  Y(d_ij) R_s(|d_ij|)          (an outer product, no CG yet)
 
-DESIGN.md §7: the CG transform is linear, so it is applied once per node afterwards, not per
-edge. The sum itself is a batched matrix product over a padded ``[parents, K, .]`` layout
-(``K`` = most children of any parent): no ``[edges, C, D_in, D_sh]`` intermediate is ever built.
+The CG transform is linear, so it is applied once per node afterwards, not per edge
+(docs/theory.md, "Departures from the paper, and why": "Node work, not edge work"). The sum
+itself is a batched matrix product over a padded ``[parents, K, .]`` layout (``K`` = most
+children of any parent): no ``[edges, C, D_in, D_sh]`` intermediate is ever built.
 """
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def channelwise_neighbourhood_sum(x: torch.Tensor, child: torch.Tensor, weight: 
     xc = torch.cat([x, x.new_zeros(1, C, A)]).transpose(0, 1)  # [C, N+1, A]
     p = xc.index_select(1, child_of_slot).view(C * n_parents, K, A)
     # each edge fills one slot: written by index_copy, whose backward is a gather (index_select's
-    # would be a scatter-add), 1.1x faster for the whole sum at 4096 Si atoms
+    # would be a scatter-add, which is slower)
     slot_of_edge = torch.empty_like(slot).index_copy(0, order, slot)
     w = weight.new_zeros(C, n_parents * K, B).index_copy(1, slot_of_edge, weight.transpose(0, 1))
     return torch.bmm(p.transpose(1, 2), w.view(C * n_parents, K, B)).view(C, n_parents, A, B)

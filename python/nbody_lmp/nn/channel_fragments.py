@@ -1,5 +1,6 @@
 """Zeroth-order neighbourhood fragments with per-channel radial weights (paper eq. 10 with the
-channel-diagonal restriction of ``W^l``; docs/theory.md "Per-channel radial weights").
+channel-diagonal restriction of ``W^l``; docs/theory.md, "Per-channel radial weights and
+Proposition 1").
 
 The shared-radial sum (:class:`.zeroth_order.NeighbourhoodFragments`) forms, for every channel
 ``c`` and every radial function ``s``, ``A_i[c, s] = sum_j psi_j[c] (x) Y(d_ij) R_s(r_ij)`` and
@@ -13,10 +14,10 @@ one per harmonic degree ``l'`` of ``Y``,
 so a node holds ``C x D_in x D_sh`` numbers instead of ``C x S x D_in x D_sh``: the ``C x S``
 outer product (and its permute copy) is gone and the CG transform and ``W^l`` act on ``S``
 times fewer fragments. Because ``w`` only rescales invariant radial factors, the fragments are
-covariant exactly as in eq. 10 (DESIGN.md §7: the sum is still formed before the CG transform).
+covariant exactly as in eq. 10 (the sum is still formed before the CG transform, once per node).
 On CPU the sum and its CG transform run as one compiled operator that forms neither ``Y R_c``
-per edge nor the ``[n, C, D_in * D_sh]`` sums (``torch.ops.nbody.neighbourhood_sum``:
-:mod:`nbody_lmp.ops`, ``lammps_plugin/nbody_ops.cpp``).
+per edge nor the ``[n, C, D_in * D_sh]`` sums (``torch.ops.nbody.neighbourhood_sum`` of the
+operator library, :mod:`nbody_lmp.ops`).
 """
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ class ChannelNeighbourhoodFragments(torch.nn.Module):
         self.d_sh = self.cg.d2
         self.n_l = lmax_sh + 1  # Y is flat over l' = 0..L: block l' is columns l'^2 .. (l'+1)^2 - 1
         self.register_buffer("inv_num_children", torch.ones(()))
-        # on CPU, the sum and its CG transform are one compiled operator (nbody_ops.cpp): no
+        # on CPU, the sum and its CG transform are one compiled operator (nbody_lmp.ops): no
         # [E, C, D_sh] edge factors, no padded copies; False (or CUDA) takes the pure-torch path
         # (the same numbers)
         self.fused = True

@@ -1,4 +1,5 @@
-"""Buffers that hold exact constants, kept exact whatever the module's dtype (issue 12).
+"""Buffers that hold exact constants, kept exact whatever the module's dtype (docs/theory.md,
+"Departures from the paper, and why": "Exact constants in float64").
 
 The covariance of a gate (paper §4, Proposition 1) rests on constants that are exact numbers:
 the Clebsch–Gordan matrices above all. Rounded to float32 they are covariant only to ~1e-7, and

@@ -6,11 +6,12 @@ Eq. (11) sums over *pairs* of children ``i, j`` the products
     sum_{i,j} (a_i (x) b_j) = (sum_i a_i) (x) (sum_j b_j),    a_i = psi_i (x) Y(r_hat_i) r_i^-s
 
 so it is the CG product of two zeroth-order sums (eq. 10) of the same node: one extra CG
-product per node, not O(k^2) pair work (DESIGN.md §2). Because the CG transform is a change of
-basis and ``W^l`` mixing commutes with it (Proposition 1), the two factors are taken after the
-zeroth-order fragments are mixed to ``C`` channels (``U = W_a phi``, ``V = W_b phi``, two
-learnable choices of the tied weights) and multiplied channel by channel. The gate's output
-mixes the zeroth-order fragments, these first-order fragments and the node's own child.
+product per node, not O(k^2) pair work (docs/theory.md, "Departures from the paper, and why":
+"Eq. 11 factorised"). Because the CG transform is a change of basis and ``W^l`` mixing commutes
+with it (Proposition 1), the two factors are taken after the zeroth-order fragments are mixed to
+``C`` channels (``U = W_a phi``, ``V = W_b phi``, two learnable choices of the tied weights) and
+multiplied channel by channel. The gate's output mixes the zeroth-order fragments, these
+first-order fragments and the node's own child.
 """
 from __future__ import annotations
 

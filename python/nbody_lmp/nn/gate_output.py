@@ -1,10 +1,11 @@
 """The linear part of a gate: ``W^l`` mixing of all fragments plus the node's own child.
 
 Paper eq. (8)-(9) (Proposition 1) applied to the fragments that a gate's aggregation rule
-produced, and DESIGN.md §2 "a node's own child (r = 0)": the node's previous-level state enters
-through its own learnable per-part linear map (no harmonic, no ``r^-s``). After mixing, hidden
-levels apply the covariant normalisation and the scalar-only nonlinearity
-(:mod:`.normalization`). The result is a flat state ``[n, C_out, D_out]``.
+produced, plus the node's own child (the child at ``r = 0``; docs/theory.md, "Departures from the
+paper, and why": "Own child"): the node's previous-level state enters through its own learnable
+per-part linear map (no harmonic, no ``r^-s``). After mixing, hidden levels apply the covariant
+normalisation and the scalar-only nonlinearity (:mod:`.normalization`). The result is a flat
+state ``[n, C_out, D_out]``.
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Mixing of fragments by per-part matrices ``W^l`` (paper Proposition 1, eq. 8-9).
 
 Proposition 1: a covariant linear map may only combine *whole* fragments of the *same* part,
-``F^l -> F^l W^l``. Here a part is ``(l, parity)`` (DESIGN.md §2). Input fragments of one part
-are ``[n, F_in, 2l+1]``; the output is ``[n, C_out, 2l+1]``; nothing mixes the ``2l+1``
-components or different parts, which is what makes the map covariant.
+``F^l -> F^l W^l``. Here a part is ``(l, parity)`` (docs/theory.md, "Departures from the paper,
+and why": "O(3), not only SO(3)"). Input fragments of one part are ``[n, F_in, 2l+1]``; the
+output is ``[n, C_out, 2l+1]``; nothing mixes the ``2l+1`` components or different parts, which
+is what makes the map covariant.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The N-body network for an atomic system (paper §3-4; DESIGN.md §1-2 "composition scheme").
+"""The N-body network for an atomic system (paper §3-4: the composition scheme of §3, the gates of
+eq. 10-12; docs/theory.md, "Paper → code").
 
 Composition scheme: the leaves are the atoms, each with a learnable species embedding (``C``
 scalar fragments). For levels ``k = 1..K`` the level-``k`` node of atom ``i`` aggregates the
@@ -6,14 +7,14 @@ level-``(k-1)`` nodes of the atoms within the level-``k`` cutoff of ``i``, its o
 through a gate (eq. 10, 11 or 12). The root sums per-atom energies, read out from each atom's
 top-level scalar part (plus per-species reference energies ``E0``).
 
-``forward`` is the exported-model contract of docs/model-format.md (DESIGN.md §4): it sees
+``forward`` is the exported-model contract of docs/model-format.md ("forward"): it sees
 species, one edge list and edge-vector list per level, and how many nodes each level computes
 (the local hierarchy). It is TorchScript-compatible.
 """
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from ase.data import atomic_numbers
@@ -57,7 +58,7 @@ class NBodyNetwork(ExactConstants):
             ``R_{c l}(r) = sum_s w_{c l s} R_s(r)``, one per harmonic degree (``C`` fragments per path:
             the channel-diagonal restriction of ``W^l``, docs/theory.md); ``"shared"``: every channel is
             multiplied by every radial function (``C x S`` fragments per path, then ``W^l``: the full
-            Proposition-1 mixing, ``S`` times the work; the default before issue 11).
+            Proposition-1 mixing, ``S`` times the work).
         species_levels: ``"leaves"`` (default): the species enters only as the leaves' embedding;
             ``"all"``: every level's node also gets a species gain per channel and part and a scalar
             bias (:mod:`~nbody_lmp.nn.species_gain`).
@@ -73,37 +74,8 @@ class NBodyNetwork(ExactConstants):
                  radial_min_distance: float = 0.5, radial_weights: str = "per_channel",
                  species_levels: str = "leaves"):
         super().__init__()
-        species = list(species)
-        if not species:
-            raise ValueError("species is empty: give the chemical symbols the model should know, e.g. ['Si']")
-        for s in species:
-            if s not in atomic_numbers:
-                raise ValueError(f"unknown chemical symbol {s!r} in species; use symbols like 'Si', 'O'")
-        if len(set(species)) != len(species):
-            raise ValueError(f"species contains duplicates: {species}")
-        if int(levels) < 1:
-            raise ValueError(f"levels must be >= 1, got {levels}")
-        levels = int(levels)
-        cutoffs = [float(cutoff)] * levels if isinstance(cutoff, (int, float)) else [float(c) for c in cutoff]
-        if len(cutoffs) != levels:
-            raise ValueError(f"cutoff lists {len(cutoffs)} values but levels = {levels}: give one per level")
-        for c in cutoffs:
-            if not (c > 0 and math.isfinite(c)):
-                raise ValueError(f"cutoffs must be positive and finite (Angstrom), got {cutoffs}")
-        if int(lmax) < 0:
-            raise ValueError(f"lmax must be >= 0, got {lmax}")
-        if int(channels) < 1:
-            raise ValueError(f"channels must be >= 1, got {channels}")
-        if gate not in GATES:
-            raise ValueError(f"gate must be one of {GATES}, got {gate!r}")
-        if radial_weights not in RADIAL_WEIGHTS:
-            raise ValueError(f"radial_weights must be one of {RADIAL_WEIGHTS}, got {radial_weights!r}")
-        if species_levels not in SPECIES_LEVELS:
-            raise ValueError(f"species_levels must be one of {SPECIES_LEVELS}, got {species_levels!r}")
-        e0 = dict(e0 or {})
-        for s in e0:
-            if s not in species:
-                raise ValueError(f"e0 names {s!r}, which is not in species {species}")
+        species, cutoffs, levels, e0 = _checked_arguments(species, cutoff, levels, lmax, channels, gate,
+                                                          radial_weights, species_levels, e0)
         self.config = dict(species=species, cutoff=cutoffs, levels=levels, lmax=int(lmax), channels=int(channels),
                            gate=gate, parity=parity, radial_max_power=int(radial_max_power), n_radial=int(n_radial),
                            radial_hidden=int(radial_hidden), readout_hidden=int(readout_hidden),
@@ -118,31 +90,10 @@ class NBodyNetwork(ExactConstants):
         self.levels: int = levels
 
         C = int(channels)
-        hidden_irreps = natural_irreps(int(lmax), parity)
-        scalar = [Irrep(0, 1)]
         self.embedding = torch.nn.Parameter(torch.randn(len(species), C))
-        gates = []
-        gains = []
-        irreps_in: List[Irrep] = scalar
-        for k in range(levels):
-            last = k == levels - 1
-            irreps_out = scalar if last else hidden_irreps
-            radial = self._radial(cutoffs[k], radial_max_power, n_radial, radial_hidden, radial_weights, C, int(lmax),
-                                  radial_min_distance)
-            if gate == "zeroth_order":
-                g = ZerothOrderGate(irreps_in, C, irreps_out, C, int(lmax), radial, hidden=not last)
-            elif gate == "first_order":
-                g = FirstOrderGate(irreps_in, C, hidden_irreps, irreps_out, C, int(lmax), radial, hidden=not last)
-            else:
-                pair_radial = self._radial(2 * cutoffs[k], radial_max_power, n_radial, radial_hidden, radial_weights,
-                                           C, int(lmax), radial_min_distance)
-                g = FirstOrderPairsGate(irreps_in, C, hidden_irreps, irreps_out, int(lmax), radial, pair_radial,
-                                        hidden=not last)
-            gates.append(g)
-            gains.append(SpeciesGain(g.irreps_out, C, len(species)) if species_levels == "all" else NoSpeciesGain())
-            irreps_in = g.irreps_out
-        if irreps_in != scalar:
-            raise RuntimeError("internal error: the top level has no scalar part")
+        radial_args = dict(max_power=radial_max_power, n_radial=n_radial, hidden=radial_hidden,
+                           weights=radial_weights, channels=C, lmax=int(lmax), min_distance=radial_min_distance)
+        gates, gains = _build_levels(cutoffs, C, int(lmax), parity, gate, species_levels, len(species), radial_args)
         self.gates = torch.nn.ModuleList(gates)
         self.species_gains = torch.nn.ModuleList(gains)
         H = int(readout_hidden)
@@ -204,3 +155,73 @@ class NBodyNetwork(ExactConstants):
         n_out = n_nodes[self.levels]
         e = self.readout(x[:, :, 0]).squeeze(-1)
         return e * self.scale.to(e.dtype) + self.shift.to(e.dtype) + self.e0.to(e.dtype)[species[:n_out]]
+
+
+def _build_levels(cutoffs: List[float], C: int, lmax: int, parity: str, gate: str, species_levels: str,
+                  n_species: int, radial_args: Dict) -> Tuple[List[torch.nn.Module], List[torch.nn.Module]]:
+    """One gate (eq. 10, 11 or 12) and one species gain per level ``k = 1..K``, built in level order
+    (so their parameters are created, and drawn from the random generator, in that order). Hidden
+    levels output every part up to ``lmax``; the top level only the scalar part the read-out needs.
+    ``radial_args``: the arguments of :meth:`NBodyNetwork._radial` other than the cutoff."""
+    hidden_irreps = natural_irreps(lmax, parity)
+    scalar = [Irrep(0, 1)]
+    gates: List[torch.nn.Module] = []
+    gains: List[torch.nn.Module] = []
+    irreps_in: List[Irrep] = scalar
+    for k in range(len(cutoffs)):
+        last = k == len(cutoffs) - 1
+        irreps_out = scalar if last else hidden_irreps
+        radial = NBodyNetwork._radial(cutoffs[k], **radial_args)
+        if gate == "zeroth_order":
+            g = ZerothOrderGate(irreps_in, C, irreps_out, C, lmax, radial, hidden=not last)
+        elif gate == "first_order":
+            g = FirstOrderGate(irreps_in, C, hidden_irreps, irreps_out, C, lmax, radial, hidden=not last)
+        else:  # eq. 12: the children's relative positions reach twice the cutoff
+            pair_radial = NBodyNetwork._radial(2 * cutoffs[k], **radial_args)
+            g = FirstOrderPairsGate(irreps_in, C, hidden_irreps, irreps_out, lmax, radial, pair_radial,
+                                    hidden=not last)
+        gates.append(g)
+        gains.append(SpeciesGain(g.irreps_out, C, n_species) if species_levels == "all" else NoSpeciesGain())
+        irreps_in = g.irreps_out
+    if irreps_in != scalar:
+        raise RuntimeError("internal error: the top level has no scalar part")
+    return gates, gains
+
+
+def _checked_arguments(species: Sequence[str], cutoff: Union[float, Sequence[float]], levels: int, lmax: int,
+                       channels: int, gate: str, radial_weights: str, species_levels: str,
+                       e0: Optional[Dict[str, float]]) -> Tuple[List[str], List[float], int, Dict[str, float]]:
+    """The network's arguments checked (a ValueError that says what to give), and normalised:
+    ``(species list, one cutoff per level, levels, e0 dict)``."""
+    species = list(species)
+    if not species:
+        raise ValueError("species is empty: give the chemical symbols the model should know, e.g. ['Si']")
+    for s in species:
+        if s not in atomic_numbers:
+            raise ValueError(f"unknown chemical symbol {s!r} in species; use symbols like 'Si', 'O'")
+    if len(set(species)) != len(species):
+        raise ValueError(f"species contains duplicates: {species}")
+    if int(levels) < 1:
+        raise ValueError(f"levels must be >= 1, got {levels}")
+    levels = int(levels)
+    cutoffs = [float(cutoff)] * levels if isinstance(cutoff, (int, float)) else [float(c) for c in cutoff]
+    if len(cutoffs) != levels:
+        raise ValueError(f"cutoff lists {len(cutoffs)} values but levels = {levels}: give one per level")
+    for c in cutoffs:
+        if not (c > 0 and math.isfinite(c)):
+            raise ValueError(f"cutoffs must be positive and finite (Angstrom), got {cutoffs}")
+    if int(lmax) < 0:
+        raise ValueError(f"lmax must be >= 0, got {lmax}")
+    if int(channels) < 1:
+        raise ValueError(f"channels must be >= 1, got {channels}")
+    if gate not in GATES:
+        raise ValueError(f"gate must be one of {GATES}, got {gate!r}")
+    if radial_weights not in RADIAL_WEIGHTS:
+        raise ValueError(f"radial_weights must be one of {RADIAL_WEIGHTS}, got {radial_weights!r}")
+    if species_levels not in SPECIES_LEVELS:
+        raise ValueError(f"species_levels must be one of {SPECIES_LEVELS}, got {species_levels!r}")
+    e0 = dict(e0 or {})
+    for s in e0:
+        if s not in species:
+            raise ValueError(f"e0 names {s!r}, which is not in species {species}")
+    return species, cutoffs, levels, e0

@@ -1,4 +1,5 @@
-"""Covariant normalisation and the scalar-only nonlinearity (DESIGN.md §2 "numerical stability").
+"""Covariant normalisation and the scalar-only nonlinearity (docs/theory.md, "Departures from the
+paper, and why": "Normalisation and nonlinearity").
 
 Products of products grow fast with depth. Dividing a fragment by an *invariant* keeps it
 covariant: each fragment ``v`` (one channel of one part, ``2l+1`` numbers) becomes

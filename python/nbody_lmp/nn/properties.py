@@ -1,4 +1,5 @@
-"""Energies, forces, stress and per-atom energies of a batch of systems (DESIGN.md §4).
+"""Energies, forces, stress and per-atom energies of a batch of systems (docs/model-format.md,
+"Forces and virial").
 
 The network sees positions only through edge vectors ``d_e = r_j - r_i + S_e @ cell``, so one
 backward pass with respect to the edge vectors gives everything, exactly as the C++ pair style

@@ -1,4 +1,5 @@
-"""Radial terms of the aggregation rules (paper eq. 10-12, DESIGN.md §2 "radial terms").
+"""Radial terms of the aggregation rules (paper eq. 10-12; docs/theory.md, "Departures from the
+paper, and why": "Smooth envelope").
 
 The paper weights the children by inverse powers of their distance, ``r^-s`` for ``s = 0..S``.
 Here ``x = r / r_c`` and every term carries a smooth cutoff envelope ``f(x)`` whose value, first

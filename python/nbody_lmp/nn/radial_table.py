@@ -1,19 +1,20 @@
-"""Tabulated radial functions for an exported model (DESIGN.md §7 "precompute everything that
-depends only on the model"; docs/model-format.md "radial_table").
+"""Tabulated radial functions for an exported model (docs/theory.md, "Departures from the paper,
+and why": "Tabulated radial functions"; the file's ``radial_table`` entry: docs/model-format.md,
+"Extra file metadata.json").
 
 The radial terms of eq. 10-12 (:mod:`.radial`: inverse powers, envelope, radial network, and for
 ``radial_weights: per_channel`` the per-channel weights) are functions of one invariant, the
-distance ``r``. On an exported (frozen) model they are replaced by a piecewise cubic Hermite
-interpolant on a uniform grid ``r_min .. r_c``, ``r_min`` being the model's
-``radial_min_distance`` (:mod:`.radial`): values and first derivatives at the grid points
-are the exact ones (float64, autograd), so the energy is C1 and forces stay ``-grad E`` of the
-interpolated model (the table supplies its own first derivative; no second derivatives, so a
-tabulated model is for inference, not training); the interpolation error is ``O(h^4)`` (relative ~1e-9 at the default
-resolution, measured in tests/python/test_radial_table.py). Below ``r_min`` the value at ``r_min``
-is held with zero slope, as the untabulated radial terms do (issue 12: no cubic extrapolated to
-``r = 0``); beyond ``r_c`` the value is exactly zero, like the envelope's (within a rounding of
-``r_c`` the last interval's cubic gives zero to the coefficients' rounding).
-Covariance is untouched: only invariant factors change.
+distance ``r``, that depend only on the frozen model, so they can be computed once at export.
+On an exported model they are replaced by a piecewise cubic Hermite interpolant on a uniform
+grid ``r_min .. r_c``, ``r_min`` being the model's ``radial_min_distance`` (:mod:`.radial`):
+values and first derivatives at the grid points are the exact ones (float64, autograd), so the
+energy is C1 and forces stay ``-grad E`` of the interpolated model (the table supplies its own
+first derivative; no second derivatives, so a tabulated model is for inference, not training).
+The interpolation error is ``O(h^4)`` (tests/python/test_radial_table.py bounds it). Below
+``r_min`` the value at ``r_min`` is held with zero slope, as the untabulated radial terms do (no
+cubic extrapolated to ``r = 0``); beyond ``r_c`` the value is exactly zero, like the envelope's
+(within a rounding of ``r_c`` the last interval's cubic gives zero to the coefficients'
+rounding). Covariance is untouched: only invariant factors change.
 """
 from __future__ import annotations
 
@@ -32,13 +33,14 @@ def radial_min_distance(radial: torch.nn.Module) -> float:
             return float(m.min_distance)
     return R_MIN
 
+
 class TabulatedRadial(torch.nn.Module):
     """Cubic Hermite table of ``radial`` (``r [E] -> [E, ...]``) on ``points`` nodes in ``[r_min, cutoff]``.
 
     A per-channel radial (:class:`.channel_fragments.ChannelRadial`, ``R_{c l}(r) = sum_s w_{c l s} R_s(r)``)
     is tabulated through its ``S`` shared functions ``R_s`` and keeps its (frozen) weights ``w``: the
     table then holds ``S`` columns instead of ``C x (L+1)``, and one small matmul per call mixes them
-    (issue 11: gathering 7 x 24 coefficients per edge cost more than all the arithmetic)."""
+    (gathering ``7 x C x (L+1)`` coefficients per edge would cost more than the arithmetic)."""
 
     def __init__(self, radial: torch.nn.Module, cutoff: float, points: int = 2048, r_min: float = R_MIN):
         super().__init__()

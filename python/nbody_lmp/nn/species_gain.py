@@ -1,8 +1,8 @@
-"""Species at every level (``model.species_levels: all``; issue 10's ablation, "species-dependent
-... embeddings at every level vs leaves only").
+"""Species at every level (``model.species_levels: all``; docs/theory.md, "Departures from the
+paper, and why": "Species at every level").
 
-By default the species enters only at the leaves, as their embedding (DESIGN.md §2). With this
-module each level's node also carries the species of its centre atom: every fragment of part
+By default the species enters only at the leaves, as their embedding (the paper's scheme). With
+this module each level's node also carries the species of its centre atom: every fragment of part
 ``l`` is multiplied by a learned gain ``g[species, c, l]`` and the scalar part ``0e`` gets a
 learned bias ``b[species, c]``:
 

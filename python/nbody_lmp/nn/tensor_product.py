@@ -2,7 +2,7 @@
 
 A covariant state with ``C`` channels of every part of its type is stored flat as
 ``[n, C, D]`` (parts side by side, :class:`nbody_lmp.so3.FlatLayout`). The gates turn such
-states (and products of them, paper §4.1) into lists of per-part fragment stacks
+states (and products of them, paper §4.1, eq. 13) into lists of per-part fragment stacks
 ``[n, F, 2l+1]`` that :class:`~nbody_lmp.nn.mixing.PartMixing` (Proposition 1) consumes.
 """
 from __future__ import annotations
@@ -43,8 +43,8 @@ class CGBlocks(ExactConstants):
     The CG matrix is an exact constant (:mod:`.constants`): built in float64, rounded once to the
     module's dtype. It is mostly zeros (83 of 2835 entries for parts 0e + 1o + 2e), so on CPU it
     is applied as its list of non-zero entries by the compiled ``nbody::cg_linear`` and
-    ``nbody::cg_product`` (:mod:`nbody_lmp.ops`, ``lammps_plugin/nbody_cg_ops.cpp``); ``sparse =
-    False`` (or CUDA) takes the dense matrix product, the same sums."""
+    ``nbody::cg_product`` of the operator library (:mod:`nbody_lmp.ops`); ``sparse = False`` (or
+    CUDA) takes the dense matrix product, the same sums."""
 
     def __init__(self, irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep]):
         super().__init__()

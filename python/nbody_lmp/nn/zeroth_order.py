@@ -5,10 +5,11 @@
 ``r_ch_i`` is the child's position relative to the parent, ``R_s`` the paper's inverse powers
 times the smooth envelope (:mod:`.radial`), the sums are decomposed into irreducible fragments
 by the CG transform and mixed by ``W^l`` (``L``, Proposition 1) together with the node's own
-child (:mod:`.gate_output`). DESIGN.md §7: the neighbourhood sum of outer products is formed
-first (:func:`.aggregation.neighbourhood_sum`), the CG transform once per node after it.
-Sums are divided by a constant (the average number of children, an invariant), a covariant
-normalisation that keeps activations O(1).
+child (:mod:`.gate_output`). The neighbourhood sum of outer products is formed first
+(:func:`.aggregation.neighbourhood_sum`), the CG transform once per node after it (the CG
+transform is linear; docs/theory.md, "Departures from the paper, and why": "Node work, not edge
+work"). Sums are divided by a constant (the average number of children, an invariant), a
+covariant normalisation that keeps activations O(1).
 """
 from __future__ import annotations
 

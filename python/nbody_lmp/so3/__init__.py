@@ -1,5 +1,7 @@
-"""SO(3)/O(3) algebra for N-body networks (paper §3-4.1, DESIGN.md §2): types with parity,
-real spherical harmonics, real Clebsch–Gordan coefficients and products, Wigner D matrices."""
+"""SO(3)/O(3) algebra for N-body networks (paper §3-4.1, eq. 1-3 and 13, in the real basis and with
+the parity of docs/theory.md, "Departures from the paper, and why": "Real basis", "O(3), not only
+SO(3)"): types with parity, real spherical harmonics, real Clebsch–Gordan coefficients and
+products, Wigner D matrices."""
 from .clebsch_gordan import clebsch_gordan, complex_clebsch_gordan, complex_to_real
 from .irreps import Irrep, Irreps, natural_irreps, sh_irrep
 from .products import CGPlan, FlatLayout, cg_product

@@ -2,9 +2,10 @@
 
 Paper §3 (eq. 2-3): a state of *type* ``tau = (tau_0, ..., tau_L)`` is a direct sum of
 ``tau_l`` *fragments* of dimension ``2l + 1`` for each ``l``; the fragments with one ``l`` form
-the *part* ``psi^l``. DESIGN.md §2 adds parity (O(3) = SO(3) x {1, -1}): every part carries
-``(l, p)`` with ``p = +1`` ("e", even) or ``-1`` ("o", odd); under inversion a fragment of part
-``(l, p)`` is multiplied by ``p``.
+the *part* ``psi^l``. Here parts also carry a parity (O(3) = SO(3) x {1, -1}; docs/theory.md,
+"Departures from the paper, and why": "O(3), not only SO(3)"): every part is ``(l, p)`` with
+``p = +1`` ("e", even) or ``-1`` ("o", odd); under inversion a fragment of part ``(l, p)`` is
+multiplied by ``p``.
 
 The readable string form is ``"8x0e + 8x1o + 4x2e"``: multiplicity ``x`` ``l`` parity.
 """

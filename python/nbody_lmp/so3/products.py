@@ -1,13 +1,14 @@
 """Clebsch–Gordan products of covariant states, decomposed into irreducible fragments.
 
-Paper §4.1: ``psi_1 (x) psi_2 = (+)_l C_{l1,l2,l} (psi_1 (x) psi_2)``, with the selection rules
-``|l1 - l2| <= l <= l1 + l2`` and (DESIGN.md §2) parity ``p1 p2``.
+Paper §4.1, eq. 13: ``psi_1 (x) psi_2 = (+)_l C_{l1,l2,l} (psi_1 (x) psi_2)``, with the
+selection rules ``|l1 - l2| <= l <= l1 + l2`` and parity ``p1 p2`` (O(3): docs/theory.md,
+"Departures from the paper, and why": "O(3), not only SO(3)").
 
 A *flat state* stores all parts of one type side by side in its last dimension,
 ``[..., D]`` with ``D = sum_parts (2l+1)`` (:class:`FlatLayout`). :class:`CGPlan` turns the outer
 product of two flat vectors, ``[..., D1 * D2]``, into all the fragments that the selection rules
 allow and that the wanted output parts contain, with one dense matrix ``[D1 * D2, D_out]``
-built once at construction (DESIGN.md §7: model-only work is precomputed). The output columns
+built once at construction (it depends only on the model's types). The output columns
 are grouped by output part, each group ``[paths, 2l+1]`` with one row per path ``(a, b)``.
 """
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Real spherical harmonics ``Y^l(r_hat)`` of relative positions (the paper's ``r_hat`` factors in
-eq. 10-12, written in the real basis of DESIGN.md §2).
+eq. 10-12, written in a real basis: docs/theory.md, "Departures from the paper, and why":
+"Real basis").
 
 Convention (``component`` normalisation): ``sum_m Y^l_m(r)^2 = 2l + 1``, so ``Y^0 = 1`` and
 ``Y^1 = sqrt(3) (y, z, x)``; index ``l*l + l + m`` for ``m = -l..l``. In terms of the

@@ -1,7 +1,8 @@
 """Wigner D matrices in the real basis of :mod:`.spherical_harmonics`, and the parity action.
 
 Paper §3, eq. (2): a covariant fragment of degree ``l`` transforms as ``psi -> D^l(R) psi``;
-DESIGN.md §2: under an improper rotation a part ``(l, p)`` also picks up ``p``.
+under an improper rotation a part ``(l, p)`` also picks up ``p`` (O(3): docs/theory.md,
+"Departures from the paper, and why": "O(3), not only SO(3)").
 
 ``D^l(R)`` is built independently of the harmonics' values: the three real generators
 ``J_a`` (antisymmetric, ``(2l+1) x (2l+1)``) are derived once from the harmonics' derivatives,

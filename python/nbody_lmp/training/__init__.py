@@ -1,7 +1,8 @@
-"""Training (DESIGN.md §3 ``training/``; issue 4, "Training"): the YAML configuration
-(:mod:`.config`), the loss (:mod:`.losses`), error metrics (:mod:`.metrics`), EMA of the weights
-(:mod:`.ema`), checkpoints and exporting from them (:mod:`.checkpoint`), the training loop
-(:mod:`.trainer`), ensembles of models (:mod:`.ensemble`, issue 13) and plots (:mod:`.plots`).
+"""Training (README.md, "Quick start"; a commented configuration: ``examples/si-sw/config.yaml``):
+the YAML configuration and its keys (:mod:`.config`), the loss (:mod:`.losses`), error metrics
+(:mod:`.metrics`), EMA of the weights (:mod:`.ema`), checkpoints and exporting from them
+(:mod:`.checkpoint`), the training loop (:mod:`.trainer`), ensembles of models (:mod:`.ensemble`;
+README.md, "Ensembles: is the MD still where the model was trained?") and plots (:mod:`.plots`).
 
     from nbody_lmp.training import load_config, Trainer
     result = Trainer(load_config("config.yaml")).run()      # CLI: nbody-lmp train config.yaml

@@ -1,6 +1,6 @@
-"""Training checkpoints (issue 4, "Training": last and best checkpoints written atomically;
-``--resume`` continues bit-for-bit in optimizer state and epoch) and exporting from them
-(``nbody-lmp export RUN_DIR_OR_CHECKPOINT``).
+"""Training checkpoints (last and best, written atomically; ``nbody-lmp train --resume``
+continues bit-for-bit in optimizer state and epoch) and exporting from them
+(``nbody-lmp export RUN_DIR_OR_CHECKPOINT``, the file of docs/model-format.md).
 
 A checkpoint is one ``torch.save`` file holding only tensors, numbers, strings, lists and dicts
 (it loads with ``torch.load(weights_only=True)``: no pickled code):
@@ -96,7 +96,7 @@ def model_from_checkpoint(state: Dict[str, Any], weights: str = "eval"):
     from ..nn.network import NBodyNetwork
 
     config = dict(state["model_config"])
-    # checkpoints written before per-channel radial weights became the default (issue 11) are shared ones
+    # a model_config without radial_weights holds shared radial weights (its network has no other kind)
     config.setdefault("radial_weights", "shared")
     model = NBodyNetwork(**config, dtype=DTYPES[state["dtype"]])
     key = "eval_state" if weights == "eval" and state.get("eval_state") is not None else "model_state"

@@ -1,6 +1,5 @@
-"""The training configuration: one YAML file, validated (issue 4, "Training" and "CLI":
-``nbody-lmp train config.yaml``, "config validated: unknown keys are errors that name the
-closest valid key").
+"""The training configuration of ``nbody-lmp train config.yaml`` (README.md, "Quick start"): one
+YAML file, validated (unknown keys are errors that name the closest valid key).
 
 The file has six sections, every key optional except ``data.train``::
 
@@ -15,7 +14,7 @@ The file has six sections, every key optional except ``data.train``::
                early_stopping_patience, num_threads, device, ensemble, ensemble_split}
     output:   {run_dir, progress, plots, plot_every_minutes, export_dtype, export_radial_table}
 
-(``examples/si-sw/config.yaml`` documents every key.) Relative paths are relative to the
+(``examples/si-sw/config.yaml`` is a commented example.) Relative paths are relative to the
 folder of the config file. Every problem is a :class:`ConfigError` (a ``ValueError``) that says
 which key and what to change; an unknown key names the closest valid one (:mod:`difflib`).
 """
@@ -302,103 +301,130 @@ def _choice(value: Any, key: str, options) -> None:
         raise ConfigError(f"{key} must be one of {', '.join(map(str, options))}; got {value!r}.{hint}")
 
 
+def _need(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ConfigError(msg)
+
+
 def _validate(cfg: TrainConfig) -> None:
+    """Check every section's values (and normalise a few: ``data.e0``, ``model.species``,
+    ``model.cutoff``) in place; the first problem raises a :class:`ConfigError`."""
+    _validate_data(cfg.data)
+    _validate_model(cfg.model)
+    _validate_loss(cfg.loss)
+    _validate_training(cfg.training)
+    _validate_output(cfg.output)
+
+
+def _validate_data(d: DataSection) -> None:
     from ase.data import atomic_numbers
 
     from ..data.io import STRESS_FORMATS
-    from ..nn.network import GATES, RADIAL_WEIGHTS
-    from ..nn.species_gain import SPECIES_LEVELS
 
-    d, m, lo, t, o = cfg.data, cfg.model, cfg.loss, cfg.training, cfg.output
-
-    def need(cond: bool, msg: str) -> None:
-        if not cond:
-            raise ConfigError(msg)
-
-    # data
-    need(d.train is not None, "data.train is missing: give the training data file, e.g. `data: {train: train.xyz}`")
-    need(0.0 <= d.val_fraction < 1.0, f"data.val_fraction must be in [0, 1), got {d.val_fraction}")
+    _need(d.train is not None, "data.train is missing: give the training data file, e.g. `data: {train: train.xyz}`")
+    _need(0.0 <= d.val_fraction < 1.0, f"data.val_fraction must be in [0, 1), got {d.val_fraction}")
     _choice(d.stress_format, "data.stress_format", STRESS_FORMATS)
     if isinstance(d.e0, dict):
         for s, v in d.e0.items():
-            need(s in atomic_numbers, f"data.e0 names {s!r}, which is not a chemical symbol")
+            _need(s in atomic_numbers, f"data.e0 names {s!r}, which is not a chemical symbol")
             d.e0[s] = _number(v, f"data.e0.{s}", integer=False)
     elif d.e0 is not None and not isinstance(d.e0, str):
         raise ConfigError(f"data.e0 must be 'fit', a mapping like {{Si: -158.4}} or an isolated-atoms file, "
                           f"got {d.e0!r}")
     if d.e0 is None:
         d.e0 = "fit"
-    # model
+
+
+def _validate_model(m: ModelSection) -> None:
+    from ase.data import atomic_numbers
+
+    from ..nn.network import GATES, RADIAL_WEIGHTS
+    from ..nn.species_gain import SPECIES_LEVELS
+
     if m.species is not None:
         if isinstance(m.species, str):
             m.species = [m.species]
-        need(isinstance(m.species, list) and len(m.species) > 0,
-             f"model.species must be a list of chemical symbols like [Si, O], got {m.species!r}")
+        _need(isinstance(m.species, list) and len(m.species) > 0,
+              f"model.species must be a list of chemical symbols like [Si, O], got {m.species!r}")
         for s in m.species:
-            need(s in atomic_numbers, f"model.species: {s!r} is not a chemical symbol (write e.g. Si, O)")
-        need(len(set(m.species)) == len(m.species), f"model.species lists an element twice: {m.species}")
-    need(isinstance(m.levels, int) and m.levels >= 1, f"model.levels must be >= 1, got {m.levels}")
+            _need(s in atomic_numbers, f"model.species: {s!r} is not a chemical symbol (write e.g. Si, O)")
+        _need(len(set(m.species)) == len(m.species), f"model.species lists an element twice: {m.species}")
+    _need(isinstance(m.levels, int) and m.levels >= 1, f"model.levels must be >= 1, got {m.levels}")
+    cut = _validate_cutoff(m)
+    _need(0 <= m.lmax <= 6, f"model.lmax must be between 0 and 6, got {m.lmax}")
+    _need(m.channels >= 1, f"model.channels must be >= 1, got {m.channels}")
+    _choice(m.gate, "model.gate", GATES)
+    _choice(m.parity, "model.parity", ("natural", "full"))
+    _choice(m.radial_weights, "model.radial_weights", RADIAL_WEIGHTS)
+    _choice(m.species_levels, "model.species_levels", SPECIES_LEVELS)
+    _need(0 <= m.radial_max_power <= 8, f"model.radial_max_power must be between 0 and 8, got {m.radial_max_power}")
+    _need(m.n_radial >= 0, f"model.n_radial must be >= 0 (0: no radial network), got {m.n_radial}")
+    _need(m.radial_hidden >= 1, f"model.radial_hidden must be >= 1, got {m.radial_hidden}")
+    m.radial_min_distance = _number(m.radial_min_distance, "model.radial_min_distance", integer=False)
+    _need(0 < m.radial_min_distance < min(cut),
+          f"model.radial_min_distance must be > 0 and below the cutoff ({min(cut)} A), got {m.radial_min_distance}")
+    _need(m.readout_hidden >= 0, f"model.readout_hidden must be >= 0 (0: a linear read-out), got {m.readout_hidden}")
+
+
+def _validate_cutoff(m: ModelSection) -> List[float]:
+    """``model.cutoff`` as a number or one number per level, within 0.5-20 Angstrom; returns the list."""
     if isinstance(m.cutoff, list):
-        need(len(m.cutoff) == m.levels,
-             f"model.cutoff lists {len(m.cutoff)} values but model.levels = {m.levels}: give one per level, "
-             f"or a single number")
+        _need(len(m.cutoff) == m.levels,
+              f"model.cutoff lists {len(m.cutoff)} values but model.levels = {m.levels}: give one per level, "
+              f"or a single number")
         m.cutoff = [_number(c, "model.cutoff", integer=False) for c in m.cutoff]
         cut = m.cutoff
     else:
         m.cutoff = _number(m.cutoff, "model.cutoff", integer=False)
         cut = [m.cutoff]
-    need(all(0.5 <= c <= 20.0 for c in cut), f"model.cutoff must be between 0.5 and 20 Angstrom, got {m.cutoff}")
-    need(0 <= m.lmax <= 6, f"model.lmax must be between 0 and 6, got {m.lmax}")
-    need(m.channels >= 1, f"model.channels must be >= 1, got {m.channels}")
-    _choice(m.gate, "model.gate", GATES)
-    _choice(m.parity, "model.parity", ("natural", "full"))
-    _choice(m.radial_weights, "model.radial_weights", RADIAL_WEIGHTS)
-    _choice(m.species_levels, "model.species_levels", SPECIES_LEVELS)
-    need(0 <= m.radial_max_power <= 8, f"model.radial_max_power must be between 0 and 8, got {m.radial_max_power}")
-    need(m.n_radial >= 0, f"model.n_radial must be >= 0 (0: no radial network), got {m.n_radial}")
-    need(m.radial_hidden >= 1, f"model.radial_hidden must be >= 1, got {m.radial_hidden}")
-    m.radial_min_distance = _number(m.radial_min_distance, "model.radial_min_distance", integer=False)
-    need(0 < m.radial_min_distance < min(cut),
-         f"model.radial_min_distance must be > 0 and below the cutoff ({min(cut)} A), got {m.radial_min_distance}")
-    need(m.readout_hidden >= 0, f"model.readout_hidden must be >= 0 (0: a linear read-out), got {m.readout_hidden}")
-    # loss
+    _need(all(0.5 <= c <= 20.0 for c in cut), f"model.cutoff must be between 0.5 and 20 Angstrom, got {m.cutoff}")
+    return cut
+
+
+def _validate_loss(lo: LossSection) -> None:
     for k in ("energy_weight", "forces_weight", "stress_weight"):
-        need(getattr(lo, k) >= 0, f"loss.{k} must be >= 0, got {getattr(lo, k)}")
-    need(lo.energy_weight + lo.forces_weight + lo.stress_weight > 0,
-         "loss: all weights are 0; give energy_weight or forces_weight > 0")
-    # training
+        _need(getattr(lo, k) >= 0, f"loss.{k} must be >= 0, got {getattr(lo, k)}")
+    _need(lo.energy_weight + lo.forces_weight + lo.stress_weight > 0,
+          "loss: all weights are 0; give energy_weight or forces_weight > 0")
+
+
+def _validate_training(t: TrainingSection) -> None:
     _choice(t.dtype, "training.dtype", ("float32", "float64"))
-    need(t.batch_size >= 1, f"training.batch_size must be >= 1, got {t.batch_size}")
-    need(t.max_epochs >= 1, f"training.max_epochs must be >= 1, got {t.max_epochs}")
-    need(t.time_limit_minutes is None or t.time_limit_minutes > 0,
-         f"training.time_limit_minutes must be > 0 or null, got {t.time_limit_minutes}")
+    _need(t.batch_size >= 1, f"training.batch_size must be >= 1, got {t.batch_size}")
+    _need(t.max_epochs >= 1, f"training.max_epochs must be >= 1, got {t.max_epochs}")
+    _need(t.time_limit_minutes is None or t.time_limit_minutes > 0,
+          f"training.time_limit_minutes must be > 0 or null, got {t.time_limit_minutes}")
     _choice(t.optimizer, "training.optimizer", ("adam", "adamw"))
-    need(0 < t.lr < 10, f"training.lr must be in (0, 10), got {t.lr}; typical values are 1e-3 to 1e-2")
-    need(t.weight_decay >= 0, f"training.weight_decay must be >= 0, got {t.weight_decay}")
+    _need(0 < t.lr < 10, f"training.lr must be in (0, 10), got {t.lr}; typical values are 1e-3 to 1e-2")
+    _need(t.weight_decay >= 0, f"training.weight_decay must be >= 0, got {t.weight_decay}")
     _choice(t.scheduler, "training.scheduler", ("plateau", "cosine", "none"))
-    need(0 < t.lr_factor < 1, f"training.lr_factor must be in (0, 1), got {t.lr_factor}")
-    need(t.lr_patience >= 0, f"training.lr_patience must be >= 0, got {t.lr_patience}")
-    need(0 <= t.min_lr <= t.lr, f"training.min_lr must be in [0, training.lr = {t.lr}], got {t.min_lr}")
-    need(t.grad_clip is None or t.grad_clip > 0, f"training.grad_clip must be > 0 or null (no clipping), "
-                                                 f"got {t.grad_clip}")
-    need(t.ema_decay is None or 0 <= t.ema_decay < 1,
-         f"training.ema_decay must be in [0, 1) or null (no EMA), got {t.ema_decay}; 0.99 is typical")
-    need(t.early_stopping_patience is None or t.early_stopping_patience >= 1,
-         f"training.early_stopping_patience must be >= 1 or null (never stop early), got {t.early_stopping_patience}")
-    need(t.num_threads is None or t.num_threads >= 1, f"training.num_threads must be >= 1 or null, got {t.num_threads}")
-    need(isinstance(t.device, str) and (t.device == "cpu" or t.device == "cuda"
-                                        or (t.device.startswith("cuda:") and t.device[5:].isdigit())),
-         f"training.device must be cpu, cuda or cuda:N (a GPU index), got {t.device!r}")
-    need(1 <= t.ensemble <= 64, f"training.ensemble must be between 1 (one model) and 64, got {t.ensemble}; "
-                                f"3 or 4 models are the usual ensemble")
+    _need(0 < t.lr_factor < 1, f"training.lr_factor must be in (0, 1), got {t.lr_factor}")
+    _need(t.lr_patience >= 0, f"training.lr_patience must be >= 0, got {t.lr_patience}")
+    _need(0 <= t.min_lr <= t.lr, f"training.min_lr must be in [0, training.lr = {t.lr}], got {t.min_lr}")
+    _need(t.grad_clip is None or t.grad_clip > 0, f"training.grad_clip must be > 0 or null (no clipping), "
+                                                  f"got {t.grad_clip}")
+    _need(t.ema_decay is None or 0 <= t.ema_decay < 1,
+          f"training.ema_decay must be in [0, 1) or null (no EMA), got {t.ema_decay}; 0.99 is typical")
+    _need(t.early_stopping_patience is None or t.early_stopping_patience >= 1,
+          f"training.early_stopping_patience must be >= 1 or null (never stop early), got {t.early_stopping_patience}")
+    _need(t.num_threads is None or t.num_threads >= 1,
+          f"training.num_threads must be >= 1 or null, got {t.num_threads}")
+    _need(isinstance(t.device, str) and (t.device == "cpu" or t.device == "cuda"
+                                         or (t.device.startswith("cuda:") and t.device[5:].isdigit())),
+          f"training.device must be cpu, cuda or cuda:N (a GPU index), got {t.device!r}")
+    _need(1 <= t.ensemble <= 64, f"training.ensemble must be between 1 (one model) and 64, got {t.ensemble}; "
+                                 f"3 or 4 models are the usual ensemble")
     _choice(t.ensemble_split, "training.ensemble_split", ("same", "member"))
-    # output
-    need(o.plot_every_minutes is None or (isinstance(o.plot_every_minutes, (int, float))
-                                          and not isinstance(o.plot_every_minutes, bool) and o.plot_every_minutes >= 0),
-         f"output.plot_every_minutes must be a number of minutes >= 0 (0: after every epoch) or null (at the end "
-         f"only), got {o.plot_every_minutes!r}")
-    need(isinstance(o.export_radial_table, int) and (o.export_radial_table == 0 or o.export_radial_table >= 16),
-         f"output.export_radial_table must be 0 (no table) or >= 16 points, got {o.export_radial_table!r}")
+
+
+def _validate_output(o: OutputSection) -> None:
+    _need(o.plot_every_minutes is None or (isinstance(o.plot_every_minutes, (int, float))
+                                           and not isinstance(o.plot_every_minutes, bool)
+                                           and o.plot_every_minutes >= 0),
+          f"output.plot_every_minutes must be a number of minutes >= 0 (0: after every epoch) or null (at the end "
+          f"only), got {o.plot_every_minutes!r}")
+    _need(isinstance(o.export_radial_table, int) and (o.export_radial_table == 0 or o.export_radial_table >= 16),
+          f"output.export_radial_table must be 0 (no table) or >= 16 points, got {o.export_radial_table!r}")
     if o.export_dtype is not None:
         _choice(o.export_dtype, "output.export_dtype", ("float32", "float64"))
 

@@ -1,4 +1,4 @@
-"""Exponential moving average of the weights (issue 4, "Training": EMA of weights).
+"""Exponential moving average of the weights (``training.ema_decay`` of :mod:`.config`).
 
 After every optimizer step ``shadow = d * shadow + (1 - d) * weights`` with
 ``d = min(decay, (1 + n) / (10 + n))`` (``n`` = updates so far), so early averages do not
@@ -29,7 +29,7 @@ class ExponentialMovingAverage:
         self.num_updates += 1
         d = min(self.decay, (1.0 + self.num_updates) / (10.0 + self.num_updates))
         pairs = [(self.shadow[n], p.detach()) for n, p in model.named_parameters() if n in self.shadow]
-        if pairs:   # one fused call for all tensors: per-tensor calls were a visible share of a training step
+        if pairs:   # one fused call for all tensors, not one call per tensor
             shadow, params = zip(*pairs)
             torch._foreach_lerp_(list(shadow), list(params), 1.0 - d)
 

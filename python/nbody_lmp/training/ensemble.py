@@ -1,5 +1,7 @@
-"""Training and exporting an ensemble of models (issue 13, "Ensemble uncertainty in MD":
-``nbody-lmp train --ensemble N`` / ``training.ensemble: N``; ``nbody-lmp export`` writes them all).
+"""Training and exporting an ensemble of models (``nbody-lmp train --ensemble N`` /
+``training.ensemble: N``; ``nbody-lmp export`` writes them all). What an ensemble is for: README.md,
+"Ensembles: is the MD still where the model was trained?", and docs/lammps.md, "Several models:
+model deviation".
 
 The N members differ only in their seed (``seed + k`` for member k: initial weights and batch
 order) and, with ``training.ensemble_split: member``, in their validation split; by default

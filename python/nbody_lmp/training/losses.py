@@ -1,5 +1,5 @@
-"""The training loss (issue 4, "Training": loss on energy per atom, forces and stress with
-configurable weights).
+"""The training loss: energy per atom, forces and stress with configurable weights (the ``loss``
+section of the training configuration, :mod:`.config`).
 
     L = w_E * mean_c ((E_c^pred - E_c) / N_c)^2              energy per atom, eV^2
       + w_F * mean_{i,a} (F_ia^pred - F_ia)^2                 force components, (eV/A)^2

@@ -1,5 +1,5 @@
-"""Error metrics (issue 4, "Training" and ``nbody-lmp evaluate``: MAE and RMSE of energy per
-atom, forces and stress).
+"""Error metrics of training and ``nbody-lmp evaluate`` (README.md, "Quick start"): MAE and RMSE
+of energy per atom, forces and stress.
 
 * ``energy_per_atom``: ``(E^pred - E) / N`` per configuration, eV/atom;
 * ``energy``: total energy per configuration, eV;

@@ -1,6 +1,6 @@
-"""Plots of a training run (issue 4, "Training": at the end, learning curves and energy/force
-parity plots for train and validation; ``nbody-lmp evaluate``: parity plot). PNG files through
-matplotlib's Agg back end (no display needed).
+"""Plots of a training run (learning curves; at the end, energy/force parity plots for train and
+validation) and of ``nbody-lmp evaluate`` (a parity plot; README.md, "Quick start"). PNG files
+through matplotlib's Agg back end (no display needed).
 """
 from __future__ import annotations
 

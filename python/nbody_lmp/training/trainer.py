@@ -1,4 +1,5 @@
-"""Training loop (issue 4, "Training"; DESIGN.md §3 ``training/``).
+"""Training loop of ``nbody-lmp train`` (README.md, "Quick start"; the configuration it reads:
+:mod:`.config`).
 
     cfg = load_config("config.yaml")
     result = Trainer(cfg).run()           # or Trainer(cfg, resume=True) / Trainer(cfg, force=True)
