@@ -24,12 +24,15 @@ from .channel_fragments import ChannelRadial
 from .first_order import FirstOrderGate
 from .first_order_pairs import FirstOrderPairsGate
 from .radial import InversePowerRadial
+from .radial_bessel import BesselRadial
 from .species_gain import SPECIES_LEVELS, NoSpeciesGain, SpeciesGain
+from .zbl import ZBLRepulsion
 from .zeroth_order import ZerothOrderGate
 
 FORMAT_VERSION = 1
 GATES = ("zeroth_order", "first_order", "first_order_pairs")
 RADIAL_WEIGHTS = ("shared", "per_channel")
+RADIAL_BASES = ("inverse_power", "bessel")
 
 
 class NBodyNetwork(ExactConstants):
@@ -61,6 +64,12 @@ class NBodyNetwork(ExactConstants):
         species_levels: ``"leaves"`` (default): the species enters only as the leaves' embedding;
             ``"all"``: every level's node also gets a species gain per channel and part and a scalar
             bias (:mod:`~nbody_lmp.nn.species_gain`).
+        radial_basis: ``"inverse_power"`` (default): the paper's ``(r/r_c)^-s``, ``s = 0..S``
+            (:mod:`~nbody_lmp.nn.radial`); ``"bessel"``: ``n_bessel`` spherical Bessel functions times
+            the envelope, bounded down to ``r = 0`` (:mod:`~nbody_lmp.nn.radial_bessel`).
+        n_bessel: number of Bessel functions when ``radial_basis == "bessel"``.
+        zbl: add the ZBL screened nuclear repulsion of each level-1 pair to the per-atom energies
+            (:mod:`~nbody_lmp.nn.zbl`); the network is trained around it.
     """
 
     __jit_ignored_attributes__ = ExactConstants.__jit_ignored_attributes__ + ["config"]
@@ -71,7 +80,8 @@ class NBodyNetwork(ExactConstants):
                  readout_hidden: int = 16, e0: Optional[Dict[str, float]] = None, scale: float = 1.0,
                  shift: float = 0.0, avg_num_children: Union[None, float, Sequence[float]] = None,
                  radial_min_distance: float = 0.5, radial_weights: str = "per_channel",
-                 species_levels: str = "leaves"):
+                 species_levels: str = "leaves", radial_basis: str = "inverse_power", n_bessel: int = 8,
+                 zbl: bool = False):
         super().__init__()
         species = list(species)
         if not species:
@@ -98,6 +108,8 @@ class NBodyNetwork(ExactConstants):
             raise ValueError(f"gate must be one of {GATES}, got {gate!r}")
         if radial_weights not in RADIAL_WEIGHTS:
             raise ValueError(f"radial_weights must be one of {RADIAL_WEIGHTS}, got {radial_weights!r}")
+        if radial_basis not in RADIAL_BASES:
+            raise ValueError(f"radial_basis must be one of {RADIAL_BASES}, got {radial_basis!r}")
         if species_levels not in SPECIES_LEVELS:
             raise ValueError(f"species_levels must be one of {SPECIES_LEVELS}, got {species_levels!r}")
         e0 = dict(e0 or {})
@@ -108,7 +120,8 @@ class NBodyNetwork(ExactConstants):
                            gate=gate, parity=parity, radial_max_power=int(radial_max_power), n_radial=int(n_radial),
                            radial_hidden=int(radial_hidden), readout_hidden=int(readout_hidden),
                            radial_min_distance=float(radial_min_distance), radial_weights=radial_weights,
-                           species_levels=species_levels)
+                           species_levels=species_levels, radial_basis=radial_basis, n_bessel=int(n_bessel),
+                           zbl=bool(zbl))
 
         # the exported-model contract (docs/model-format.md)
         self.format_version: int = FORMAT_VERSION
@@ -116,6 +129,9 @@ class NBodyNetwork(ExactConstants):
         self.cutoffs: List[float] = cutoffs
         self.receptive_field: float = float(sum(cutoffs))
         self.levels: int = levels
+        # shortest distance of each species pair in the training data (flattened [S, S], Angstrom;
+        # 0: not known): MD that goes below it has left the data (set_shortest_distances)
+        self.shortest_distance: List[float] = [0.0] * (len(species) * len(species))
 
         C = int(channels)
         hidden_irreps = natural_irreps(int(lmax), parity)
@@ -128,14 +144,14 @@ class NBodyNetwork(ExactConstants):
             last = k == levels - 1
             irreps_out = scalar if last else hidden_irreps
             radial = self._radial(cutoffs[k], radial_max_power, n_radial, radial_hidden, radial_weights, C, int(lmax),
-                                  radial_min_distance)
+                                  radial_min_distance, radial_basis, int(n_bessel))
             if gate == "zeroth_order":
                 g = ZerothOrderGate(irreps_in, C, irreps_out, C, int(lmax), radial, hidden=not last)
             elif gate == "first_order":
                 g = FirstOrderGate(irreps_in, C, hidden_irreps, irreps_out, C, int(lmax), radial, hidden=not last)
             else:
                 pair_radial = self._radial(2 * cutoffs[k], radial_max_power, n_radial, radial_hidden, radial_weights,
-                                           C, int(lmax), radial_min_distance)
+                                           C, int(lmax), radial_min_distance, radial_basis, int(n_bessel))
                 g = FirstOrderPairsGate(irreps_in, C, hidden_irreps, irreps_out, int(lmax), radial, pair_radial,
                                         hidden=not last)
             gates.append(g)
@@ -144,6 +160,7 @@ class NBodyNetwork(ExactConstants):
         if irreps_in != scalar:
             raise RuntimeError("internal error: the top level has no scalar part")
         self.gates = torch.nn.ModuleList(gates)
+        self.priors = torch.nn.ModuleList([ZBLRepulsion(species, cutoffs[0])] if zbl else [])
         self.species_gains = torch.nn.ModuleList(gains)
         H = int(readout_hidden)
         if H > 0:
@@ -162,8 +179,11 @@ class NBodyNetwork(ExactConstants):
     # ----------------------------------------------------------------- set-up helpers (Python only)
     @staticmethod
     def _radial(cutoff: float, max_power: int, n_radial: int, hidden: int, weights: str, channels: int,
-                lmax: int, min_distance: float) -> torch.nn.Module:
-        base = InversePowerRadial(cutoff, max_power, n_radial, hidden, min_distance)
+                lmax: int, min_distance: float, basis: str = "inverse_power", n_bessel: int = 8) -> torch.nn.Module:
+        if basis == "bessel":
+            base = BesselRadial(cutoff, n_bessel, n_radial, hidden, min_distance)
+        else:
+            base = InversePowerRadial(cutoff, max_power, n_radial, hidden, min_distance)
         return ChannelRadial(base, channels, lmax) if weights == "per_channel" else base
 
     @torch.jit.unused
@@ -176,6 +196,19 @@ class NBodyNetwork(ExactConstants):
             for m in g.modules():
                 if hasattr(m, "inv_num_children"):
                     m.inv_num_children.fill_(1.0 / max(a, 1.0))
+
+    @torch.jit.unused
+    def set_shortest_distances(self, distances: Optional[Dict[str, float]]) -> None:
+        """Record the training data's shortest distance per species pair, ``{"C-H": 1.02, ...}``
+        (either order of the pair; symbols outside the model are ignored)."""
+        S = len(self.species)
+        table = [0.0] * (S * S)
+        for key, value in (distances or {}).items():
+            a, _, b = key.partition("-")
+            if a in self.species and b in self.species:
+                i, j = self.species.index(a), self.species.index(b)
+                table[i * S + j] = table[j * S + i] = float(value)
+        self.shortest_distance = table
 
     @torch.jit.unused
     def set_energy_statistics(self, e0: Optional[Dict[str, float]] = None, scale: Optional[float] = None,
@@ -203,4 +236,7 @@ class NBodyNetwork(ExactConstants):
             k += 1
         n_out = n_nodes[self.levels]
         e = self.readout(x[:, :, 0]).squeeze(-1)
-        return e * self.scale.to(e.dtype) + self.shift.to(e.dtype) + self.e0.to(e.dtype)[species[:n_out]]
+        e = e * self.scale.to(e.dtype) + self.shift.to(e.dtype) + self.e0.to(e.dtype)[species[:n_out]]
+        for prior in self.priors:
+            e = e + prior(species, edge_index[0], edge_vectors[0], n_out)
+        return e
