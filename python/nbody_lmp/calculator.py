@@ -28,6 +28,7 @@ import torch
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 
 from .data.graph import atoms_to_graph
+from .data_range import pairs_below_training, warn_below_training
 from .deviation import check_same_models, energy_deviation, force_deviation, total_energy_deviation
 from .nn.properties import compute_properties
 
@@ -61,6 +62,8 @@ class NBodyCalculator(Calculator):
         self.device = torch.device(device)
         self.species = list(self.model.species)
         self.cutoff = max(self.model.cutoffs)
+        self.shortest_distance = list(getattr(self.model, "shortest_distance", []))
+        self.warned_outside_data = False
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
@@ -68,6 +71,7 @@ class NBodyCalculator(Calculator):
         if want_stress and not self.atoms.pbc.all():
             raise PropertyNotImplementedError("stress needs a cell periodic in all three directions")
         graph = atoms_to_graph(self.atoms, self.species, self.cutoff).to(self.device)
+        self._check_data_range(graph)
         out = compute_properties(self.model, graph, forces=True, stress=bool(self.atoms.pbc.all()))
         self.results["energy"] = float(out["energy"][0].detach())
         self.results["free_energy"] = self.results["energy"]
@@ -88,3 +92,13 @@ class NBodyCalculator(Calculator):
             self.results["max_force_deviation"] = float(fd.max()) if fd.size else 0.0
             self.results["energies_deviation"] = energy_deviation(np.stack(energies))
             self.results["energy_deviation"] = total_energy_deviation(np.stack(energies))
+
+    def _check_data_range(self, graph) -> None:
+        """Warn once if two atoms are closer than the training data's shortest pair of their species."""
+        if self.warned_outside_data or not self.shortest_distance:
+            return
+        pairs = pairs_below_training(graph.species, graph.edge_index, graph.edge_vectors(),
+                                     self.shortest_distance, len(self.species))
+        if pairs:
+            self.warned_outside_data = True
+            warn_below_training(pairs, self.atoms.get_chemical_symbols())

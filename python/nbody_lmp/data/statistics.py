@@ -34,6 +34,7 @@ __all__ = [
     "average_num_neighbors",
     "DatasetStatistics",
     "compute_statistics",
+    "shortest_distances",
 ]
 
 
@@ -246,3 +247,27 @@ def compute_statistics(
         avg_num_neighbors=None if cutoff is None else average_num_neighbors(configs, cutoff),
         species_counts={s: int(c) for s, c in zip(species, counts)},
     )
+
+
+def shortest_distances(graphs: Sequence, species: Sequence[str]) -> dict[str, float]:
+    """The shortest distance (Å) of each species pair over the edges of ``graphs``
+    (:class:`~nbody_lmp.data.graph.AtomicGraph`), keyed ``"A-B"`` in model order; pairs that never
+    occur within the graphs' cutoff are left out. MD below these distances has left the data
+    (docs/theory.md "Short-range prior")."""
+    import torch
+
+    n = len(species)
+    best = torch.full((n * n,), float("inf"), dtype=torch.float64)
+    for g in graphs:
+        if g.edge_index.shape[1] == 0:
+            continue
+        r = torch.linalg.norm(g.edge_vectors(), dim=-1).to(torch.float64)
+        pair = g.species[g.edge_index[0]] * n + g.species[g.edge_index[1]]
+        best = torch.minimum(best, torch.full_like(best, float("inf")).scatter_reduce(0, pair, r, "amin"))
+    out: dict[str, float] = {}
+    for a in range(n):
+        for b in range(a, n):
+            d = min(float(best[a * n + b]), float(best[b * n + a]))
+            if np.isfinite(d):
+                out[f"{species[a]}-{species[b]}"] = round(d, 4)
+    return out

@@ -25,12 +25,15 @@ from .channel_fragments import ChannelRadial
 from .first_order import FirstOrderGate
 from .first_order_pairs import FirstOrderPairsGate
 from .radial import InversePowerRadial
+from .radial_bessel import BesselRadial
 from .species_gain import SPECIES_LEVELS, NoSpeciesGain, SpeciesGain
+from .zbl import ZBLRepulsion
 from .zeroth_order import ZerothOrderGate
 
 FORMAT_VERSION = 1
 GATES = ("zeroth_order", "first_order", "first_order_pairs")
 RADIAL_WEIGHTS = ("shared", "per_channel")
+RADIAL_BASES = ("inverse_power", "bessel")
 
 
 class NBodyNetwork(ExactConstants):
@@ -62,6 +65,12 @@ class NBodyNetwork(ExactConstants):
         species_levels: ``"leaves"`` (default): the species enters only as the leaves' embedding;
             ``"all"``: every level's node also gets a species gain per channel and part and a scalar
             bias (:mod:`~nbody_lmp.nn.species_gain`).
+        radial_basis: ``"inverse_power"`` (default): the paper's ``(r/r_c)^-s``, ``s = 0..S``
+            (:mod:`~nbody_lmp.nn.radial`); ``"bessel"``: ``n_bessel`` spherical Bessel functions times
+            the envelope, bounded down to ``r = 0`` (:mod:`~nbody_lmp.nn.radial_bessel`).
+        n_bessel: number of Bessel functions when ``radial_basis == "bessel"``.
+        zbl: add the ZBL screened nuclear repulsion of each level-1 pair to the per-atom energies
+            (:mod:`~nbody_lmp.nn.zbl`); the network is trained around it.
     """
 
     __jit_ignored_attributes__ = ExactConstants.__jit_ignored_attributes__ + ["config"]
@@ -72,15 +81,19 @@ class NBodyNetwork(ExactConstants):
                  readout_hidden: int = 16, e0: Optional[Dict[str, float]] = None, scale: float = 1.0,
                  shift: float = 0.0, avg_num_children: Union[None, float, Sequence[float]] = None,
                  radial_min_distance: float = 0.5, radial_weights: str = "per_channel",
-                 species_levels: str = "leaves"):
+                 species_levels: str = "leaves", radial_basis: str = "inverse_power", n_bessel: int = 8,
+                 zbl: bool = False):
         super().__init__()
+        if radial_basis not in RADIAL_BASES:
+            raise ValueError(f"radial_basis must be one of {RADIAL_BASES}, got {radial_basis!r}")
         species, cutoffs, levels, e0 = _checked_arguments(species, cutoff, levels, lmax, channels, gate,
                                                           radial_weights, species_levels, e0)
         self.config = dict(species=species, cutoff=cutoffs, levels=levels, lmax=int(lmax), channels=int(channels),
                            gate=gate, parity=parity, radial_max_power=int(radial_max_power), n_radial=int(n_radial),
                            radial_hidden=int(radial_hidden), readout_hidden=int(readout_hidden),
                            radial_min_distance=float(radial_min_distance), radial_weights=radial_weights,
-                           species_levels=species_levels)
+                           species_levels=species_levels, radial_basis=radial_basis, n_bessel=int(n_bessel),
+                           zbl=bool(zbl))
 
         # the exported-model contract (docs/model-format.md)
         self.format_version: int = FORMAT_VERSION
@@ -88,14 +101,19 @@ class NBodyNetwork(ExactConstants):
         self.cutoffs: List[float] = cutoffs
         self.receptive_field: float = float(sum(cutoffs))
         self.levels: int = levels
+        # shortest distance of each species pair in the training data (flattened [S, S], Angstrom;
+        # 0: not known): MD that goes below it has left the data (set_shortest_distances)
+        self.shortest_distance: List[float] = [0.0] * (len(species) * len(species))
 
         C = int(channels)
         self.embedding = torch.nn.Parameter(torch.randn(len(species), C))
         radial_args = dict(max_power=radial_max_power, n_radial=n_radial, hidden=radial_hidden,
-                           weights=radial_weights, channels=C, lmax=int(lmax), min_distance=radial_min_distance)
+                           weights=radial_weights, channels=C, lmax=int(lmax), min_distance=radial_min_distance,
+                           basis=radial_basis, n_bessel=int(n_bessel))
         gates, gains = _build_levels(cutoffs, C, int(lmax), parity, gate, species_levels, len(species), radial_args)
         self.gates = torch.nn.ModuleList(gates)
         self.species_gains = torch.nn.ModuleList(gains)
+        self.priors = torch.nn.ModuleList([ZBLRepulsion(species, cutoffs[0])] if zbl else [])
         H = int(readout_hidden)
         if H > 0:
             self.readout = torch.nn.Sequential(torch.nn.Linear(C, H), torch.nn.SiLU(), torch.nn.Linear(H, 1))
@@ -113,8 +131,11 @@ class NBodyNetwork(ExactConstants):
     # ----------------------------------------------------------------- set-up helpers (Python only)
     @staticmethod
     def _radial(cutoff: float, max_power: int, n_radial: int, hidden: int, weights: str, channels: int,
-                lmax: int, min_distance: float) -> torch.nn.Module:
-        base = InversePowerRadial(cutoff, max_power, n_radial, hidden, min_distance)
+                lmax: int, min_distance: float, basis: str = "inverse_power", n_bessel: int = 8) -> torch.nn.Module:
+        if basis == "bessel":
+            base = BesselRadial(cutoff, n_bessel, n_radial, hidden, min_distance)
+        else:
+            base = InversePowerRadial(cutoff, max_power, n_radial, hidden, min_distance)
         return ChannelRadial(base, channels, lmax) if weights == "per_channel" else base
 
     @torch.jit.unused
@@ -127,6 +148,19 @@ class NBodyNetwork(ExactConstants):
             for m in g.modules():
                 if hasattr(m, "inv_num_children"):
                     m.inv_num_children.fill_(1.0 / max(a, 1.0))
+
+    @torch.jit.unused
+    def set_shortest_distances(self, distances: Optional[Dict[str, float]]) -> None:
+        """Record the training data's shortest distance per species pair, ``{"C-H": 1.02, ...}``
+        (either order of the pair; symbols outside the model are ignored)."""
+        S = len(self.species)
+        table = [0.0] * (S * S)
+        for key, value in (distances or {}).items():
+            a, _, b = key.partition("-")
+            if a in self.species and b in self.species:
+                i, j = self.species.index(a), self.species.index(b)
+                table[i * S + j] = table[j * S + i] = float(value)
+        self.shortest_distance = table
 
     @torch.jit.unused
     def set_energy_statistics(self, e0: Optional[Dict[str, float]] = None, scale: Optional[float] = None,
@@ -154,7 +188,10 @@ class NBodyNetwork(ExactConstants):
             k += 1
         n_out = n_nodes[self.levels]
         e = self.readout(x[:, :, 0]).squeeze(-1)
-        return e * self.scale.to(e.dtype) + self.shift.to(e.dtype) + self.e0.to(e.dtype)[species[:n_out]]
+        e = e * self.scale.to(e.dtype) + self.shift.to(e.dtype) + self.e0.to(e.dtype)[species[:n_out]]
+        for prior in self.priors:
+            e = e + prior(species, edge_index[0], edge_vectors[0], n_out)
+        return e
 
 
 def _build_levels(cutoffs: List[float], C: int, lmax: int, parity: str, gate: str, species_levels: str,

@@ -101,6 +101,7 @@ def model_from_checkpoint(state: Dict[str, Any], weights: str = "eval"):
     model = NBodyNetwork(**config, dtype=DTYPES[state["dtype"]])
     key = "eval_state" if weights == "eval" and state.get("eval_state") is not None else "model_state"
     model.load_state_dict(state[key])
+    model.set_shortest_distances((state.get("data_summary") or {}).get("shortest_distances"))
     return model.eval()
 
 

@@ -7,8 +7,9 @@ The file has six sections, every key optional except ``data.train``::
     data:     {train, validation, val_fraction, split_seed, energy_key, forces_key, stress_key, virial_key,
                stress_format, cache_dir, e0}
     model:    {species, cutoff, levels, lmax, channels, gate, parity, radial_max_power, n_radial,
-               radial_hidden, readout_hidden, radial_min_distance, radial_weights, species_levels}
-    loss:     {energy_weight, forces_weight, stress_weight}
+               radial_hidden, readout_hidden, radial_min_distance, radial_weights, species_levels,
+               radial_basis, n_bessel, zbl}
+    loss:     {energy_weight, forces_weight, stress_weight, late_energy_weight, late_fraction}
     training: {dtype, batch_size, max_epochs, time_limit_minutes, optimizer, lr, weight_decay,
                scheduler, lr_factor, lr_patience, min_lr, grad_clip, ema_decay,
                early_stopping_patience, num_threads, device, ensemble, ensemble_split}
@@ -67,6 +68,9 @@ class ModelSection:
     radial_min_distance: float = 0.5      # Angstrom: inverse powers held constant below it (finite model)
     radial_weights: str = "per_channel"    # R_cl(r) per channel (no C x S outer product); or shared
     species_levels: str = "leaves"        # the species enters at the leaves only; "all": and at every level
+    radial_basis: str = "inverse_power"   # the paper's (r/r_c)^-s; or "bessel" (bounded down to r = 0)
+    n_bessel: int = 8                     # Bessel functions when radial_basis is "bessel"
+    zbl: bool = False                     # ZBL screened nuclear repulsion inside the model, trained around
 
 
 @dataclass
@@ -74,6 +78,8 @@ class LossSection:
     energy_weight: float = 1.0            # on (energy per atom)^2, eV^2
     forces_weight: float = 1.0            # on force components^2, (eV/A)^2
     stress_weight: float = 0.0            # on stress components^2, (eV/A^3)^2
+    late_energy_weight: Optional[float] = None  # the training energy weight in the last late_fraction of the run
+    late_fraction: float = 0.2            # of the run's progress (epochs or time, as the cosine schedule)
 
 
 @dataclass
@@ -338,7 +344,7 @@ def _validate_data(d: DataSection) -> None:
 def _validate_model(m: ModelSection) -> None:
     from ase.data import atomic_numbers
 
-    from ..nn.network import GATES, RADIAL_WEIGHTS
+    from ..nn.network import GATES, RADIAL_BASES, RADIAL_WEIGHTS
     from ..nn.species_gain import SPECIES_LEVELS
 
     if m.species is not None:
@@ -357,6 +363,10 @@ def _validate_model(m: ModelSection) -> None:
     _choice(m.parity, "model.parity", ("natural", "full"))
     _choice(m.radial_weights, "model.radial_weights", RADIAL_WEIGHTS)
     _choice(m.species_levels, "model.species_levels", SPECIES_LEVELS)
+    _choice(m.radial_basis, "model.radial_basis", RADIAL_BASES)
+    _need(isinstance(m.n_bessel, int) and 1 <= m.n_bessel <= 32,
+          f"model.n_bessel must be an integer between 1 and 32, got {m.n_bessel}")
+    _need(isinstance(m.zbl, bool), f"model.zbl must be true or false, got {m.zbl!r}")
     _need(0 <= m.radial_max_power <= 8, f"model.radial_max_power must be between 0 and 8, got {m.radial_max_power}")
     _need(m.n_radial >= 0, f"model.n_radial must be >= 0 (0: no radial network), got {m.n_radial}")
     _need(m.radial_hidden >= 1, f"model.radial_hidden must be >= 1, got {m.radial_hidden}")
@@ -386,6 +396,9 @@ def _validate_loss(lo: LossSection) -> None:
         _need(getattr(lo, k) >= 0, f"loss.{k} must be >= 0, got {getattr(lo, k)}")
     _need(lo.energy_weight + lo.forces_weight + lo.stress_weight > 0,
           "loss: all weights are 0; give energy_weight or forces_weight > 0")
+    _need(lo.late_energy_weight is None or lo.late_energy_weight >= 0,
+          f"loss.late_energy_weight must be >= 0 or null, got {lo.late_energy_weight}")
+    _need(0 < lo.late_fraction < 1, f"loss.late_fraction must be between 0 and 1, got {lo.late_fraction}")
 
 
 def _validate_training(t: TrainingSection) -> None:

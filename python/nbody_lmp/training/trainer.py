@@ -236,6 +236,8 @@ class Trainer:
         if not self.train_graphs:
             raise ValueError(f"{d.train}: no training configurations")
         ec = sum(int(g.edge_index.shape[1]) for g in self.train_graphs)
+        from ..data.statistics import shortest_distances
+        pairs_seen = shortest_distances(self.train_graphs, self.species)
         self.data_summary = {
             "train_file": d.train, "train_sha256": _file_sha256(d.train),
             "validation_file": d.validation, "val_fraction": None if d.validation else d.val_fraction,
@@ -245,6 +247,7 @@ class Trainer:
             "shift": float(self.stats.shift), "scale": float(self.stats.scale),
             "energy_per_atom_std": float(self.stats.energy_per_atom_std), "force_rms": float(self.stats.force_rms),
             "avg_num_children": self.avg_num_children, "avg_edges_per_config": ec / len(self.train_graphs),
+            "shortest_distances": pairs_seen,
             "keys": {k: getattr(d, k) for k in ("energy_key", "forces_key", "stress_key", "virial_key",
                                                   "stress_format")},
         }
@@ -266,6 +269,7 @@ class Trainer:
         self.model = NBodyNetwork(self.species, **cfg.model_kwargs(), dtype=self.dtype)
         self.model.set_energy_statistics(e0=self.stats.e0, scale=self.stats.scale, shift=self.stats.shift)
         self.model.set_avg_num_children(self.avg_num_children)
+        self.model.set_shortest_distances(self.data_summary.get("shortest_distances"))
         self.model.to(self.device)
         params = [p for p in self.model.parameters() if p.requires_grad]
         opt_cls = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
@@ -277,7 +281,8 @@ class Trainer:
         else:
             self.scheduler = None  # "cosine" is set per epoch by _cosine_lr; "none" keeps lr
         self.ema = ExponentialMovingAverage(self.model, t.ema_decay) if t.ema_decay else None
-        self.loss = WeightedLoss(cfg.loss)
+        self.loss = WeightedLoss(cfg.loss)        # validation and model selection: the configured weights
+        self.train_loss = WeightedLoss(cfg.loss)  # training: the same, but late_energy_weight late in the run
         n_par = sum(p.numel() for p in params)
         self.log(f"model: {cfg.model.levels} levels, gate {cfg.model.gate}, lmax {cfg.model.lmax}, "
                  f"{cfg.model.channels} channels, cutoff {cfg.model.cutoff} Å, {n_par:,} parameters, {t.dtype}")
@@ -336,7 +341,7 @@ class Trainer:
             g = collate([self.train_graphs[i] for i in idx]).to(self.device)
             pred = compute_properties(self.model, g, forces=True,
                                       stress=stress and "stress" in g.targets, training=True)
-            loss, _ = self.loss(pred, g)
+            loss, _ = self.train_loss(pred, g)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"the loss became {float(loss)} at epoch {epoch}: lower training.lr, set training.grad_clip, "
@@ -452,8 +457,10 @@ class Trainer:
                 break
             epoch = self.epoch + 1
             t0 = time.perf_counter()
+            progress = self._progress(limit, last_epoch_time)
             if t.scheduler == "cosine":
-                self._cosine_lr(limit, last_epoch_time)
+                self._cosine_lr(progress)
+            self._late_loss_weights(progress)
             lr = self.optimizer.param_groups[0]["lr"]
             train_loss, train_metrics = self._train_epoch(epoch)
             val_loss, val_metrics = self._validate()
@@ -494,19 +501,32 @@ class Trainer:
             learning_curves(self.history, self.run_dir / "learning_curves.png")
         self._last_plot = time.monotonic()
 
-    def _cosine_lr(self, limit: Optional[float], epoch_time: float) -> None:
-        """Cosine decay from ``lr`` to ``min_lr`` over the run: its progress is the larger of the
-        epochs done over ``max_epochs`` and, with a time limit, the time at the end of this epoch
-        (estimated from the last one) over the limit, so the rate has annealed when either ends.
-        With a time limit the schedule therefore depends on the machine's speed."""
+    def _progress(self, limit: Optional[float], epoch_time: float) -> float:
+        """How far the run is, in [0, 1]: the larger of the epochs done over ``max_epochs`` and, with
+        a time limit, the time at the end of this epoch (estimated from the last one) over the
+        limit, so the schedules have ended when either budget ends. With a time limit they
+        therefore depend on the machine's speed."""
         t = self.cfg.training
         progress = self.epoch / t.max_epochs
         if limit is not None and self.epoch > 0:
             progress = max(progress, (self.elapsed + epoch_time) / limit)
-        progress = min(progress, 1.0)
+        return min(progress, 1.0)
+
+    def _cosine_lr(self, progress: float) -> None:
+        """Cosine decay from ``lr`` to ``min_lr`` over the run's progress."""
+        t = self.cfg.training
         lr = t.min_lr + (t.lr - t.min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+
+    def _late_loss_weights(self, progress: float) -> None:
+        """``loss.late_energy_weight`` replaces the training energy weight in the last
+        ``loss.late_fraction`` of the run (a second stage that fits energies harder once forces
+        are learnt); validation keeps the configured weights, so model selection compares like
+        with like."""
+        lo = self.cfg.loss
+        late = lo.late_energy_weight is not None and progress >= 1.0 - lo.late_fraction
+        self.train_loss.w["energy"] = float(lo.late_energy_weight if late else lo.energy_weight)
 
     def _finish(self) -> TrainResult:
         from .metrics import format_table
