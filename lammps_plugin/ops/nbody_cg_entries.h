@@ -1,6 +1,6 @@
 /* ----------------------------------------------------------------------
-   The non-zero entries of a CG matrix (paper §3, eq. 6-7), grouped by one of their indices, for
-   the sparse CG kernels of nbody_ops.cpp and nbody_cg_ops.cpp (DESIGN.md §7).
+   The non-zero entries of a CG matrix (eq. 6-7 of the paper, §3), grouped by one of their
+   indices, for the sparse CG kernels of nbody_ops.cpp and nbody_cg_ops.cpp.
 
    A sum over entries "out[key[t]] += value[t] * ..." in entry order chains each store to the
    next load of the same output. Grouped by key, each output is one register sum, written once:
@@ -35,7 +35,8 @@ struct EntryGroups {
   }
   int64_t groups() const { return (int64_t) key.size(); }
 
-  // out[key_s] = sum_{t in group s} val[t] * in[other[t]] (other, val in group order), out of width zeroed first
+  // out[key_s] = sum_{t in group s} val[t] * in[other[t]] (other, val in group order); out, of
+  // `width` entries, is zeroed first
   template <typename T>
   void sum_into(const std::vector<int64_t> &other, const std::vector<T> &val, const T *in, T *out, int64_t width) const
   {

@@ -1,7 +1,7 @@
 /* ----------------------------------------------------------------------
-   The Clebsch-Gordan transform as sparse operators (paper §3, eq. 6-7; the CG matrices of
-   python/nbody_lmp/nn/tensor_product.py, DESIGN.md §7, issue 11), in libnbody_ops.so beside
-   nbody::neighbourhood_sum (nbody_ops.cpp).
+   The Clebsch-Gordan transform as sparse operators (eq. 6-7 of the paper, §3; the CG matrices
+   of python/nbody_lmp/nn/tensor_product.py), in libnbody_ops.so beside
+   nbody::neighbourhood_sum (nbody_ops.cpp); docs/lammps.md, "Performance notes".
 
    A CG matrix M [D1 * D2, D_out] couples component a of the first factor and b of the second to
    output k only where the selection rules allow: for the parts 0e + 1o + 2e, 83 of its 2835

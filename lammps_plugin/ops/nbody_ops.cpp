@@ -1,16 +1,19 @@
 /* ----------------------------------------------------------------------
    nbody::neighbourhood_sum: the CG-decomposed zeroth-order neighbourhood sum with per-channel
-   radial weights (paper eq. 10; python/nbody_lmp/nn/channel_fragments.py), fused into one
-   TorchScript operator. libnbody_ops.so holds it; Python (nbody_lmp/ops.py) and the LAMMPS
-   plugin both load it, so an exported model that calls it runs in either (DESIGN.md §7, issue 11).
+   radial weights (eq. 10 of the paper; python/nbody_lmp/nn/channel_fragments.py), fused into
+   one TorchScript operator. libnbody_ops.so holds it; Python (nbody_lmp/ops.py) and the LAMMPS
+   plugin both load it, so an exported model that calls it runs in either (docs/lammps.md,
+   "Performance notes").
 
-       out[i, c, k] = sum_{(ab, k)} M[ab, k] sum_{e : center[e] = i} x[child[e], c, a] w[e, c, l(b)] y[e, b]
+       out[i, c, k] = sum_{(ab, k)} M[ab, k] sum_{e : center[e] = i}
+                          x[child[e], c, a] w[e, c, l(b)] y[e, b]
 
    x [N, C, A]    the children's states psi_j, channel c, flattened parts a
    w [E, C, L+1]  R_{c l}(|d_e|), the per-channel radial function of harmonic degree l
    y [E, B]       Y(d_e) flat over l = 0..L (B = (L+1)^2; column b has degree l(b) = floor(sqrt b))
    M              the CG matrix [A * B, K] as its non-zero entries (ab [nnz], k [nnz], value [nnz]):
-                  the transform is linear, so it is applied once per parent (DESIGN.md §7)
+                  the transform is linear, so it is applied once per parent (docs/theory.md,
+                  "Departures from the paper", item 7: node work, not edge work)
    out [n, C, K]  the CG parts of every channel.
 
    The pure-torch form builds the edge factors z = Y R_c ([E, C, B]), a padded [C * parents, K, .]
@@ -20,7 +23,8 @@
    but the inputs is kept.
 
    Derivatives. out is the gradient with respect to g of the 4-linear form
-       F(g, x, w, y) = sum_{e, c, (ab, k)} M[ab, k] g[center[e], c, k] x[child[e], c, a] w[e, c, l(b)] y[e, b],
+       F(g, x, w, y) = sum_{e, c, (ab, k)} M[ab, k] g[center[e], c, k] x[child[e], c, a]
+                                                w[e, c, l(b)] y[e, b],
    and the partial gradients of F with respect to x, w and y are the backward. Each of the four
    partials is again linear in each of its three inputs, and the backward of "dF/dp" is made of
    the other partials with p replaced by the incoming gradient. So one autograd Function over
@@ -29,7 +33,7 @@
    dF/dw and dF/dy, wanted together whenever both the radial weights and the harmonics carry
    gradients (forces; training), share their contraction over a and are one node (PartialWY);
    its backward passes over the edges once for each of g, x and (w, y), where the separate
-   partials would pass twice for g and for x (issue 10: the training profile's top operator).
+   partials would pass twice for g and for x.
 
    CPU only: on CUDA the Python module keeps the pure-torch form. Work is split over parents
    (outputs per parent or per edge) or, for dF/dx (a scatter to children), over channels: no two
@@ -120,7 +124,8 @@ template <int64_t B, typename T> inline void edge_factor(const T *w, const T *y,
 
 /* The edge factors that dF/dg and dF/dx read: w y, or w y + w2 y2 when a second pair is given.
    F is linear in w and in y, so the gradient of <gw, dF/dw> + <gy, dF/dy> with respect to g (or
-   x) is one such partial with the two pairs (gw, y) and (w, gy): one pass over the edges, not two. */
+   x) is one such partial with the two pairs (gw, y) and (w, gy): one pass over the edges, not
+   two. */
 template <typename T> struct EdgeFactors {
   const T *w, *y, *w2, *y2;
   int64_t C, L1;
@@ -289,15 +294,14 @@ void run_partial(int64_t which, const std::array<Tensor, 4> &args, const Pair &s
   }
 }
 
-/* Evaluate the partial of F with respect to args[which] (and, with out_y, also dF/dy into
-   *out_y); for which = g or x, plus the same partial with (w, y) replaced by the second pair.
-   Checks shapes, dtypes, the graph and the CG entries; makes the inputs contiguous. */
-Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tensor *out_y = nullptr,
-               Pair second = Pair())
+// The inputs that the partial with respect to args[which] needs (and dF/dy with `with_y`),
+// contiguous, checked to be CPU tensors of one dtype; the others are dropped.  Returns one of
+// them (its dtype and options are the output's).
+Tensor prepare_inputs(int64_t which, std::array<Tensor, 4> &args, Pair &second, bool with_y)
 {
   const char *op = "nbody::neighbourhood_sum";
   const char *names[4] = {"g", "x", "w", "y"};
-  const bool need[4] = {which != ARG_G, which != ARG_X, which != ARG_W || out_y != nullptr, which != ARG_Y};
+  const bool need[4] = {which != ARG_G, which != ARG_X, which != ARG_W || with_y, which != ARG_Y};
   Tensor ref;
   for (int k = 0; k < 4; ++k) {
     if (!need[k]) {
@@ -321,6 +325,13 @@ Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tenso
     second.w = second.w.contiguous();
     second.y = second.y.contiguous();
   }
+  return ref;
+}
+
+// The sizes of one call, with the shapes of the inputs, the graph and the CG entries checked.
+Dims check_shapes(const std::array<Tensor, 4> &args, const Graph &gr)
+{
+  const char *op = "nbody::neighbourhood_sum";
   const Tensor &g = args[ARG_G], &x = args[ARG_X], &w = args[ARG_W], &y = args[ARG_Y];
   Dims d{};
   d.E = gr.child.size(0);
@@ -341,6 +352,18 @@ Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tenso
   TORCH_CHECK(!y.defined() || (y.dim() == 2 && y.size(0) == d.E && y.size(1) == d.B), op,
               ": y must be [E, (L+1)^2] = [", d.E, ", ", d.B, "]");
   check_graph(gr, d);
+  return d;
+}
+
+/* Evaluate the partial of F with respect to args[which] (and, with out_y, also dF/dy into
+   *out_y); for which = g or x, plus the same partial with (w, y) replaced by the second pair.
+   Checks shapes, dtypes, the graph and the CG entries; makes the inputs contiguous. */
+Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tensor *out_y = nullptr,
+               Pair second = Pair())
+{
+  const char *op = "nbody::neighbourhood_sum";
+  const Tensor ref = prepare_inputs(which, args, second, out_y != nullptr);
+  const Dims d = check_shapes(args, gr);
 
   auto opts = ref.options();
   Tensor out;
