@@ -68,12 +68,13 @@ void ComputeNBodyDeviation::init()
 void ComputeNBodyDeviation::check_step(const char *what)
 {
   if (pair->deviation_step() != update->ntimestep)
-    error->all(FLERR,
-               "compute {} nbody/deviation ({}) was used on step {}, but pair_style nbody evaluated "
-               "all its models last on step {}: the models are all evaluated only on the steps on "
-               "which a dump, thermo output or fix uses this compute, and every out_freq steps; "
-               "use the compute there (or issue 'run 0' first)",
-               id, what, update->ntimestep, pair->deviation_step());
+    error->all(
+        FLERR,
+        "compute {} nbody/deviation ({}) was used on step {}, but pair_style nbody evaluated "
+        "all its models last on step {}: the models are all evaluated only on the steps on "
+        "which a dump, thermo output or fix uses this compute, and every out_freq steps; "
+        "use the compute there (or issue 'run 0' first)",
+        id, what, update->ntimestep, pair->deviation_step());
 }
 
 void ComputeNBodyDeviation::compute_peratom()

@@ -24,7 +24,8 @@ bool find_short_edge(const LocalHierarchy &graph, double min_distance, int &leve
   const double *d = graph.edge_vectors[0].data();
   const int64_t E = graph.num_edges(0);
   for (int64_t a = 0; a < E; ++a) {
-    const double rsq = d[3 * a] * d[3 * a] + d[3 * a + 1] * d[3 * a + 1] + d[3 * a + 2] * d[3 * a + 2];
+    const double rsq =
+        d[3 * a] * d[3 * a] + d[3 * a + 1] * d[3 * a + 1] + d[3 * a + 2] * d[3 * a + 2];
     if (rsq < minsq) {
       level = 0;
       edge = a;

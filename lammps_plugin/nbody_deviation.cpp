@@ -38,10 +38,11 @@ double energy_deviation(const double *e, int M)
 std::string deviation_file_header(int M)
 {
   char buf[256];
-  std::snprintf(buf, sizeof(buf),
-                "#%11s %18s %18s %18s %18s %18s %18s %18s   (pair_style nbody, %d models; eV/A, eV)",
-                "step", "max_devi_f", "min_devi_f", "avg_devi_f", "max_devi_e", "min_devi_e",
-                "avg_devi_e", "devi_e", M);
+  std::snprintf(
+      buf, sizeof(buf),
+      "#%11s %18s %18s %18s %18s %18s %18s %18s   (pair_style nbody, %d models; eV/A, eV)", "step",
+      "max_devi_f", "min_devi_f", "avg_devi_f", "max_devi_e", "min_devi_e", "avg_devi_e", "devi_e",
+      M);
   return buf;
 }
 
@@ -86,7 +87,7 @@ void EnsembleStep::finish()
 double EnsembleStep::memory_usage() const
 {
   return (double) (forces_.capacity() + energies_.capacity() + deviation_.capacity()) *
-      sizeof(double);
+         sizeof(double);
 }
 
 DeviationSummary::DeviationSummary(int M_) :
@@ -94,8 +95,7 @@ DeviationSummary::DeviationSummary(int M_) :
     fmin(std::numeric_limits<double>::infinity()), fsum(0.0),
     emax(-std::numeric_limits<double>::infinity()), emin(std::numeric_limits<double>::infinity()),
     esum(0.0), totals(M_, 0.0)
-{
-}
+{}
 
 void DeviationSummary::add(double force_dev, double energy_dev, const double *model_energies)
 {

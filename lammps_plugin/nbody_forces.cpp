@@ -46,8 +46,8 @@ void tally_forces(const LocalHierarchy &graph, const double *const *grads, doubl
     for (int c = 0; c < 6; c++) virial[c] += vsum[c];
 }
 
-void tally_model_forces(const LocalHierarchy &graph, const double *const *grads, int M,
-                        int index, double *forces)
+void tally_model_forces(const LocalHierarchy &graph, const double *const *grads, int M, int index,
+                        double *forces)
 {
   const int *atom_of = graph.node_atom.data();
   for (int k = 0; k < graph.levels; k++) {

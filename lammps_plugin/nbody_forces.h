@@ -19,8 +19,8 @@ void tally_forces(const LocalHierarchy &graph, const double *const *grads, doubl
 
 // The forces of model `index` of an ensemble of M models into forces[(atom * M + index) * 3 + c]
 // (model deviation: docs/lammps.md, "Several models: model deviation").
-void tally_model_forces(const LocalHierarchy &graph, const double *const *grads, int M,
-                        int index, double *forces);
+void tally_model_forces(const LocalHierarchy &graph, const double *const *grads, int M, int index,
+                        double *forces);
 
 }    // namespace NBodyLMP
 

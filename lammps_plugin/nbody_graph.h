@@ -31,11 +31,12 @@ struct NeighborView {
 // nodes are the prefix 0 .. n_nodes[k]-1.
 struct LocalHierarchy {
   int levels = 0;
-  std::vector<int> node_atom;               // atom index (LAMMPS local index) of each node
-  std::vector<int64_t> node_species;        // model species index of each node
-  std::vector<int64_t> n_nodes;             // K + 1 entries, non-increasing
-  std::vector<std::vector<int64_t>> edge_index;    // per level: [2, E_k] row-major (parents, then children)
-  std::vector<std::vector<double>> edge_vectors;   // per level: [E_k, 3], r_child - r_parent
+  std::vector<int> node_atom;           // atom index (LAMMPS local index) of each node
+  std::vector<int64_t> node_species;    // model species index of each node
+  std::vector<int64_t> n_nodes;         // K + 1 entries, non-increasing
+  std::vector<std::vector<int64_t>>
+      edge_index;    // per level: [2, E_k] row-major (parents, then children)
+  std::vector<std::vector<double>> edge_vectors;    // per level: [E_k, 3], r_child - r_parent
 
   int64_t num_edges(int level) const { return (int64_t) edge_index[level].size() / 2; }
   int64_t num_nodes() const { return (int64_t) node_atom.size(); }

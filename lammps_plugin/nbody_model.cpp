@@ -126,15 +126,15 @@ void check_info(const ModelInfo &info)
   double sum = 0.0;
   for (double c : info.cutoffs) {
     if (!(c > 0.0))
-      throw ModelError(fmt::format(
-          "pair_style nbody model file {} has a level cutoff {} <= 0; {}", file, c, ADVICE));
+      throw ModelError(fmt::format("pair_style nbody model file {} has a level cutoff {} <= 0; {}",
+                                   file, c, ADVICE));
     sum += c;
   }
   if (!(info.receptive_field >= sum * (1.0 - 1e-12)))
-    throw ModelError(fmt::format(
-        "pair_style nbody model file {} has receptive_field {} smaller than the sum of "
-        "its level cutoffs {}; {}",
-        file, info.receptive_field, sum, ADVICE));
+    throw ModelError(
+        fmt::format("pair_style nbody model file {} has receptive_field {} smaller than the sum of "
+                    "its level cutoffs {}; {}",
+                    file, info.receptive_field, sum, ADVICE));
   if (info.dtype != "float64" && info.dtype != "float32")
     throw ModelError(fmt::format(
         "pair_style nbody model file {} has dtype '{}'; expected float32 or float64; {}", file,
@@ -331,10 +331,10 @@ NBodyModel NBodyModel::load(const std::string &file, MPI_Comm world)
   if (!problem.empty()) {
     auto eol = problem.find('\n');
     if (eol != std::string::npos) problem = problem.substr(0, eol);
-    throw ModelError(fmt::format(
-        "pair_style nbody model file {} is not a valid nbody-lmp model (TorchScript "
-        "archive): {}; {}",
-        file, problem, ADVICE));
+    throw ModelError(
+        fmt::format("pair_style nbody model file {} is not a valid nbody-lmp model (TorchScript "
+                    "archive): {}; {}",
+                    file, problem, ADVICE));
   }
   check_info(info);
   info.model_hash = json_scalar(extra["metadata.json"], "model_hash");
@@ -354,8 +354,8 @@ void NBodyModel::place(const Placement &where, DtypeRequest dtype)
   if (dtype == DtypeRequest::FLOAT32) impl->dtype = torch::kFloat32;
   if (dtype == DtypeRequest::FLOAT64) impl->dtype = torch::kFloat64;
   const torch::Device device = where.cuda
-      ? torch::Device(torch::kCUDA, (c10::DeviceIndex) where.gpu)
-      : torch::Device(torch::kCPU);
+                                   ? torch::Device(torch::kCUDA, (c10::DeviceIndex) where.gpu)
+                                   : torch::Device(torch::kCPU);
   try {
     c10::OptionalDeviceGuard device_guard;    // this rank's GPU, not GPU 0 (see evaluate)
     if (device.is_cuda()) device_guard.reset_device(device);

@@ -58,13 +58,13 @@ std::string ensemble_mismatch(const ModelInfo &first, const ModelInfo &model, in
 
 // Where the models of one MPI rank run.
 struct Placement {
-  bool cuda = false;           // on a GPU (else the CPU)
-  int gpu = 0;                 // which: the node-local MPI rank modulo visible_gpus
-  int visible_gpus = 0;        // CUDA GPUs that libtorch can use on this node (0: none)
-  int local_rank = 0;          // node-local MPI rank and number of ranks on the node
+  bool cuda = false;       // on a GPU (else the CPU)
+  int gpu = 0;             // which: the node-local MPI rank modulo visible_gpus
+  int visible_gpus = 0;    // CUDA GPUs that libtorch can use on this node (0: none)
+  int local_rank = 0;      // node-local MPI rank and number of ranks on the node
   int local_size = 1;
-  int cpu_threads = 1;         // libtorch's intra-op threads on this rank
-  std::string device() const;  // "cpu" or "cuda:<gpu>"
+  int cpu_threads = 1;           // libtorch's intra-op threads on this rank
+  std::string device() const;    // "cpu" or "cuda:<gpu>"
 };
 
 // The GPU of this rank's node-local rank (auto, cuda) or the CPU.  On the CPU libtorch gets

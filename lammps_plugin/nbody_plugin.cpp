@@ -21,8 +21,8 @@
 namespace {
 
 extern "C" {
-typedef void *(lammpsplugin_factory1)(void *);
-typedef void *(lammpsplugin_factory2)(void *, int, char **);
+typedef void *(lammpsplugin_factory1) (void *);
+typedef void *(lammpsplugin_factory2) (void *, int, char **);
 
 typedef struct {
   const char *version;
@@ -53,7 +53,7 @@ LAMMPS_NS::Compute *nbody_deviation_creator(LAMMPS_NS::LAMMPS *lmp, int argc, ch
 }    // namespace
 
 extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *lmp, void *handle,
-                                                                        void *regfunc)
+                                                                         void *regfunc)
 {
   auto register_plugin = (lammpsplugin_regfunc) regfunc;
   lammpsplugin_t plugin;

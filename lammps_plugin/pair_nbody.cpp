@@ -48,8 +48,8 @@ PairNBody::PairNBody(LAMMPS *lmp) :
   restartinfo = 0;
   one_coeff = 1;
   manybody_flag = 1;
-  ghostneigh = 1;                  // the local hierarchy needs the neighbours of ghost atoms
-  no_virial_fdotr_compute = 1;     // the virial is summed over edges (docs/model-format.md)
+  ghostneigh = 1;                 // the local hierarchy needs the neighbours of ghost atoms
+  no_virial_fdotr_compute = 1;    // the virial is summed over edges (docs/model-format.md)
   centroidstressflag = CENTROID_NOTAVAIL;
 }
 
@@ -271,8 +271,8 @@ void PairNBody::place_models()
   }
   models_placed = true;
   if (comm->me == 0)
-    utils::logmesg(lmp, NBodyLMP::describe_placement(where, device_request,
-                                                     models[0].runs_in_float64()));
+    utils::logmesg(
+        lmp, NBodyLMP::describe_placement(where, device_request, models[0].runs_in_float64()));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -351,9 +351,8 @@ void PairNBody::compute(int eflag, int vflag)
   // compute nbody/deviation is invoked (the same decision on every rank: it depends on the
   // timestep and on the computes only); otherwise only model 0, which drives the dynamics
   const bigint step = update->ntimestep;
-  const bool dev = num_models() > 1 &&
-      ((out_freq > 0 && step % out_freq == 0) ||
-       ComputeNBodyDeviation::invoked_on(modify, this, step));
+  const bool dev = num_models() > 1 && ((out_freq > 0 && step % out_freq == 0) ||
+                                        ComputeNBodyDeviation::invoked_on(modify, this, step));
   if (dev) ensemble.start(num_models(), nall, nlocal);
 
   // a rank that owns no model atom has no energy and exerts no force
@@ -554,22 +553,26 @@ void PairNBody::check_outputs(int index, const double *energies,
   const std::string &file = models[index].info().file;
   const int64_t nowned = graph.n_nodes[graph.levels];
   const int64_t n = NBodyLMP::first_nonfinite(energies, nowned);
-  const char *advice = "the geometry is far outside what the model was trained on (a blow-up, "
-                       "overlapping atoms) or the model file is broken; check the time step and "
-                       "the thermostat, or overlay a short-range repulsion (hybrid/overlay nbody zbl)";
+  const char *advice =
+      "the geometry is far outside what the model was trained on (a blow-up, "
+      "overlapping atoms) or the model file is broken; check the time step and "
+      "the thermostat, or overlay a short-range repulsion (hybrid/overlay nbody zbl)";
   if (n >= 0) {
     const int i = graph.node_atom[n];
-    error->one(FLERR, "pair_style nbody: model {} gave a non-finite energy for atom tag {} at ({} {} {}); {}",
-               file, atom->tag ? atom->tag[i] : i, atom->x[i][0], atom->x[i][1], atom->x[i][2], advice);
+    error->one(
+        FLERR,
+        "pair_style nbody: model {} gave a non-finite energy for atom tag {} at ({} {} {}); {}",
+        file, atom->tag ? atom->tag[i] : i, atom->x[i][0], atom->x[i][1], atom->x[i][2], advice);
   }
   int k = 0;
   int64_t edge = 0;
   if (NBodyLMP::find_nonfinite_gradient(graph, grads.data(), k, edge)) {
     const int i = graph.parent_atom(k, edge), j = graph.child_atom(k, edge);
-    error->one(FLERR,
-               "pair_style nbody: model {} gave non-finite forces between atoms with tags {} and {} "
-               "(level {}); {}",
-               file, atom->tag ? atom->tag[i] : i, atom->tag ? atom->tag[j] : j, k + 1, advice);
+    error->one(
+        FLERR,
+        "pair_style nbody: model {} gave non-finite forces between atoms with tags {} and {} "
+        "(level {}); {}",
+        file, atom->tag ? atom->tag[i] : i, atom->tag ? atom->tag[j] : j, k + 1, advice);
   }
 }
 

@@ -24,14 +24,14 @@ using NBodyLMP::LocalHierarchy;
 using NBodyLMP::NeighborView;
 
 static int failures = 0;
-#define CHECK(cond, ...)                                                     \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      std::fprintf(stderr, "FAILED %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      std::fprintf(stderr, __VA_ARGS__);                                     \
-      std::fprintf(stderr, "\n");                                            \
-      ++failures;                                                            \
-    }                                                                        \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      std::fprintf(stderr, "FAILED %s:%d: %s: ", __FILE__, __LINE__, #cond);                       \
+      std::fprintf(stderr, __VA_ARGS__);                                                           \
+      std::fprintf(stderr, "\n");                                                                  \
+      ++failures;                                                                                  \
+    }                                                                                              \
   } while (0)
 
 struct Case {
@@ -144,8 +144,10 @@ static void check_nodes(const Case &cs, const Atoms &a, const FullList &l, const
   const int K = (int) cs.cut.size();
   const int64_t N = g.num_nodes();
   CHECK((int64_t) g.n_nodes.size() == K + 1, "n_nodes has %zu entries", g.n_nodes.size());
-  CHECK(g.n_nodes[0] == N, "n_nodes[0] = %lld != %lld nodes", (long long) g.n_nodes[0], (long long) N);
-  for (int k = 0; k < K; ++k) CHECK(g.n_nodes[k] >= g.n_nodes[k + 1], "n_nodes not non-increasing at %d", k);
+  CHECK(g.n_nodes[0] == N, "n_nodes[0] = %lld != %lld nodes", (long long) g.n_nodes[0],
+        (long long) N);
+  for (int k = 0; k < K; ++k)
+    CHECK(g.n_nodes[k] >= g.n_nodes[k + 1], "n_nodes not non-increasing at %d", k);
   std::vector<int> node_of(a.nall, -1);
   for (int64_t n = 0; n < N; ++n) {
     const int at = g.node_atom[n];
@@ -161,14 +163,16 @@ static void check_nodes(const Case &cs, const Atoms &a, const FullList &l, const
             g.node_atom[n], l.ilist[ii]);
       ++n;
     }
-  CHECK(g.n_nodes[K] == n, "n_nodes[K] = %lld, owned model atoms %lld", (long long) g.n_nodes[K], (long long) n);
+  CHECK(g.n_nodes[K] == n, "n_nodes[K] = %lld, owned model atoms %lld", (long long) g.n_nodes[K],
+        (long long) n);
   for (int k = 0; k <= K; ++k) {
     int64_t count = 0;
     for (int at = 0; at < a.nall; ++at) {
       if (need[k][at]) {
         ++count;
-        CHECK(node_of[at] >= 0 && node_of[at] < g.n_nodes[k], "atom %d needed at level %d is node %d (prefix %lld)",
-              at, k, node_of[at], (long long) g.n_nodes[k]);
+        CHECK(node_of[at] >= 0 && node_of[at] < g.n_nodes[k],
+              "atom %d needed at level %d is node %d (prefix %lld)", at, k, node_of[at],
+              (long long) g.n_nodes[k]);
       }
     }
     CHECK(count == g.n_nodes[k], "level %d: %lld needed atoms, prefix %lld", k, (long long) count,
@@ -233,7 +237,8 @@ static void run_case(const Case &cs)
     nog.gnum = 0;
     int miss = -1;
     LocalHierarchy g2;
-    CHECK(!builder.build(a.nall, a.x.data(), a.species.data(), nog, g2, miss), "missing ghost lists not detected");
+    CHECK(!builder.build(a.nall, a.x.data(), a.species.data(), nog, g2, miss),
+          "missing ghost lists not detected");
     CHECK(miss >= cs.nlocal, "missing atom %d is not a ghost", miss);
   }
 }
@@ -305,25 +310,28 @@ static void run_periodic_fold_case(unsigned seed)
   builder.set_cutoffs(cut);
   LocalHierarchy g;
   int missing = -1;
-  CHECK(builder.build(nall, x.data(), species.data(), view, g, missing, owner.data()), "fold build failed");
+  CHECK(builder.build(nall, x.data(), species.data(), view, g, missing, owner.data()),
+        "fold build failed");
   int nowned = 0;
   for (int i = 0; i < nlocal; ++i) nowned += species[i] >= 0;
-  for (int k = 0; k <= 2; ++k) CHECK(g.n_nodes[k] == nowned, "fold: level %d has %lld nodes, owned %d", k,
-                                     (long long) g.n_nodes[k], nowned);
+  for (int k = 0; k <= 2; ++k)
+    CHECK(g.n_nodes[k] == nowned, "fold: level %d has %lld nodes, owned %d", k,
+          (long long) g.n_nodes[k], nowned);
   for (int k = 1; k <= 2; ++k) {
     std::multiset<std::tuple<int, int, long, long, long>> got, want;
     const int64_t E = g.num_edges(k - 1);
     auto key = [](double v) { return std::lround(v * 1e9); };
     for (int64_t e = 0; e < E; ++e) {
       const double *d = &g.edge_vectors[k - 1][3 * e];
-      got.insert({g.node_atom[g.edge_index[k - 1][e]], g.node_atom[g.edge_index[k - 1][E + e]], key(d[0]),
-                  key(d[1]), key(d[2])});
+      got.insert({g.node_atom[g.edge_index[k - 1][e]], g.node_atom[g.edge_index[k - 1][E + e]],
+                  key(d[0]), key(d[1]), key(d[2])});
     }
     for (int i = 0; i < nlocal; ++i) {
       if (species[i] < 0) continue;
       for (int j = 0; j < nall; ++j)
         if (j != i && species[j] >= 0 && dist2(x, i, j) < cut[k - 1] * cut[k - 1])
-          want.insert({i, owner[j], key(x[j][0] - x[i][0]), key(x[j][1] - x[i][1]), key(x[j][2] - x[i][2])});
+          want.insert({i, owner[j], key(x[j][0] - x[i][0]), key(x[j][1] - x[i][1]),
+                       key(x[j][2] - x[i][2])});
     }
     CHECK(got == want, "fold: level %d has %zu edges, expected %zu", k, got.size(), want.size());
   }
@@ -332,10 +340,8 @@ static void run_periodic_fold_case(unsigned seed)
 int main()
 {
   std::vector<Case> cases = {
-      {{3.0, 2.5}, 8.0, 6.0, 40, 300, 0.0, 1u},
-      {{3.0, 2.5}, 8.0, 6.0, 40, 300, 0.25, 2u},
-      {{2.0, 3.0, 2.5}, 6.0, 8.0, 25, 400, 0.1, 3u},
-      {{4.0}, 5.0, 4.5, 20, 150, 0.1, 4u},
+      {{3.0, 2.5}, 8.0, 6.0, 40, 300, 0.0, 1u},      {{3.0, 2.5}, 8.0, 6.0, 40, 300, 0.25, 2u},
+      {{2.0, 3.0, 2.5}, 6.0, 8.0, 25, 400, 0.1, 3u}, {{4.0}, 5.0, 4.5, 20, 150, 0.1, 4u},
       {{3.0, 3.0}, 4.0, 6.5, 0, 80, 0.0, 5u},    // a rank with no owned atoms
       {{3.0, 3.0}, 4.0, 6.5, 5, 0, 0.0, 6u},     // no ghosts (non-periodic, one rank)
   };
@@ -350,7 +356,8 @@ int main()
     NeighborView v;
     int miss;
     CHECK(b.build(0, nullptr, nullptr, v, g, miss), "empty build failed");
-    CHECK(g.num_nodes() == 0 && g.n_nodes.size() == 3 && g.num_edges(0) == 0, "empty build not empty");
+    CHECK(g.num_nodes() == 0 && g.n_nodes.size() == 3 && g.num_edges(0) == 0,
+          "empty build not empty");
   }
 
   if (failures) {
