@@ -1,5 +1,5 @@
 /* ----------------------------------------------------------------------
-   compute ID group nbody/deviation  (issue 13; docs/lammps.md, "Several models: model deviation")
+   compute ID group nbody/deviation  (docs/lammps.md, "Several models: model deviation")
 
    per-atom array, 2 columns: [1] force deviation sqrt(<|F - <F>|^2>) (eV/A), [2] energy
    deviation of the atom's energy (eV), over the models of pair_style nbody (0 for atoms outside
@@ -7,7 +7,7 @@
    global vector, 7 values over the group's atoms of a model type: max, min, mean of [1], max,
    min, mean of [2], and the deviation of the group's total energy per atom (eV/atom).
    The numbers come from the pair style's last force evaluation, which runs every model on the
-   steps on which this compute is invoked (see PairNBody::deviation_wanted).
+   steps on which this compute is invoked (see PairNBody::compute).
 ------------------------------------------------------------------------- */
 
 #include "compute_nbody_deviation.h"
@@ -16,6 +16,7 @@
 #include "error.h"
 #include "force.h"
 #include "memory.h"
+#include "modify.h"
 #include "pair.h"
 #include "update.h"
 
@@ -67,12 +68,13 @@ void ComputeNBodyDeviation::init()
 void ComputeNBodyDeviation::check_step(const char *what)
 {
   if (pair->deviation_step() != update->ntimestep)
-    error->all(FLERR,
-               "compute {} nbody/deviation ({}) was used on step {}, but pair_style nbody evaluated "
-               "all its models last on step {}: the models are all evaluated only on the steps on "
-               "which a dump, thermo output or fix uses this compute, and every out_freq steps; "
-               "use the compute there (or issue 'run 0' first)",
-               id, what, update->ntimestep, pair->deviation_step());
+    error->all(
+        FLERR,
+        "compute {} nbody/deviation ({}) was used on step {}, but pair_style nbody evaluated "
+        "all its models last on step {}: the models are all evaluated only on the steps on "
+        "which a dump, thermo output or fix uses this compute, and every out_freq steps; "
+        "use the compute there (or issue 'run 0' first)",
+        id, what, update->ntimestep, pair->deviation_step());
 }
 
 void ComputeNBodyDeviation::compute_peratom()
@@ -87,11 +89,10 @@ void ComputeNBodyDeviation::compute_peratom()
   const int nlocal = atom->nlocal;
   const int *mask = atom->mask;
   const int *type = atom->type;
-  double **dev = pair->deviation_array();
   for (int i = 0; i < nlocal; i++) {
     const bool in = (mask[i] & groupbit) && pair->type_has_model(type[i]);
-    array_atom[i][0] = in ? dev[i][0] : 0.0;
-    array_atom[i][1] = in ? dev[i][1] : 0.0;
+    array_atom[i][0] = in ? pair->atom_deviation(i)[0] : 0.0;
+    array_atom[i][1] = in ? pair->atom_deviation(i)[1] : 0.0;
   }
 }
 
@@ -102,14 +103,23 @@ void ComputeNBodyDeviation::compute_vector()
   const int nlocal = atom->nlocal;
   const int *mask = atom->mask;
   const int *type = atom->type;
-  double **dev = pair->deviation_array();
   NBodyLMP::DeviationSummary summary(pair->num_models());
   for (int i = 0; i < nlocal; i++)
     if ((mask[i] & groupbit) && pair->type_has_model(type[i]))
-      summary.add(dev[i][0], dev[i][1], pair->atom_model_energies(i));
+      summary.add(pair->atom_deviation(i)[0], pair->atom_deviation(i)[1],
+                  pair->atom_model_energies(i));
   summary.reduce(world);
   const std::vector<double> v = summary.values();
   for (int k = 0; k < 7; k++) vector[k] = v[k];
+}
+
+bool ComputeNBodyDeviation::invoked_on(Modify *modify, const PairNBody *p, bigint step)
+{
+  for (Compute *c : modify->get_compute_list()) {
+    auto *d = dynamic_cast<ComputeNBodyDeviation *>(c);
+    if (d && d->uses_pair(p) && d->matchstep(step)) return true;
+  }
+  return false;
 }
 
 double ComputeNBodyDeviation::memory_usage()

@@ -1,7 +1,7 @@
 /* -*- c++ -*- ----------------------------------------------------------
    compute nbody/deviation: the model deviation of a pair_style nbody ensemble as a per-atom
    array [force deviation, energy deviation] and a global vector of its max/min/mean over the
-   group (issue 13; user documentation: docs/lammps.md, "Several models: model deviation").
+   group (user documentation: docs/lammps.md, "Several models: model deviation").
 ------------------------------------------------------------------------- */
 
 #ifdef COMPUTE_CLASS
@@ -29,6 +29,9 @@ class ComputeNBodyDeviation : public Compute {
   double memory_usage() override;
 
   bool uses_pair(const PairNBody *p) const { return p == pair; }
+  // will a compute nbody/deviation of `p` be invoked on `step`?  (dump, thermo, fix ave/...:
+  // LAMMPS records those steps in computes with timeflag set, Modify::addstep_compute)
+  static bool invoked_on(class Modify *modify, const PairNBody *p, bigint step);
 
  private:
   PairNBody *pair;

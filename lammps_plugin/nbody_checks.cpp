@@ -1,6 +1,7 @@
 // Geometry and output checks of pair_style nbody: see nbody_checks.h.
 #include "nbody_checks.h"
 
+#include <cctype>
 #include <cmath>
 
 namespace NBodyLMP {
@@ -23,7 +24,8 @@ bool find_short_edge(const LocalHierarchy &graph, double min_distance, int &leve
   const double *d = graph.edge_vectors[0].data();
   const int64_t E = graph.num_edges(0);
   for (int64_t a = 0; a < E; ++a) {
-    const double rsq = d[3 * a] * d[3 * a] + d[3 * a + 1] * d[3 * a + 1] + d[3 * a + 2] * d[3 * a + 2];
+    const double rsq =
+        d[3 * a] * d[3 * a] + d[3 * a + 1] * d[3 * a + 1] + d[3 * a + 2] * d[3 * a + 2];
     if (rsq < minsq) {
       level = 0;
       edge = a;
@@ -39,6 +41,26 @@ int64_t first_nonfinite(const double *v, int64_t n)
   for (int64_t a = 0; a < n; ++a)
     if (!std::isfinite(v[a])) return a;
   return -1;
+}
+
+bool find_nonfinite_gradient(const LocalHierarchy &graph, const double *const *grads, int &level,
+                             int64_t &edge)
+{
+  for (int k = 0; k < graph.levels; ++k) {
+    if (!grads[k]) continue;
+    const int64_t a = first_nonfinite(grads[k], 3 * graph.num_edges(k));
+    if (a < 0) continue;
+    level = k;
+    edge = a / 3;
+    return true;
+  }
+  return false;
+}
+
+bool looks_like_element(const std::string &word)
+{
+  return word == "NULL" || (word.size() <= 2 && std::isupper((unsigned char) word[0]) &&
+                            (word.size() == 1 || std::islower((unsigned char) word[1])));
 }
 
 }    // namespace NBodyLMP

@@ -1,6 +1,7 @@
-// Geometry and output checks of pair_style nbody (issue 12: "geometries that MD produces"):
-// positions that are not finite, atoms on top of each other, and model outputs that are not
-// finite are caught before they reach the integrator, and reported by atom.  Plain C++17 (no
+// Geometry and output checks of pair_style nbody, for the geometries that MD produces and training
+// sets do not have (docs/lammps.md, "Short-range repulsion and geometries far from the training
+// data"): positions that are not finite, atoms on top of each other, and model outputs that are
+// not finite are caught before they reach the integrator, and reported by atom.  Plain C++17 (no
 // LAMMPS or libtorch headers), like nbody_graph.h.
 #ifndef NBODY_LMP_CHECKS_H
 #define NBODY_LMP_CHECKS_H
@@ -8,6 +9,7 @@
 #include "nbody_graph.h"
 
 #include <cstdint>
+#include <string>
 
 namespace NBodyLMP {
 
@@ -19,12 +21,21 @@ constexpr double MIN_DISTANCE = 0.1;
 // index of the first of atoms 0..n-1 with a coordinate that is NaN or infinite, or -1
 int first_nonfinite_position(int n, const double *const *x);
 
-// an edge shorter than min_distance (< every cutoff), or false; `level` (0-based) and `edge` say which
+// an edge shorter than min_distance (< every cutoff), or false; `level` (0-based) and `edge`
+// say which
 bool find_short_edge(const LocalHierarchy &graph, double min_distance, int &level, int64_t &edge,
                      double &distance);
 
 // index of the first of v[0..n-1] that is NaN or infinite, or -1
 int64_t first_nonfinite(const double *v, int64_t n);
+
+// the first edge whose gradient (grads[k]: [E_k, 3], or nullptr) is NaN or infinite, or false;
+// `level` (0-based) and `edge` say which
+bool find_nonfinite_gradient(const LocalHierarchy &graph, const double *const *grads, int &level,
+                             int64_t &edge);
+
+// an element symbol ("Si", "O") or NULL: what pair_coeff gives per atom type
+bool looks_like_element(const std::string &word);
 
 }    // namespace NBodyLMP
 

@@ -1,5 +1,5 @@
-// Local hierarchy builder for pair_style nbody: DESIGN.md §5 and §7, docs/model-format.md
-// ("Nodes", "Edges of level k").  See nbody_graph.h.
+// Local hierarchy builder for pair_style nbody: docs/model-format.md ("Nodes", "Edges of level
+// k").  See nbody_graph.h.
 #include "nbody_graph.h"
 
 #include <algorithm>

@@ -1,10 +1,14 @@
-// Local hierarchy builder for pair_style nbody: DESIGN.md §5 and §7 ("prune the hierarchy"),
-// docs/model-format.md ("Nodes", "Edges of level k").  Plain C++17: no LAMMPS and no libtorch
-// headers, so that it can be unit-tested on its own (tests/lammps/test_graph_builder.py).
+// Local hierarchy builder for pair_style nbody: the nodes and edges of docs/model-format.md
+// ("forward": "Nodes", "Edges of level k") for one subdomain, pruned to the atoms that some owned
+// atom's energy depends on, and the folding of periodic images (docs/lammps.md, "Ghost atoms and
+// the communication cutoff").  Plain C++17: no LAMMPS and no libtorch headers, so that it can
+// be unit-tested on its own (tests/lammps/test_graph_builder.py).
 #ifndef NBODY_LMP_GRAPH_H
 #define NBODY_LMP_GRAPH_H
 
+#include <cstddef>
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 namespace NBodyLMP {
@@ -27,14 +31,28 @@ struct NeighborView {
 // nodes are the prefix 0 .. n_nodes[k]-1.
 struct LocalHierarchy {
   int levels = 0;
-  std::vector<int> node_atom;               // atom index (LAMMPS local index) of each node
-  std::vector<int64_t> node_species;        // model species index of each node
-  std::vector<int64_t> n_nodes;             // K + 1 entries, non-increasing
-  std::vector<std::vector<int64_t>> edge_index;    // per level: [2, E_k] row-major (parents, then children)
-  std::vector<std::vector<double>> edge_vectors;   // per level: [E_k, 3], r_child - r_parent
+  std::vector<int> node_atom;           // atom index (LAMMPS local index) of each node
+  std::vector<int64_t> node_species;    // model species index of each node
+  std::vector<int64_t> n_nodes;         // K + 1 entries, non-increasing
+  std::vector<std::vector<int64_t>>
+      edge_index;    // per level: [2, E_k] row-major (parents, then children)
+  std::vector<std::vector<double>> edge_vectors;    // per level: [E_k, 3], r_child - r_parent
 
   int64_t num_edges(int level) const { return (int64_t) edge_index[level].size() / 2; }
   int64_t num_nodes() const { return (int64_t) node_atom.size(); }
+  // the atoms of edge e of level `level` (0-based): its parent and its child
+  int parent_atom(int level, int64_t e) const { return node_atom[edge_index[level][e]]; }
+  int child_atom(int level, int64_t e) const
+  {
+    return node_atom[edge_index[level][num_edges(level) + e]];
+  }
+  double memory_usage() const
+  {
+    double bytes = (double) node_atom.capacity() * (sizeof(int) + sizeof(int64_t));
+    for (const auto &v : edge_index) bytes += (double) v.capacity() * sizeof(int64_t);
+    for (const auto &v : edge_vectors) bytes += (double) v.capacity() * sizeof(double);
+    return bytes;
+  }
 };
 
 // Reusable builder: keeps its scratch buffers between calls so that a step allocates nothing
@@ -70,6 +88,28 @@ class HierarchyBuilder {
   std::vector<char> listed_;         // 1 when the atom has a neighbour list
   std::vector<int64_t> src_, dst_;
 };
+
+// build()'s `fold` from the atoms' global IDs (LAMMPS tags), without an atom map: fold[j] is the
+// owned atom (0 <= i < nlocal) with the ID of ghost j, else j; owned atoms are their own.  The
+// image's states equal its owner's (the model is translation invariant and the owner's
+// neighbour list is complete), so the owner's node stands for it: on one rank no ghost is a
+// node at all, on many only the ghosts owned by other ranks are.  `scratch` is reused.
+template <typename Id>
+void fold_images(int nlocal, int nall, const Id *id, std::unordered_map<Id, int> &scratch,
+                 std::vector<int> &fold)
+{
+  fold.resize(nall);
+  scratch.clear();
+  scratch.reserve(2 * (std::size_t) nlocal + 1);
+  for (int i = 0; i < nlocal; i++) {
+    fold[i] = i;
+    scratch.emplace(id[i], i);
+  }
+  for (int j = nlocal; j < nall; j++) {
+    auto it = scratch.find(id[j]);
+    fold[j] = (it != scratch.end()) ? it->second : j;
+  }
+}
 
 }    // namespace NBodyLMP
 

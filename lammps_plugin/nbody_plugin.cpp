@@ -1,5 +1,5 @@
-// Plugin registration of pair_style nbody and compute nbody/deviation: DESIGN.md §2 ("our C++
-// is a plugin") and §5; issue 13 (model deviation).
+// Plugin registration of pair_style nbody and compute nbody/deviation (docs/lammps.md,
+// "Installing").
 // LAMMPS calls lammpsplugin_init() when it loads this file, either through `plugin load` or
 // automatically from a directory in LAMMPS_PLUGIN_PATH (file names ending in "plugin.so").
 //
@@ -21,8 +21,8 @@
 namespace {
 
 extern "C" {
-typedef void *(lammpsplugin_factory1)(void *);
-typedef void *(lammpsplugin_factory2)(void *, int, char **);
+typedef void *(lammpsplugin_factory1) (void *);
+typedef void *(lammpsplugin_factory2) (void *, int, char **);
 
 typedef struct {
   const char *version;
@@ -53,7 +53,7 @@ LAMMPS_NS::Compute *nbody_deviation_creator(LAMMPS_NS::LAMMPS *lmp, int argc, ch
 }    // namespace
 
 extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *lmp, void *handle,
-                                                                        void *regfunc)
+                                                                         void *regfunc)
 {
   auto register_plugin = (lammpsplugin_regfunc) regfunc;
   lammpsplugin_t plugin;
@@ -73,7 +73,7 @@ extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *l
   plugin.handle = handle;
   (*register_plugin)(&plugin, lmp);
 
-  // compute nbody/deviation: the model deviation of a pair_style nbody ensemble (issue 13)
+  // compute nbody/deviation: the model deviation of a pair_style nbody ensemble
   plugin.style = "compute";
   plugin.name = "nbody/deviation";
   plugin.info = "model deviation of a pair_style nbody ensemble (nbody-lmp " NBODY_LMP_VERSION ")";

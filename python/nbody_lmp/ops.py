@@ -1,7 +1,7 @@
-"""The model's compiled operators (DESIGN.md §7, issue 11): ``torch.ops.nbody.neighbourhood_sum``
-(the fused neighbourhood sum of eq. 10 with per-channel radial weights; ``lammps_plugin/nbody_ops.cpp``)
-and ``torch.ops.nbody.cg_linear`` / ``cg_product`` (the CG transform by its non-zero entries;
-``lammps_plugin/nbody_cg_ops.cpp``).
+"""The model's compiled operators (docs/lammps.md, "Performance notes"):
+``torch.ops.nbody.neighbourhood_sum`` (the fused neighbourhood sum of eq. 10 of the paper with
+per-channel radial weights; ``lammps_plugin/ops/nbody_ops.cpp``) and ``torch.ops.nbody.cg_linear`` /
+``cg_product`` (the CG transform of eq. 6-7 by its non-zero entries; ``lammps_plugin/ops/nbody_cg_ops.cpp``).
 
 ``pip install .`` builds ``libnbody_ops.so`` beside the LAMMPS plugin, which links it; :func:`load`
 registers the same file with torch once per process, so a model scripted or exported here and

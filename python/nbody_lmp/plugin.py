@@ -1,5 +1,5 @@
-"""Where the LAMMPS plugin ``nbodyplugin.so`` (``pair_style nbody``) is installed (DESIGN.md §5,
-docs/lammps.md "Installing").
+"""Where the LAMMPS plugin ``nbodyplugin.so`` (``pair_style nbody``) is installed (docs/lammps.md,
+"Installing").
 
 ``pip install .`` compiles ``lammps_plugin/`` and installs the plugin as
 ``site-packages/nbody_lmp/lib/nbodyplugin.so``. LAMMPS finds it with no ``plugin load`` line:

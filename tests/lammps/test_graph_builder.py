@@ -1,5 +1,5 @@
 """The local hierarchy builder of pair_style nbody (lammps_plugin/nbody_graph.cpp), tested on its
-own without LAMMPS or libtorch (DESIGN.md §5, docs/model-format.md "Nodes" and "Edges"): the C++
+own without LAMMPS or libtorch (docs/model-format.md, "Nodes" and "Edges of level k"): the C++
 unit test lammps_plugin/test_nbody_graph.cpp compares it with a brute-force construction."""
 import os
 import shutil

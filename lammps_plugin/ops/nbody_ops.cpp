@@ -1,16 +1,19 @@
 /* ----------------------------------------------------------------------
    nbody::neighbourhood_sum: the CG-decomposed zeroth-order neighbourhood sum with per-channel
-   radial weights (paper eq. 10; python/nbody_lmp/nn/channel_fragments.py), fused into one
-   TorchScript operator. libnbody_ops.so holds it; Python (nbody_lmp/ops.py) and the LAMMPS
-   plugin both load it, so an exported model that calls it runs in either (DESIGN.md §7, issue 11).
+   radial weights (eq. 10 of the paper; python/nbody_lmp/nn/channel_fragments.py), fused into
+   one TorchScript operator. libnbody_ops.so holds it; Python (nbody_lmp/ops.py) and the LAMMPS
+   plugin both load it, so an exported model that calls it runs in either (docs/lammps.md,
+   "Performance notes").
 
-       out[i, c, k] = sum_{(ab, k)} M[ab, k] sum_{e : center[e] = i} x[child[e], c, a] w[e, c, l(b)] y[e, b]
+       out[i, c, k] = sum_{(ab, k)} M[ab, k] sum_{e : center[e] = i}
+                          x[child[e], c, a] w[e, c, l(b)] y[e, b]
 
    x [N, C, A]    the children's states psi_j, channel c, flattened parts a
    w [E, C, L+1]  R_{c l}(|d_e|), the per-channel radial function of harmonic degree l
    y [E, B]       Y(d_e) flat over l = 0..L (B = (L+1)^2; column b has degree l(b) = floor(sqrt b))
    M              the CG matrix [A * B, K] as its non-zero entries (ab [nnz], k [nnz], value [nnz]):
-                  the transform is linear, so it is applied once per parent (DESIGN.md §7)
+                  the transform is linear, so it is applied once per parent (docs/theory.md,
+                  "Departures from the paper", item 7: node work, not edge work)
    out [n, C, K]  the CG parts of every channel.
 
    The pure-torch form builds the edge factors z = Y R_c ([E, C, B]), a padded [C * parents, K, .]
@@ -20,7 +23,8 @@
    but the inputs is kept.
 
    Derivatives. out is the gradient with respect to g of the 4-linear form
-       F(g, x, w, y) = sum_{e, c, (ab, k)} M[ab, k] g[center[e], c, k] x[child[e], c, a] w[e, c, l(b)] y[e, b],
+       F(g, x, w, y) = sum_{e, c, (ab, k)} M[ab, k] g[center[e], c, k] x[child[e], c, a]
+                                                w[e, c, l(b)] y[e, b],
    and the partial gradients of F with respect to x, w and y are the backward. Each of the four
    partials is again linear in each of its three inputs, and the backward of "dF/dp" is made of
    the other partials with p replaced by the incoming gradient. So one autograd Function over
@@ -29,7 +33,7 @@
    dF/dw and dF/dy, wanted together whenever both the radial weights and the harmonics carry
    gradients (forces; training), share their contraction over a and are one node (PartialWY);
    its backward passes over the edges once for each of g, x and (w, y), where the separate
-   partials would pass twice for g and for x (issue 10: the training profile's top operator).
+   partials would pass twice for g and for x.
 
    CPU only: on CUDA the Python module keeps the pure-torch form. Work is split over parents
    (outputs per parent or per edge) or, for dF/dx (a scatter to children), over channels: no two
@@ -55,9 +59,9 @@ enum Arg { ARG_G = 0, ARG_X = 1, ARG_W = 2, ARG_Y = 3 };
 // the edges and the CG entries of one call
 struct Graph {
   Tensor child, center;
-  int64_t n_parents, n_children, d_in, d_sh;  // d_in = A, d_sh = B
+  int64_t n_parents, n_children, d_in, d_sh;    // d_in = A, d_sh = B
   Tensor cg_ab, cg_k, cg_value;
-  int64_t n_out;                               // K
+  int64_t n_out;    // K
 };
 
 struct Dims {
@@ -71,32 +75,38 @@ constexpr int64_t degree_of(int64_t b)
   return l;
 }
 
-constexpr int64_t degrees_of(int64_t B) { return B > 0 ? degree_of(B - 1) + 1 : 0; }
+constexpr int64_t degrees_of(int64_t B)
+{
+  return B > 0 ? degree_of(B - 1) + 1 : 0;
+}
 
 void check_graph(const Graph &gr, const Dims &d)
 {
   const char *op = "nbody::neighbourhood_sum";
   const Tensor &child = gr.child, &center = gr.center;
-  TORCH_CHECK(child.dim() == 1 && center.dim() == 1 && child.size(0) == d.E && center.size(0) == d.E, op,
-              ": child and center must be 1-d with one entry per edge (", d.E, ")");
+  TORCH_CHECK(child.dim() == 1 && center.dim() == 1 && child.size(0) == d.E &&
+                  center.size(0) == d.E,
+              op, ": child and center must be 1-d with one entry per edge (", d.E, ")");
   TORCH_CHECK(child.scalar_type() == torch::kLong && center.scalar_type() == torch::kLong, op,
               ": child and center must be int64");
   TORCH_CHECK(child.device().is_cpu() && center.device().is_cpu(), op,
               ": CPU tensors only (on CUDA the model uses its pure-torch path)");
   const int64_t *ch = child.data_ptr<int64_t>(), *ce = center.data_ptr<int64_t>();
   for (int64_t e = 0; e < d.E; ++e)
-    TORCH_CHECK(ch[e] >= 0 && ch[e] < gr.n_children && ce[e] >= 0 && ce[e] < gr.n_parents, op, ": edge ", e,
-                " joins child ", ch[e], " (of ", gr.n_children, ") to parent ", ce[e], " (of ", gr.n_parents, ")");
-  TORCH_CHECK(gr.cg_ab.dim() == 1 && gr.cg_k.dim() == 1 && gr.cg_value.dim() == 1 && gr.cg_ab.size(0) == d.nnz &&
-                  gr.cg_k.size(0) == d.nnz && gr.cg_ab.scalar_type() == torch::kLong &&
-                  gr.cg_k.scalar_type() == torch::kLong,
+    TORCH_CHECK(ch[e] >= 0 && ch[e] < gr.n_children && ce[e] >= 0 && ce[e] < gr.n_parents, op,
+                ": edge ", e, " joins child ", ch[e], " (of ", gr.n_children, ") to parent ", ce[e],
+                " (of ", gr.n_parents, ")");
+  TORCH_CHECK(gr.cg_ab.dim() == 1 && gr.cg_k.dim() == 1 && gr.cg_value.dim() == 1 &&
+                  gr.cg_ab.size(0) == d.nnz && gr.cg_k.size(0) == d.nnz &&
+                  gr.cg_ab.scalar_type() == torch::kLong && gr.cg_k.scalar_type() == torch::kLong,
               op, ": the CG entries (ab, k, value) must be 1-d, int64 indices, one length");
-  TORCH_CHECK(gr.cg_ab.device().is_cpu() && gr.cg_k.device().is_cpu() && gr.cg_value.device().is_cpu(), op,
-              ": the CG entries must be CPU tensors");
+  TORCH_CHECK(gr.cg_ab.device().is_cpu() && gr.cg_k.device().is_cpu() &&
+                  gr.cg_value.device().is_cpu(),
+              op, ": the CG entries must be CPU tensors");
   const int64_t *ab = gr.cg_ab.data_ptr<int64_t>(), *k = gr.cg_k.data_ptr<int64_t>();
   for (int64_t t = 0; t < d.nnz; ++t)
-    TORCH_CHECK(ab[t] >= 0 && ab[t] < d.A * d.B && k[t] >= 0 && k[t] < d.K, op, ": CG entry ", t, " (", ab[t], ", ",
-                k[t], ") is outside the [", d.A * d.B, ", ", d.K, "] matrix");
+    TORCH_CHECK(ab[t] >= 0 && ab[t] < d.A * d.B && k[t] >= 0 && k[t] < d.K, op, ": CG entry ", t,
+                " (", ab[t], ", ", k[t], ") is outside the [", d.A * d.B, ", ", d.K, "] matrix");
 }
 
 // the edges of each parent: edges_of[start[i] .. start[i + 1]) (a stable counting sort of center)
@@ -120,7 +130,8 @@ template <int64_t B, typename T> inline void edge_factor(const T *w, const T *y,
 
 /* The edge factors that dF/dg and dF/dx read: w y, or w y + w2 y2 when a second pair is given.
    F is linear in w and in y, so the gradient of <gw, dF/dw> + <gy, dF/dy> with respect to g (or
-   x) is one such partial with the two pairs (gw, y) and (w, gy): one pass over the edges, not two. */
+   x) is one such partial with the two pairs (gw, y) and (w, gy): one pass over the edges, not
+   two. */
 template <typename T> struct EdgeFactors {
   const T *w, *y, *w2, *y2;
   int64_t C, L1;
@@ -137,15 +148,15 @@ template <typename T> struct EdgeFactors {
 // the CG matrix M [A * B, K] by its non-zero entries, grouped both ways (nbody_cg_entries.h)
 template <typename T> struct GroupedCG {
   nbody::EntryGroups by_k, by_ab;
-  std::vector<int64_t> ab_of, k_of;   // in by_k's and by_ab's order
+  std::vector<int64_t> ab_of, k_of;    // in by_k's and by_ab's order
   std::vector<T> val_k, val_ab;
   int64_t K, AB;
 
-  GroupedCG(const int64_t *ab, const int64_t *k, const T *val, int64_t nnz, int64_t K_, int64_t AB_)
-      : by_k(k, nnz), by_ab(ab, nnz), ab_of(by_k.gather(ab)), k_of(by_ab.gather(k)), val_k(by_k.gather(val)),
-        val_ab(by_ab.gather(val)), K(K_), AB(AB_)
-  {
-  }
+  GroupedCG(const int64_t *ab, const int64_t *k, const T *val, int64_t nnz, int64_t K_,
+            int64_t AB_) :
+      by_k(k, nnz), by_ab(ab, nnz), ab_of(by_k.gather(ab)), k_of(by_ab.gather(k)),
+      val_k(by_k.gather(val)), val_ab(by_ab.gather(val)), K(K_), AB(AB_)
+  {}
   // out[k] = sum_ab M[ab, k] S[ab]: one channel of one parent
   void apply(const T *S, T *out) const { by_k.sum_into(ab_of, val_k, S, out, K); }
   // G[ab] = sum_k M[ab, k] g[k]: one channel of one parent's gradient, back through the transform
@@ -166,11 +177,11 @@ struct Pair {
 
 // dF/dg: out[i, c, k] = sum M[ab, k] S_i[c, ab],  S_i[c, a, b] = sum_{e of i} x[j, c, a] t_c[b]
 template <int64_t B, typename T>
-void partial_g(const T *x, const EdgeFactors<T> &f, const GroupedCG<T> &cg, T *out, const Pointers &p,
-               const ParentEdges &pe, const Dims &d)
+void partial_g(const T *x, const EdgeFactors<T> &f, const GroupedCG<T> &cg, T *out,
+               const Pointers &p, const ParentEdges &pe, const Dims &d)
 {
   const int64_t C = d.C, A = d.A, K = d.K, AB = A * B;
-  at::parallel_for(0, (int64_t)pe.start.size() - 1, 16, [&](int64_t i0, int64_t i1) {
+  at::parallel_for(0, (int64_t) pe.start.size() - 1, 16, [&](int64_t i0, int64_t i1) {
     std::vector<T> S(C * AB);
     T t[B];
     for (int64_t i = i0; i < i1; ++i) {
@@ -197,10 +208,10 @@ void partial_g(const T *x, const EdgeFactors<T> &f, const GroupedCG<T> &cg, T *o
 
 // dF/dx: gx[j, c, a] += sum_b G_i[c, a, b] t_c[b],  G_i[c] = M g[i, c]
 template <int64_t B, typename T>
-void partial_x(const T *g, const EdgeFactors<T> &f, const GroupedCG<T> &cg, T *gx, const Pointers &p,
-               const ParentEdges &pe, const Dims &d)
+void partial_x(const T *g, const EdgeFactors<T> &f, const GroupedCG<T> &cg, T *gx,
+               const Pointers &p, const ParentEdges &pe, const Dims &d)
 {
-  const int64_t C = d.C, A = d.A, K = d.K, AB = A * B, n = (int64_t)pe.start.size() - 1;
+  const int64_t C = d.C, A = d.A, K = d.K, AB = A * B, n = (int64_t) pe.start.size() - 1;
   at::parallel_for(0, C, 1, [&](int64_t c0, int64_t c1) {
     std::vector<T> G(AB);
     T t[B];
@@ -227,11 +238,11 @@ void partial_x(const T *g, const EdgeFactors<T> &f, const GroupedCG<T> &cg, T *g
 // dF/dw and dF/dy (either output may be null), with u_c[b] = sum_a x[j, c, a] G_i[c, a, b]:
 //   gw[e, c, l] = sum_{b of degree l} y[e, b] u_c[b],   gy[e, b] = sum_c w[e, c, l(b)] u_c[b]
 template <int64_t B, typename T>
-void partial_wy(const T *g, const T *x, const T *w, const T *y, const GroupedCG<T> &cg, T *gw, T *gy,
-                const Pointers &p, const ParentEdges &pe, const Dims &d)
+void partial_wy(const T *g, const T *x, const T *w, const T *y, const GroupedCG<T> &cg, T *gw,
+                T *gy, const Pointers &p, const ParentEdges &pe, const Dims &d)
 {
   const int64_t C = d.C, A = d.A, L1 = d.L1, K = d.K, AB = A * B;
-  at::parallel_for(0, (int64_t)pe.start.size() - 1, 16, [&](int64_t i0, int64_t i1) {
+  at::parallel_for(0, (int64_t) pe.start.size() - 1, 16, [&](int64_t i0, int64_t i1) {
     std::vector<T> G(C * AB);
     T u[B];
     for (int64_t i = i0; i < i1; ++i) {
@@ -271,33 +282,39 @@ void partial_wy(const T *g, const T *x, const T *w, const T *y, const GroupedCG<
 }
 
 template <int64_t B, typename T>
-void run_partial(int64_t which, const std::array<Tensor, 4> &args, const Pair &second, const Tensor &val,
-                 const Graph &gr, Tensor *out, Tensor *out_y, const Pointers &p, const ParentEdges &pe, const Dims &d)
+void run_partial(int64_t which, const std::array<Tensor, 4> &args, const Pair &second,
+                 const Tensor &val, const Graph &gr, Tensor *out, Tensor *out_y, const Pointers &p,
+                 const ParentEdges &pe, const Dims &d)
 {
   auto ptr = [&](const Tensor &t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
-  const GroupedCG<T> cg(gr.cg_ab.data_ptr<int64_t>(), gr.cg_k.data_ptr<int64_t>(), val.data_ptr<T>(), d.nnz, d.K,
-                        d.A * d.B);
-  const EdgeFactors<T> f{ptr(args[ARG_W]), ptr(args[ARG_Y]), ptr(second.w), ptr(second.y), d.C, d.L1};
+  const GroupedCG<T> cg(gr.cg_ab.data_ptr<int64_t>(), gr.cg_k.data_ptr<int64_t>(),
+                        val.data_ptr<T>(), d.nnz, d.K, d.A * d.B);
+  const EdgeFactors<T> f{
+      ptr(args[ARG_W]), ptr(args[ARG_Y]), ptr(second.w), ptr(second.y), d.C, d.L1};
   switch (which) {
-    case ARG_G: partial_g<B, T>(ptr(args[ARG_X]), f, cg, out->data_ptr<T>(), p, pe, d); break;
-    case ARG_X: partial_x<B, T>(ptr(args[ARG_G]), f, cg, out->data_ptr<T>(), p, pe, d); break;
-    default: {  // dF/dw (and dF/dy into out_y) or dF/dy alone: one shared pass
-      T *gw = which == ARG_W ? out->data_ptr<T>() : nullptr;
-      T *gy = which == ARG_W ? (out_y ? out_y->data_ptr<T>() : nullptr) : out->data_ptr<T>();
-      partial_wy<B, T>(ptr(args[ARG_G]), ptr(args[ARG_X]), ptr(args[ARG_W]), ptr(args[ARG_Y]), cg, gw, gy, p, pe, d);
-    }
+  case ARG_G:
+    partial_g<B, T>(ptr(args[ARG_X]), f, cg, out->data_ptr<T>(), p, pe, d);
+    break;
+  case ARG_X:
+    partial_x<B, T>(ptr(args[ARG_G]), f, cg, out->data_ptr<T>(), p, pe, d);
+    break;
+  default: {    // dF/dw (and dF/dy into out_y) or dF/dy alone: one shared pass
+    T *gw = which == ARG_W ? out->data_ptr<T>() : nullptr;
+    T *gy = which == ARG_W ? (out_y ? out_y->data_ptr<T>() : nullptr) : out->data_ptr<T>();
+    partial_wy<B, T>(ptr(args[ARG_G]), ptr(args[ARG_X]), ptr(args[ARG_W]), ptr(args[ARG_Y]), cg, gw,
+                     gy, p, pe, d);
+  }
   }
 }
 
-/* Evaluate the partial of F with respect to args[which] (and, with out_y, also dF/dy into
-   *out_y); for which = g or x, plus the same partial with (w, y) replaced by the second pair.
-   Checks shapes, dtypes, the graph and the CG entries; makes the inputs contiguous. */
-Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tensor *out_y = nullptr,
-               Pair second = Pair())
+// The inputs that the partial with respect to args[which] needs (and dF/dy with `with_y`),
+// contiguous, checked to be CPU tensors of one dtype; the others are dropped.  Returns one of
+// them (its dtype and options are the output's).
+Tensor prepare_inputs(int64_t which, std::array<Tensor, 4> &args, Pair &second, bool with_y)
 {
   const char *op = "nbody::neighbourhood_sum";
   const char *names[4] = {"g", "x", "w", "y"};
-  const bool need[4] = {which != ARG_G, which != ARG_X, which != ARG_W || out_y != nullptr, which != ARG_Y};
+  const bool need[4] = {which != ARG_G, which != ARG_X, which != ARG_W || with_y, which != ARG_Y};
   Tensor ref;
   for (int k = 0; k < 4; ++k) {
     if (!need[k]) {
@@ -311,16 +328,26 @@ Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tenso
     TORCH_CHECK(args[k].scalar_type() == ref.scalar_type(), op, ": all inputs must have one dtype");
     args[k] = args[k].contiguous();
   }
-  TORCH_CHECK(second.w.defined() == second.y.defined() && (!second.w.defined() || which == ARG_G || which == ARG_X),
+  TORCH_CHECK(second.w.defined() == second.y.defined() &&
+                  (!second.w.defined() || which == ARG_G || which == ARG_X),
               op, ": internal: a second (w, y) pair is for dF/dg and dF/dx only, and needs both");
   if (second.w.defined()) {
-    TORCH_CHECK(second.w.sizes() == args[ARG_W].sizes() && second.y.sizes() == args[ARG_Y].sizes() &&
-                    second.w.scalar_type() == ref.scalar_type() && second.y.scalar_type() == ref.scalar_type() &&
-                    second.w.device().is_cpu() && second.y.device().is_cpu(),
+    TORCH_CHECK(second.w.sizes() == args[ARG_W].sizes() &&
+                    second.y.sizes() == args[ARG_Y].sizes() &&
+                    second.w.scalar_type() == ref.scalar_type() &&
+                    second.y.scalar_type() == ref.scalar_type() && second.w.device().is_cpu() &&
+                    second.y.device().is_cpu(),
                 op, ": internal: the second (w, y) pair must match the first");
     second.w = second.w.contiguous();
     second.y = second.y.contiguous();
   }
+  return ref;
+}
+
+// The sizes of one call, with the shapes of the inputs, the graph and the CG entries checked.
+Dims check_shapes(const std::array<Tensor, 4> &args, const Graph &gr)
+{
+  const char *op = "nbody::neighbourhood_sum";
   const Tensor &g = args[ARG_G], &x = args[ARG_X], &w = args[ARG_W], &y = args[ARG_Y];
   Dims d{};
   d.E = gr.child.size(0);
@@ -331,24 +358,45 @@ Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tenso
   d.nnz = gr.cg_value.size(0);
   d.C = x.defined() ? x.size(1) : g.size(1);
   TORCH_CHECK(d.L1 * d.L1 == d.B, op, ": y has ", d.B, " columns, not (L+1)^2");
-  TORCH_CHECK(!g.defined() || (g.dim() == 3 && g.size(0) == gr.n_parents && g.size(1) == d.C && g.size(2) == d.K), op,
-              ": the gradient must be [n, C, K] = [", gr.n_parents, ", ", d.C, ", ", d.K, "]");
+  TORCH_CHECK(!g.defined() || (g.dim() == 3 && g.size(0) == gr.n_parents && g.size(1) == d.C &&
+                               g.size(2) == d.K),
+              op, ": the gradient must be [n, C, K] = [", gr.n_parents, ", ", d.C, ", ", d.K, "]");
   TORCH_CHECK(!x.defined() || (x.dim() == 3 && x.size(0) == gr.n_children && x.size(2) == d.A), op,
               ": x must be [N, C, A] = [", gr.n_children, ", C, ", d.A, "]");
-  TORCH_CHECK(!w.defined() || (w.dim() == 3 && w.size(0) == d.E && w.size(1) == d.C && w.size(2) == d.L1), op,
-              ": w must be [E, C, L+1] = [", d.E, ", ", d.C, ", ", d.L1,
+  TORCH_CHECK(!w.defined() ||
+                  (w.dim() == 3 && w.size(0) == d.E && w.size(1) == d.C && w.size(2) == d.L1),
+              op, ": w must be [E, C, L+1] = [", d.E, ", ", d.C, ", ", d.L1,
               "] (one row per edge, x's channels, one column per degree of y)");
   TORCH_CHECK(!y.defined() || (y.dim() == 2 && y.size(0) == d.E && y.size(1) == d.B), op,
               ": y must be [E, (L+1)^2] = [", d.E, ", ", d.B, "]");
   check_graph(gr, d);
+  return d;
+}
+
+/* Evaluate the partial of F with respect to args[which] (and, with out_y, also dF/dy into
+   *out_y); for which = g or x, plus the same partial with (w, y) replaced by the second pair.
+   Checks shapes, dtypes, the graph and the CG entries; makes the inputs contiguous. */
+Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tensor *out_y = nullptr,
+               Pair second = Pair())
+{
+  const char *op = "nbody::neighbourhood_sum";
+  const Tensor ref = prepare_inputs(which, args, second, out_y != nullptr);
+  const Dims d = check_shapes(args, gr);
 
   auto opts = ref.options();
   Tensor out;
   switch (which) {
-    case ARG_G: out = torch::empty({gr.n_parents, d.C, d.K}, opts); break;
-    case ARG_X: out = torch::zeros({gr.n_children, d.C, d.A}, opts); break;
-    case ARG_W: out = torch::zeros({d.E, d.C, d.L1}, opts); break;
-    default: out = torch::zeros({d.E, d.B}, opts);
+  case ARG_G:
+    out = torch::empty({gr.n_parents, d.C, d.K}, opts);
+    break;
+  case ARG_X:
+    out = torch::zeros({gr.n_children, d.C, d.A}, opts);
+    break;
+  case ARG_W:
+    out = torch::zeros({d.E, d.C, d.L1}, opts);
+    break;
+  default:
+    out = torch::zeros({d.E, d.B}, opts);
   }
   if (out_y) *out_y = torch::zeros({d.E, d.B}, opts);
   Tensor val = gr.cg_value.to(ref.scalar_type()).contiguous();
@@ -356,12 +404,23 @@ Tensor partial(int64_t which, std::array<Tensor, 4> args, const Graph &gr, Tenso
   const ParentEdges pe(p.center, d.E, gr.n_parents);
   AT_DISPATCH_FLOATING_TYPES(ref.scalar_type(), "nbody::neighbourhood_sum", [&] {
     switch (d.B) {
-      case 1: run_partial<1, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d); break;
-      case 4: run_partial<4, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d); break;
-      case 9: run_partial<9, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d); break;
-      case 16: run_partial<16, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d); break;
-      case 25: run_partial<25, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d); break;
-      default: TORCH_CHECK(false, op, ": harmonics up to l = 4 only (y has ", d.B, " columns)");
+    case 1:
+      run_partial<1, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d);
+      break;
+    case 4:
+      run_partial<4, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d);
+      break;
+    case 9:
+      run_partial<9, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d);
+      break;
+    case 16:
+      run_partial<16, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d);
+      break;
+    case 25:
+      run_partial<25, scalar_t>(which, args, second, val, gr, &out, out_y, p, pe, d);
+      break;
+    default:
+      TORCH_CHECK(false, op, ": harmonics up to l = 4 only (y has ", d.B, " columns)");
     }
   });
   return out;
@@ -375,7 +434,8 @@ using torch::autograd::tensor_list;
 Graph make_graph(const Tensor &child, const Tensor &center, const Tensor &cg_ab, const Tensor &cg_k,
                  const Tensor &cg_value, const std::vector<int64_t> &sizes)
 {
-  return Graph{child, center, sizes[0], sizes[1], sizes[2], sizes[3], cg_ab, cg_k, cg_value, sizes[4]};
+  return Graph{child,    center, sizes[0], sizes[1], sizes[2],
+               sizes[3], cg_ab,  cg_k,     cg_value, sizes[4]};
 }
 
 /* dF/dw and dF/dy of one (g, x, w, y) in one pass and one node. It is what the force derivative
@@ -384,8 +444,9 @@ Graph make_graph(const Tensor &child, const Tensor &center, const Tensor &cg_ab,
    (w, y) instead of two. */
 class PartialWY : public torch::autograd::Function<PartialWY> {
  public:
-  static tensor_list forward(AutogradContext *ctx, const Tensor &g, const Tensor &x, const Tensor &w, const Tensor &y,
-                             const Tensor &child, const Tensor &center, const Tensor &cg_ab, const Tensor &cg_k,
+  static tensor_list forward(AutogradContext *ctx, const Tensor &g, const Tensor &x,
+                             const Tensor &w, const Tensor &y, const Tensor &child,
+                             const Tensor &center, const Tensor &cg_ab, const Tensor &cg_k,
                              const Tensor &cg_value, std::vector<int64_t> sizes)
   {
     ctx->save_for_backward({g, x, w, y, child, center, cg_ab, cg_k, cg_value});
@@ -393,7 +454,8 @@ class PartialWY : public torch::autograd::Function<PartialWY> {
     ctx->set_materialize_grads(false);
     at::AutoDispatchBelowADInplaceOrView guard;
     Tensor gy;
-    Tensor gw = partial(ARG_W, {g, x, w, y}, make_graph(child, center, cg_ab, cg_k, cg_value, sizes), &gy);
+    Tensor gw =
+        partial(ARG_W, {g, x, w, y}, make_graph(child, center, cg_ab, cg_k, cg_value, sizes), &gy);
     return {gw, gy};
   }
   static tensor_list backward(AutogradContext *ctx, tensor_list grads);
@@ -401,9 +463,10 @@ class PartialWY : public torch::autograd::Function<PartialWY> {
 
 class Partial : public torch::autograd::Function<Partial> {
  public:
-  static Tensor forward(AutogradContext *ctx, int64_t which, const Tensor &g, const Tensor &x, const Tensor &w,
-                        const Tensor &y, const Tensor &child, const Tensor &center, const Tensor &cg_ab,
-                        const Tensor &cg_k, const Tensor &cg_value, std::vector<int64_t> sizes)
+  static Tensor forward(AutogradContext *ctx, int64_t which, const Tensor &g, const Tensor &x,
+                        const Tensor &w, const Tensor &y, const Tensor &child, const Tensor &center,
+                        const Tensor &cg_ab, const Tensor &cg_k, const Tensor &cg_value,
+                        std::vector<int64_t> sizes)
   {
     ctx->save_for_backward({g, x, w, y, child, center, cg_ab, cg_k, cg_value});
     ctx->saved_data["which"] = which;
@@ -422,16 +485,18 @@ class Partial : public torch::autograd::Function<Partial> {
     args[which] = grads[0];
     tensor_list out(11);
     // needs_input_grad counts tensor inputs only: g, x, w, y, ...
-    const bool want[4] = {ctx->needs_input_grad(0), ctx->needs_input_grad(1), ctx->needs_input_grad(2),
-                          ctx->needs_input_grad(3)};
+    const bool want[4] = {ctx->needs_input_grad(0), ctx->needs_input_grad(1),
+                          ctx->needs_input_grad(2), ctx->needs_input_grad(3)};
     if (want[ARG_W] && want[ARG_Y] && which != ARG_W && which != ARG_Y) {
-      auto wy = PartialWY::apply(args[0], args[1], args[2], args[3], s[4], s[5], s[6], s[7], s[8], sizes);
+      auto wy =
+          PartialWY::apply(args[0], args[1], args[2], args[3], s[4], s[5], s[6], s[7], s[8], sizes);
       out[1 + ARG_W] = wy[0];
       out[1 + ARG_Y] = wy[1];
     }
     for (int k = 0; k < 4; ++k) {
       if (k == which || !want[k] || out[1 + k].defined()) continue;
-      out[1 + k] = Partial::apply(k, args[0], args[1], args[2], args[3], s[4], s[5], s[6], s[7], s[8], sizes);
+      out[1 + k] = Partial::apply(k, args[0], args[1], args[2], args[3], s[4], s[5], s[6], s[7],
+                                  s[8], sizes);
     }
     return out;
   }
@@ -442,8 +507,8 @@ tensor_list PartialWY::backward(AutogradContext *ctx, tensor_list grads)
   auto s = ctx->get_saved_variables();
   const std::vector<int64_t> sizes = ctx->saved_data["sizes"].toIntVector();
   const Tensor &g = s[0], &x = s[1], &w = s[2], &y = s[3], &u = grads[0], &v = grads[1];
-  const bool want[4] = {ctx->needs_input_grad(0), ctx->needs_input_grad(1), ctx->needs_input_grad(2),
-                        ctx->needs_input_grad(3)};
+  const bool want[4] = {ctx->needs_input_grad(0), ctx->needs_input_grad(1),
+                        ctx->needs_input_grad(2), ctx->needs_input_grad(3)};
   tensor_list out(10);
   if (!u.defined() && !v.defined()) return out;
   if (torch::GradMode::is_enabled()) {
@@ -486,36 +551,39 @@ tensor_list PartialWY::backward(AutogradContext *ctx, tensor_list grads)
 
 std::vector<int64_t> call_sizes(const Tensor &x, const Tensor &y, int64_t n_parents, int64_t n_out)
 {
-  TORCH_CHECK(x.dim() == 3 && y.dim() == 2, "nbody::neighbourhood_sum: x must be [N, C, A] and y [E, (L+1)^2]");
+  TORCH_CHECK(x.dim() == 3 && y.dim() == 2,
+              "nbody::neighbourhood_sum: x must be [N, C, A] and y [E, (L+1)^2]");
   return {n_parents, x.size(0), x.size(2), y.size(1), n_out};
 }
 
 Tensor neighbourhood_sum_cpu(const Tensor &x, const Tensor &w, const Tensor &y, const Tensor &child,
-                             const Tensor &center, int64_t n_parents, const Tensor &cg_ab, const Tensor &cg_k,
-                             const Tensor &cg_value, int64_t n_out)
+                             const Tensor &center, int64_t n_parents, const Tensor &cg_ab,
+                             const Tensor &cg_k, const Tensor &cg_value, int64_t n_out)
 {
   auto sizes = call_sizes(x, y, n_parents, n_out);
   return partial(ARG_G, {Tensor(), x, w, y},
-                 make_graph(child.contiguous(), center.contiguous(), cg_ab.contiguous(), cg_k.contiguous(),
-                                cg_value, sizes));
+                 make_graph(child.contiguous(), center.contiguous(), cg_ab.contiguous(),
+                            cg_k.contiguous(), cg_value, sizes));
 }
 
-Tensor neighbourhood_sum_autograd(const Tensor &x, const Tensor &w, const Tensor &y, const Tensor &child,
-                                  const Tensor &center, int64_t n_parents, const Tensor &cg_ab, const Tensor &cg_k,
-                                  const Tensor &cg_value, int64_t n_out)
+Tensor neighbourhood_sum_autograd(const Tensor &x, const Tensor &w, const Tensor &y,
+                                  const Tensor &child, const Tensor &center, int64_t n_parents,
+                                  const Tensor &cg_ab, const Tensor &cg_k, const Tensor &cg_value,
+                                  int64_t n_out)
 {
   auto sizes = call_sizes(x, y, n_parents, n_out);
   // g is not read: an empty stand-in, on x's device and dtype
-  return Partial::apply(ARG_G, x.new_empty({0}), x, w, y, child.contiguous(), center.contiguous(), cg_ab.contiguous(),
-                        cg_k.contiguous(), cg_value.detach(), sizes);
+  return Partial::apply(ARG_G, x.new_empty({0}), x, w, y, child.contiguous(), center.contiguous(),
+                        cg_ab.contiguous(), cg_k.contiguous(), cg_value.detach(), sizes);
 }
 
 }    // namespace
 
 TORCH_LIBRARY(nbody, m)
 {
-  m.def("neighbourhood_sum(Tensor x, Tensor w, Tensor y, Tensor child, Tensor center, int n_parents, "
-        "Tensor cg_ab, Tensor cg_k, Tensor cg_value, int n_out) -> Tensor");
+  m.def(
+      "neighbourhood_sum(Tensor x, Tensor w, Tensor y, Tensor child, Tensor center, int n_parents, "
+      "Tensor cg_ab, Tensor cg_k, Tensor cg_value, int n_out) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(nbody, CPU, m)

@@ -1,7 +1,7 @@
 /* ----------------------------------------------------------------------
-   The Clebsch-Gordan transform as sparse operators (paper §3, eq. 6-7; the CG matrices of
-   python/nbody_lmp/nn/tensor_product.py, DESIGN.md §7, issue 11), in libnbody_ops.so beside
-   nbody::neighbourhood_sum (nbody_ops.cpp).
+   The Clebsch-Gordan transform as sparse operators (eq. 6-7 of the paper, §3; the CG matrices
+   of python/nbody_lmp/nn/tensor_product.py), in libnbody_ops.so beside
+   nbody::neighbourhood_sum (nbody_ops.cpp); docs/lammps.md, "Performance notes".
 
    A CG matrix M [D1 * D2, D_out] couples component a of the first factor and b of the second to
    output k only where the selection rules allow: for the parts 0e + 1o + 2e, 83 of its 2835
@@ -37,26 +37,27 @@ using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
-void check_entries(const std::vector<Tensor> &index, const Tensor &value, const std::vector<int64_t> &bounds,
-                   const char *op)
+void check_entries(const std::vector<Tensor> &index, const Tensor &value,
+                   const std::vector<int64_t> &bounds, const char *op)
 {
   const int64_t nnz = value.size(0);
   TORCH_CHECK(value.dim() == 1 && value.device().is_cpu(), op, ": value must be a 1-d CPU tensor");
   for (size_t j = 0; j < index.size(); ++j) {
     const Tensor &ix = index[j];
-    TORCH_CHECK(ix.dim() == 1 && ix.size(0) == nnz && ix.scalar_type() == torch::kLong && ix.is_contiguous() &&
-                    ix.device().is_cpu(),
+    TORCH_CHECK(ix.dim() == 1 && ix.size(0) == nnz && ix.scalar_type() == torch::kLong &&
+                    ix.is_contiguous() && ix.device().is_cpu(),
                 op, ": the entry indices must be contiguous int64 CPU vectors of value's length");
     const int64_t *p = ix.data_ptr<int64_t>();
     for (int64_t t = 0; t < nnz; ++t)
-      TORCH_CHECK(p[t] >= 0 && p[t] < bounds[j], op, ": entry ", t, " has index ", p[t], " out of [0, ", bounds[j], ")");
+      TORCH_CHECK(p[t] >= 0 && p[t] < bounds[j], op, ": entry ", t, " has index ", p[t],
+                  " out of [0, ", bounds[j], ")");
   }
 }
 
 // ---------------------------------------------------------------- cg_linear and its transpose
 // forward: y[r, k[t]] += value[t] t[r, ab[t]];  transpose: g_t[r, ab[t]] += value[t] g[r, k[t]]
-Tensor linear_map(const Tensor &in_, const Tensor &ab, const Tensor &k, const Tensor &value_, int64_t n_out,
-                  bool transposed)
+Tensor linear_map(const Tensor &in_, const Tensor &ab, const Tensor &k, const Tensor &value_,
+                  int64_t n_out, bool transposed)
 {
   const char *op = "nbody::cg_linear";
   TORCH_CHECK(in_.dim() == 2 && in_.device().is_cpu(), op, ": input must be a 2-d CPU tensor");
@@ -96,17 +97,20 @@ class LinearMap : public torch::autograd::Function<LinearMap> {
   {
     auto s = ctx->get_saved_variables();
     const bool transposed = ctx->saved_data["transposed"].toBool();
-    Tensor g = LinearMap::apply(grads[0], s[0], s[1], s[2], ctx->saved_data["n_in"].toInt(), !transposed);
+    Tensor g =
+        LinearMap::apply(grads[0], s[0], s[1], s[2], ctx->saved_data["n_in"].toInt(), !transposed);
     return {g, Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
   }
 };
 
-Tensor cg_linear_cpu(const Tensor &t, const Tensor &ab, const Tensor &k, const Tensor &value, int64_t n_out)
+Tensor cg_linear_cpu(const Tensor &t, const Tensor &ab, const Tensor &k, const Tensor &value,
+                     int64_t n_out)
 {
   return linear_map(t, ab.contiguous(), k.contiguous(), value, n_out, false);
 }
 
-Tensor cg_linear_autograd(const Tensor &t, const Tensor &ab, const Tensor &k, const Tensor &value, int64_t n_out)
+Tensor cg_linear_autograd(const Tensor &t, const Tensor &ab, const Tensor &k, const Tensor &value,
+                          int64_t n_out)
 {
   return LinearMap::apply(t, ab.contiguous(), k.contiguous(), value, n_out, false);
 }
@@ -136,16 +140,21 @@ Tensor product_partial(int64_t which, std::array<Tensor, 3> args, const Entries 
   const int64_t widths[3] = {en.n_out, en.d1, en.d2};
   for (int j = 0; j < 3; ++j)
     if (j != which)
-      TORCH_CHECK(args[j].size(1) == widths[j], op, ": ", (j == ARG_U ? "u" : j == ARG_V ? "v" : "the gradient"),
+      TORCH_CHECK(args[j].size(1) == widths[j], op, ": ",
+                  (j == ARG_U   ? "u"
+                   : j == ARG_V ? "v"
+                                : "the gradient"),
                   " has ", args[j].size(1), " columns, the CG entries need ", widths[j]);
   check_entries({en.a, en.b, en.k}, en.value, {en.d1, en.d2, en.n_out}, op);
   const int64_t m = ref.size(0), nnz = en.value.size(0);
   Tensor value = en.value.to(ref.scalar_type()).contiguous();
   Tensor out = torch::empty({m, widths[which]}, ref.options());
-  const int64_t *ia = en.a.data_ptr<int64_t>(), *ib = en.b.data_ptr<int64_t>(), *ik = en.k.data_ptr<int64_t>();
+  const int64_t *ia = en.a.data_ptr<int64_t>(), *ib = en.b.data_ptr<int64_t>(),
+                *ik = en.k.data_ptr<int64_t>();
   // the entries grouped by the output's index (nbody_cg_entries.h): each output one register sum
   const int64_t *key = which == ARG_G ? ik : which == ARG_U ? ia : ib;
-  const int64_t *f1 = which == ARG_G ? ia : ik, *f2 = which == ARG_V ? ia : ib;  // the two factors' indices
+  const int64_t *f1 = which == ARG_G ? ia : ik,
+                *f2 = which == ARG_V ? ia : ib;    // the two factors' indices
   const nbody::EntryGroups groups(key, nnz);
   const std::vector<int64_t> i1 = groups.gather(f1), i2 = groups.gather(f2);
   AT_DISPATCH_FLOATING_TYPES(ref.scalar_type(), "nbody::cg_product", [&] {
@@ -162,7 +171,8 @@ Tensor product_partial(int64_t which, std::array<Tensor, 3> args, const Entries 
         for (int64_t q = 0; q < W; ++q) orow[q] = 0;
         for (int64_t s = 0; s < G; ++s) {
           scalar_t acc = 0;
-          for (int64_t t = groups.start[s]; t < groups.start[s + 1]; ++t) acc += val[t] * pr[i1[t]] * qr[i2[t]];
+          for (int64_t t = groups.start[s]; t < groups.start[s + 1]; ++t)
+            acc += val[t] * pr[i1[t]] * qr[i2[t]];
           orow[groups.key[s]] = acc;
         }
       }
@@ -173,9 +183,9 @@ Tensor product_partial(int64_t which, std::array<Tensor, 3> args, const Entries 
 
 class ProductPartial : public torch::autograd::Function<ProductPartial> {
  public:
-  static Tensor forward(AutogradContext *ctx, int64_t which, const Tensor &g, const Tensor &u, const Tensor &v,
-                        const Tensor &a, const Tensor &b, const Tensor &k, const Tensor &value, int64_t d1,
-                        int64_t d2, int64_t n_out)
+  static Tensor forward(AutogradContext *ctx, int64_t which, const Tensor &g, const Tensor &u,
+                        const Tensor &v, const Tensor &a, const Tensor &b, const Tensor &k,
+                        const Tensor &value, int64_t d1, int64_t d2, int64_t n_out)
   {
     ctx->save_for_backward({g, u, v, a, b, k, value});
     ctx->saved_data["which"] = which;
@@ -196,28 +206,31 @@ class ProductPartial : public torch::autograd::Function<ProductPartial> {
     args[which] = grads[0];
     tensor_list out(11);
     for (int j = 0; j < 3; ++j) {
-      if (j == which || !ctx->needs_input_grad(j)) continue;  // needs_input_grad counts tensors: g, u, v, ...
-      out[1 + j] = ProductPartial::apply(j, args[0], args[1], args[2], s[3], s[4], s[5], s[6], d1, d2, n_out);
+      if (j == which || !ctx->needs_input_grad(j))
+        continue;    // needs_input_grad counts tensors: g, u, v, ...
+      out[1 + j] = ProductPartial::apply(j, args[0], args[1], args[2], s[3], s[4], s[5], s[6], d1,
+                                         d2, n_out);
     }
     return out;
   }
 };
 
-Tensor cg_product_cpu(const Tensor &u, const Tensor &v, const Tensor &a, const Tensor &b, const Tensor &k,
-                      const Tensor &value, int64_t n_out)
+Tensor cg_product_cpu(const Tensor &u, const Tensor &v, const Tensor &a, const Tensor &b,
+                      const Tensor &k, const Tensor &value, int64_t n_out)
 {
   TORCH_CHECK(u.dim() == 2 && v.dim() == 2, "nbody::cg_product: u and v must be [rows, D]");
-  return product_partial(ARG_G, {Tensor(), u, v},
-                         Entries{a.contiguous(), b.contiguous(), k.contiguous(), value, u.size(1), v.size(1), n_out});
+  return product_partial(
+      ARG_G, {Tensor(), u, v},
+      Entries{a.contiguous(), b.contiguous(), k.contiguous(), value, u.size(1), v.size(1), n_out});
 }
 
-Tensor cg_product_autograd(const Tensor &u, const Tensor &v, const Tensor &a, const Tensor &b, const Tensor &k,
-                           const Tensor &value, int64_t n_out)
+Tensor cg_product_autograd(const Tensor &u, const Tensor &v, const Tensor &a, const Tensor &b,
+                           const Tensor &k, const Tensor &value, int64_t n_out)
 {
   TORCH_CHECK(u.dim() == 2 && v.dim() == 2, "nbody::cg_product: u and v must be [rows, D]");
   // g is not read: an empty stand-in, on u's device and dtype
-  return ProductPartial::apply(ARG_G, u.new_empty({0}), u, v, a.contiguous(), b.contiguous(), k.contiguous(),
-                               value.detach(), u.size(1), v.size(1), n_out);
+  return ProductPartial::apply(ARG_G, u.new_empty({0}), u, v, a.contiguous(), b.contiguous(),
+                               k.contiguous(), value.detach(), u.size(1), v.size(1), n_out);
 }
 
 }    // namespace
@@ -225,7 +238,8 @@ Tensor cg_product_autograd(const Tensor &u, const Tensor &v, const Tensor &a, co
 TORCH_LIBRARY_FRAGMENT(nbody, m)
 {
   m.def("cg_linear(Tensor t, Tensor ab, Tensor k, Tensor value, int n_out) -> Tensor");
-  m.def("cg_product(Tensor u, Tensor v, Tensor a, Tensor b, Tensor k, Tensor value, int n_out) -> Tensor");
+  m.def("cg_product(Tensor u, Tensor v, Tensor a, Tensor b, Tensor k, Tensor value, int n_out) -> "
+        "Tensor");
 }
 
 TORCH_LIBRARY_IMPL(nbody, CPU, m)

@@ -1,6 +1,6 @@
 /* ----------------------------------------------------------------------
-   The non-zero entries of a CG matrix (paper §3, eq. 6-7), grouped by one of their indices, for
-   the sparse CG kernels of nbody_ops.cpp and nbody_cg_ops.cpp (DESIGN.md §7).
+   The non-zero entries of a CG matrix (eq. 6-7 of the paper, §3), grouped by one of their
+   indices, for the sparse CG kernels of nbody_ops.cpp and nbody_cg_ops.cpp.
 
    A sum over entries "out[key[t]] += value[t] * ..." in entry order chains each store to the
    next load of the same output. Grouped by key, each output is one register sum, written once:
@@ -18,14 +18,15 @@
 namespace nbody {
 
 struct EntryGroups {
-  std::vector<int64_t> order;   // entries, sorted (stably) by key
-  std::vector<int64_t> start;   // group s is order[start[s] .. start[s + 1])
-  std::vector<int64_t> key;     // the key of group s
+  std::vector<int64_t> order;    // entries, sorted (stably) by key
+  std::vector<int64_t> start;    // group s is order[start[s] .. start[s + 1])
+  std::vector<int64_t> key;      // the key of group s
 
   EntryGroups(const int64_t *keys, int64_t nnz) : order(nnz)
   {
     std::iota(order.begin(), order.end(), int64_t(0));
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return keys[a] < keys[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return keys[a] < keys[b]; });
     for (int64_t q = 0; q < nnz; ++q)
       if (q == 0 || keys[order[q]] != keys[order[q - 1]]) {
         start.push_back(q);
@@ -35,9 +36,11 @@ struct EntryGroups {
   }
   int64_t groups() const { return (int64_t) key.size(); }
 
-  // out[key_s] = sum_{t in group s} val[t] * in[other[t]] (other, val in group order), out of width zeroed first
+  // out[key_s] = sum_{t in group s} val[t] * in[other[t]] (other, val in group order); out, of
+  // `width` entries, is zeroed first
   template <typename T>
-  void sum_into(const std::vector<int64_t> &other, const std::vector<T> &val, const T *in, T *out, int64_t width) const
+  void sum_into(const std::vector<int64_t> &other, const std::vector<T> &val, const T *in, T *out,
+                int64_t width) const
   {
     for (int64_t q = 0; q < width; ++q) out[q] = 0;
     for (int64_t s = 0; s < groups(); ++s) {
