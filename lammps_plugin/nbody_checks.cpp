@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 
 namespace NBodyLMP {
 
@@ -55,6 +56,55 @@ bool find_nonfinite_gradient(const LocalHierarchy &graph, const double *const *g
     return true;
   }
   return false;
+}
+
+bool find_edge_below_training(const LocalHierarchy &graph, int64_t n_owned,
+                              const std::vector<double> &shortest, int64_t &edge, double &distance,
+                              double &limit)
+{
+  if (graph.levels == 0 || shortest.empty()) return false;
+  const int64_t S = (int64_t) std::llround(std::sqrt((double) shortest.size()));
+  const double *d = graph.edge_vectors[0].data();
+  const int64_t *index = graph.edge_index[0].data();
+  const int64_t E = graph.num_edges(0);
+  for (int64_t a = 0; a < E; ++a) {
+    const int64_t parent = index[a], child = index[E + a];
+    if (parent >= n_owned) continue;
+    const double r_min = shortest[graph.node_species[parent] * S + graph.node_species[child]];
+    const double rsq =
+        d[3 * a] * d[3 * a] + d[3 * a + 1] * d[3 * a + 1] + d[3 * a + 2] * d[3 * a + 2];
+    if (rsq < r_min * r_min) {
+      edge = a;
+      distance = std::sqrt(rsq);
+      limit = r_min;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string below_training_message(const LocalHierarchy &graph,
+                                   const std::vector<std::string> &species,
+                                   const std::vector<double> &shortest, const int *tag,
+                                   int64_t step, const std::string &file)
+{
+  int64_t edge = 0;
+  double r = 0.0, r_min = 0.0;
+  if (!find_edge_below_training(graph, graph.n_nodes.back(), shortest, edge, r, r_min)) return "";
+  const int64_t E = graph.num_edges(0);
+  const int i = graph.parent_atom(0, edge), j = graph.child_atom(0, edge);
+  const std::string pair = species[graph.node_species[graph.edge_index[0][edge]]] + "-" +
+                           species[graph.node_species[graph.edge_index[0][E + edge]]];
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), "%.3f A apart at step %lld, closer than any %s pair", r,
+                (long long) step, pair.c_str());
+  char lim[32];
+  std::snprintf(lim, sizeof(lim), "%.3f A", r_min);
+  return "pair_style nbody: atoms with tags " + std::to_string(tag ? tag[i] : i) + " and " +
+         std::to_string(tag ? tag[j] : j) + " (" + pair + ") are " + buf +
+         " in the training data of " + file + " (" + lim +
+         "): the model extrapolates there; add such configurations to the training data, or "
+         "train with model.zbl: true (warned once)";
 }
 
 bool looks_like_element(const std::string &word)

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace NBodyLMP {
 
@@ -33,6 +34,20 @@ int64_t first_nonfinite(const double *v, int64_t n);
 // `level` (0-based) and `edge` say which
 bool find_nonfinite_gradient(const LocalHierarchy &graph, const double *const *grads, int &level,
                              int64_t &edge);
+
+// the first level-1 edge of an owned node (node < n_owned) shorter than the training data's
+// shortest distance for its species pair (`shortest`: flattened [S, S], 0 where not known), or
+// false; `edge`, its length `distance` and that shortest distance `limit` say which
+bool find_edge_below_training(const LocalHierarchy &graph, int64_t n_owned,
+                              const std::vector<double> &shortest, int64_t &edge, double &distance,
+                              double &limit);
+
+// the warning for the first such edge (find_edge_below_training) of `graph`, naming the atoms by
+// `tag` (or local index when tag is null), or an empty string when there is none
+std::string below_training_message(const LocalHierarchy &graph,
+                                   const std::vector<std::string> &species,
+                                   const std::vector<double> &shortest, const int *tag,
+                                   int64_t step, const std::string &file);
 
 // an element symbol ("Si", "O") or NULL: what pair_coeff gives per atom type
 bool looks_like_element(const std::string &word);

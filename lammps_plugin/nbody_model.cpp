@@ -322,6 +322,9 @@ NBodyModel NBodyModel::load(const std::string &file, MPI_Comm world)
       for (const auto &c : module.attr("cutoffs").toListRef()) info.cutoffs.push_back(c.toDouble());
       info.receptive_field = module.attr("receptive_field").toDouble();
       info.dtype = module.attr("dtype").toStringRef();
+      if (module.hasattr("shortest_distance"))
+        for (const auto &d : module.attr("shortest_distance").toListRef())
+          info.shortest_distance.push_back(d.toDouble());
     }
   } catch (const c10::Error &e) {
     problem = torch_message(e);

@@ -46,6 +46,9 @@ struct ModelInfo {
   std::string dtype;                   // as exported: "float32" or "float64"
   std::string model_hash;              // from metadata.json; empty if absent
   std::string written_by;              // nbody-lmp version that exported it; empty if absent
+  // shortest distance of each species pair in the training data, flattened [S, S] (Angstrom;
+  // 0: not known); empty when the file does not record it
+  std::vector<double> shortest_distance;
 };
 
 // The log lines of a loaded model; `index` is its place in the ensemble (0: the first).

@@ -38,7 +38,7 @@ using NBodyLMP::ModelError;
 PairNBody::PairNBody(LAMMPS *lmp) :
     Pair(lmp), device_request(DeviceRequest::AUTO), dtype_request(DtypeRequest::MODEL),
     models_placed(false), receptive_field(0.0), cutmax(0.0), type_species(nullptr), timing(false),
-    out_freq(0), last_written(-1), dev_step(-1)
+    out_freq(0), last_written(-1), dev_step(-1), warned_below_training(false)
 {
   const char *t = std::getenv("NBODY_LMP_TIMING");
   timing = t && *t && strcmp(t, "0") != 0;
@@ -231,6 +231,7 @@ void PairNBody::coeff(int narg, char **arg)
 void PairNBody::load_models(const std::vector<std::string> &files)
 {
   models.clear();
+  warned_below_training = false;
   for (int k = 0; k < (int) files.size(); k++) {
     try {
       models.push_back(NBodyLMP::NBodyModel::load(files[k], world));
@@ -448,17 +449,28 @@ void PairNBody::unpack_reverse_comm(int n, int *list, double *buf)
   ensemble.unpack(n, list, buf);
 }
 
-/* ----------------------------------------------------------------------
-   atoms on top of each other (closer than NBodyLMP::MIN_DISTANCE): the direction between them,
-   and so the model, is undefined
-------------------------------------------------------------------------- */
+// once per model: atoms closer than any such pair in training (docs/theory.md, "Short-range prior")
+void PairNBody::warn_below_training()
+{
+  const std::string message = NBodyLMP::below_training_message(
+      graph, models[0].info().species, models[0].info().shortest_distance, atom->tag,
+      update->ntimestep, models[0].info().file);
+  if (message.empty()) return;
+  warned_below_training = true;
+  error->warning(FLERR, message);
+  if (!screen) fmt::print(stderr, "WARNING on rank {}: {}\n", comm->me, message);
+}
 
+// atoms closer than NBodyLMP::MIN_DISTANCE: their direction, and so the model, is undefined
 void PairNBody::check_distances()
 {
   int level = 0;
   int64_t edge = 0;
   double r = 0.0;
-  if (!NBodyLMP::find_short_edge(graph, NBodyLMP::MIN_DISTANCE, level, edge, r)) return;
+  if (!NBodyLMP::find_short_edge(graph, NBodyLMP::MIN_DISTANCE, level, edge, r)) {
+    if (!warned_below_training) warn_below_training();
+    return;
+  }
   const int i = graph.parent_atom(level, edge), j = graph.child_atom(level, edge);
   error->one(FLERR,
              "pair_style nbody: atoms with tags {} and {} are {:.3g} A apart (closer than {} A): "

@@ -95,6 +95,8 @@ class PairNBody : public Pair {
   void build_graph(int nlocal, int nall);
   void run_model(int index, int eflag_atom_local, int vflag_atom_local, bool deviation_step);
   void check_distances();
+  bool warned_below_training;    // warned once that atoms came closer than the training data
+  void warn_below_training();    // once: closer than training (docs/theory.md)
   void check_outputs(int index, const double *energies, const std::vector<const double *> &grads);
 };
 

@@ -1,8 +1,8 @@
 """The compiled operators of the model (nbody_lmp/ops.py; the neighbourhood sum of eq. 10 of the
 paper) against the pure-torch forms they
 replace on CPU, float64: the neighbourhood sum ``torch.ops.nbody.neighbourhood_sum``
-(lammps_plugin/nbody_ops.cpp) and the sparse CG transforms ``cg_linear`` / ``cg_product``
-(lammps_plugin/nbody_cg_ops.cpp). Values, first and second derivatives (forces; training on
+(lammps_plugin/ops/nbody_ops.cpp) and the sparse CG transforms ``cg_linear`` / ``cg_product``
+(lammps_plugin/ops/nbody_cg_ops.cpp). Values, first and second derivatives (forces; training on
 forces) to 1e-12; the whole model's energies, forces and parameter gradients of a force loss
 with and without them; clear errors on bad graphs."""
 import pytest
