@@ -1,5 +1,6 @@
 # nbody-lmp: set up, test, run the main job.  See README.md.
 #   make test   create .venv (if missing), install the package + LAMMPS plugin, run the whole test suite
+#   make lint   ruff check (pyproject.toml) and the clang-format check of lammps_plugin/ (.clang-format)
 #   make demo   create .venv (if missing), install, then train -> export -> LAMMPS MD -> report (demo/)
 PYTHON ?= python3
 VENV   := .venv
@@ -7,7 +8,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.nbody-lmp-installed
 
-.PHONY: venv install test demo clean-build
+.PHONY: venv install test demo lint clean-build
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,16 @@ install: $(STAMP)
 test: install
 	@# pytest exit code 5 means "no tests collected": that is a failure here, not a pass.
 	$(PY) -m pytest -ra tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
+
+# the checkers, pinned: their output changes between versions
+TOOLS := $(VENV)/.nbody-lmp-tools
+$(TOOLS): $(VENV)/bin/python
+	$(PIP) install "ruff==0.17.6" "clang-format==23.1.5"
+	touch $(TOOLS)
+
+lint: $(TOOLS)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/clang-format --dry-run --Werror $$(git ls-files 'lammps_plugin/*.cpp' 'lammps_plugin/*.h')
 
 demo: install
 	$(VENV)/bin/nbody-lmp demo $(DEMO_ARGS)

@@ -183,7 +183,7 @@ def test_mismatched_models_are_refused(odd_models, which, pattern):
 
 
 def test_ensemble_usage_errors(odd_models, tmp_path):
-    a, b = odd_models["a"], odd_models["b"]
+    a = odd_models["a"]
     msg = lammps_error([*BOX, "pair_style nbody", f"pair_coeff * * {a} Si Si"])
     assert "'Si' stands where a model file is expected" in msg, msg
     msg = lammps_error([*BOX, f"pair_style nbody out_freq 10 out_file {tmp_path}/d.out", f"pair_coeff * * {a} Si",

@@ -32,7 +32,7 @@ def cluster():
 def test_zbl_model_matches_the_calculator(zbl_model):
     atoms = cluster()
     ref = calculator_reference(zbl_model, atoms)
-    got = run_zero(atoms, ["C", "H"], [f"pair_style nbody", f"pair_coeff * * {zbl_model} C H"])
+    got = run_zero(atoms, ["C", "H"], ["pair_style nbody", f"pair_coeff * * {zbl_model} C H"])
     assert_matches(got, ref, tol=1e-10, keys=["energy", "energies", "forces"])
 
 

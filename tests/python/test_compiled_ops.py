@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from nbody_lmp import NBodyNetwork
-from nbody_lmp.nn.aggregation import channelwise_neighbourhood_sum
 from nbody_lmp.nn.channel_fragments import ChannelNeighbourhoodFragments
 from nbody_lmp.nn.tensor_product import CGBlocks
 from nbody_lmp.so3 import natural_irreps, sh_irrep

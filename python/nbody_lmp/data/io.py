@@ -649,7 +649,7 @@ def read_configurations(
     Raises:
         DataError (a ValueError) naming the file, the frame and what to change.
     """
-    import ase.io
+    import ase.io  # noqa: F401  (an ImportError here, before any file is opened)
 
     path_str = os.fspath(path)
     if not os.path.exists(path_str):
