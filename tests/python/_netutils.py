@@ -51,6 +51,18 @@ def apply_D(flat_or_parts, irreps, channels, R):
     return torch.cat(out, dim=-1)
 
 
+def props(model, atoms):
+    """Energy, forces, per-atom energies (and stress of a periodic cell) from NBodyCalculator."""
+    from nbody_lmp import NBodyCalculator
+
+    a = atoms.copy()
+    a.calc = NBodyCalculator(model)
+    out = {"energy": a.get_potential_energy(), "forces": a.get_forces(), "energies": a.get_potential_energies()}
+    if a.pbc.all():
+        out["stress"] = a.get_stress(voigt=False)
+    return out
+
+
 def rel_err(a, b):
     a, b = torch.as_tensor(a).detach(), torch.as_tensor(b).detach()
     return float((a - b).abs().max() / b.abs().max().clamp(min=1e-300))

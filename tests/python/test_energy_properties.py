@@ -15,7 +15,7 @@ from nbody_lmp.data.graph import atoms_to_graph, collate
 from nbody_lmp.nn.properties import compute_properties
 from nbody_lmp.so3 import random_rotation
 
-from _netutils import five_point, random_cluster, random_crystal
+from _netutils import five_point, props, random_cluster, random_crystal
 
 pytestmark = pytest.mark.usefixtures("float64")
 GATES = ["zeroth_order", "first_order", "first_order_pairs"]
@@ -25,15 +25,6 @@ def make_model(gate, species=("Si", "O"), seed=0, cutoff=(3.2, 2.8), **kw):
     torch.manual_seed(seed)
     return NBodyNetwork(list(species), cutoff=list(cutoff), levels=len(cutoff), lmax=2, channels=4, gate=gate,
                         dtype=torch.float64, **kw)
-
-
-def props(model, atoms):
-    a = atoms.copy()
-    a.calc = NBodyCalculator(model)
-    out = {"energy": a.get_potential_energy(), "forces": a.get_forces(), "energies": a.get_potential_energies()}
-    if a.pbc.all():
-        out["stress"] = a.get_stress(voigt=False)
-    return out
 
 
 @pytest.mark.parametrize("gate", GATES)

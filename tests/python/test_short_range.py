@@ -11,7 +11,7 @@ from nbody_lmp.nn.zbl import ZBLRepulsion
 from nbody_lmp.so3 import random_rotation
 from ase import Atoms
 
-from _netutils import five_point, random_cluster, random_crystal
+from _netutils import five_point, props, random_cluster, random_crystal
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -20,15 +20,6 @@ def make_model(seed=0, species=("C", "H"), **kw):
     torch.manual_seed(seed)
     kw = {"radial_basis": "bessel", "zbl": True, **kw}
     return NBodyNetwork(list(species), cutoff=[3.2, 2.8], levels=2, lmax=2, channels=4, dtype=torch.float64, **kw)
-
-
-def props(model, atoms):
-    a = atoms.copy()
-    a.calc = NBodyCalculator(model)
-    out = {"energy": a.get_potential_energy(), "forces": a.get_forces(), "energies": a.get_potential_energies()}
-    if a.pbc.all():
-        out["stress"] = a.get_stress(voigt=False)
-    return out
 
 
 def zbl_reference(z1, z2, r):

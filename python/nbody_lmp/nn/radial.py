@@ -39,6 +39,21 @@ class Envelope(torch.nn.Module):
         return 1.0 - x * x * x * (10.0 - x * (15.0 - 6.0 * x))
 
 
+def check_min_distance(min_distance: float, cutoff: float) -> float:
+    """``min_distance`` (Angstrom) as a float, or a ValueError unless ``0 < min_distance < cutoff``."""
+    if not 0 < min_distance < cutoff:
+        raise ValueError(f"radial min_distance must be > 0 and below the cutoff {cutoff}, got {min_distance}")
+    return float(min_distance)
+
+
+def radial_mixer(n_in: int, n_radial: int, hidden: int) -> torch.nn.Module:
+    """The small network that mixes ``n_in`` basis functions into ``n_radial`` radial functions
+    (one hidden SiLU layer of width ``hidden``), or the identity when ``n_radial == 0``."""
+    if n_radial > 0:
+        return torch.nn.Sequential(torch.nn.Linear(n_in, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, n_radial))
+    return torch.nn.Identity()
+
+
 class InversePowerRadial(torch.nn.Module):
     """The paper's ``(r/r_c)^-s`` for ``s = 0..S`` times the envelope, optionally MLP-mixed."""
 
@@ -47,20 +62,13 @@ class InversePowerRadial(torch.nn.Module):
         super().__init__()
         if max_power < 0:
             raise ValueError(f"radial max_power must be >= 0, got {max_power}")
-        if not 0 < min_distance < cutoff:
-            raise ValueError(f"radial min_distance must be > 0 and below the cutoff {cutoff}, got {min_distance}")
-        self.min_distance = float(min_distance)
+        self.min_distance = check_min_distance(min_distance, cutoff)
         self.envelope = Envelope(cutoff)
         self.cutoff = float(cutoff)
         self.max_power = max_power
         self.use_mlp = n_radial > 0
-        n_in = max_power + 1
-        self.num_out = n_radial if self.use_mlp else n_in
-        if self.use_mlp:
-            self.mlp = torch.nn.Sequential(
-                torch.nn.Linear(n_in, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, n_radial))
-        else:
-            self.mlp = torch.nn.Identity()
+        self.num_out = n_radial if self.use_mlp else max_power + 1
+        self.mlp = radial_mixer(max_power + 1, n_radial, hidden)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         """``r [E] -> [E, num_out]``; below ``min_distance`` the value at ``min_distance``."""

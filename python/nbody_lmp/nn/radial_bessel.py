@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from .radial import Envelope
+from .radial import Envelope, check_min_distance, radial_mixer
 
 
 class BesselRadial(torch.nn.Module):
@@ -34,9 +34,7 @@ class BesselRadial(torch.nn.Module):
         super().__init__()
         if n_basis < 1:
             raise ValueError(f"the Bessel radial basis needs n_basis >= 1, got {n_basis}")
-        if not 0 < min_distance < cutoff:
-            raise ValueError(f"radial min_distance must be > 0 and below the cutoff {cutoff}, got {min_distance}")
-        self.min_distance = float(min_distance)
+        self.min_distance = check_min_distance(min_distance, cutoff)
         self.envelope = Envelope(cutoff)
         self.cutoff = float(cutoff)
         self.n_basis = int(n_basis)
@@ -45,11 +43,7 @@ class BesselRadial(torch.nn.Module):
                              * (math.pi / self.cutoff))
         self.use_mlp = n_radial > 0
         self.num_out = n_radial if self.use_mlp else self.n_basis
-        if self.use_mlp:
-            self.mlp = torch.nn.Sequential(
-                torch.nn.Linear(self.n_basis, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, n_radial))
-        else:
-            self.mlp = torch.nn.Identity()
+        self.mlp = radial_mixer(self.n_basis, n_radial, hidden)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         r = r.clamp(min=self.min_distance)
