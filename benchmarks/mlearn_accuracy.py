@@ -14,6 +14,7 @@ and overall, with the ratio nbody/SNAP (below 1: nbody is more accurate).
 
 Not a test: it asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,15 @@ def snap_calculator(element: str, quadratic: bool):
     stem = folder / f"{element}_Zuo_JPCA2020{'.quadratic' if quadratic else ''}"
     coeff, param = Path(f"{stem}.snapcoeff"), Path(f"{stem}.snapparam")
     if not coeff.is_file():
-        raise SystemExit(f"no SNAP fit {coeff.name} in {folder}: mlearn fits exist for Cu Ge Li Mo Ni Si")
-    return LAMMPSlib(lmpcmds=["pair_style snap", f"pair_coeff * * {coeff} {param} {element}"],
-                     atom_types={element: 1}, log_file=None, keep_alive=True)
+        raise SystemExit(
+            f"no SNAP fit {coeff.name} in {folder}: mlearn fits exist for Cu Ge Li Mo Ni Si"
+        )
+    return LAMMPSlib(
+        lmpcmds=["pair_style snap", f"pair_coeff * * {coeff} {param} {element}"],
+        atom_types={element: 1},
+        log_file=None,
+        keep_alive=True,
+    )
 
 
 def predictions(calc, frames):
@@ -62,13 +69,19 @@ def errors(pred_e, pred_f, ref_e, ref_f, mask):
         if m:
             forces.add(p, r)
     e, f = energy.summary(), forces.summary()
-    return {"E_mae": 1e3 * e["mae"], "E_rmse": 1e3 * e["rmse"], "F_mae": 1e3 * f["mae"], "F_rmse": 1e3 * f["rmse"],
-            "n": int(mask.sum())}
+    return {
+        "E_mae": 1e3 * e["mae"],
+        "E_rmse": 1e3 * e["rmse"],
+        "F_mae": 1e3 * f["mae"],
+        "F_rmse": 1e3 * f["rmse"],
+        "n": int(mask.sum()),
+    }
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("model", help="exported nbody model (nbody-lmp export)")
     p.add_argument("test", help="mlearn test file (extxyz with energy, forces, config_type)")
     p.add_argument("--element", default="Si", help="element of the SNAP reference (default Si)")
@@ -83,23 +96,35 @@ def main(argv=None) -> int:
     ref_e = np.array([a.get_potential_energy() / len(a) for a in frames])
     ref_f = [a.get_forces().ravel() for a in frames]
     types = np.array([a.info.get("config_type", "all") for a in frames])
-    models = {"nbody": NBodyCalculator(args.model),
-              "SNAP": snap_calculator(args.element, False),
-              "qSNAP": snap_calculator(args.element, True)}
+    models = {
+        "nbody": NBodyCalculator(args.model),
+        "SNAP": snap_calculator(args.element, False),
+        "qSNAP": snap_calculator(args.element, True),
+    }
     preds = {name: predictions(calc, frames) for name, calc in models.items()}
 
     groups = [("all", np.ones(len(frames), bool))] + [(t, types == t) for t in sorted(set(types))]
     table = {g: {name: errors(*preds[name], ref_e, ref_f, m) for name in models} for g, m in groups}
-    print(f"{Path(args.test).name}: {len(frames)} configurations; MAE / RMSE, energy meV/atom, forces meV/Å")
-    print(f"{'configs':<14}{'n':>4}  {'model':<6}{'E MAE':>8}{'E RMSE':>8}{'F MAE':>8}{'F RMSE':>8}"
-          f"   nbody/this: E RMSE, F RMSE")
+    print(
+        f"{Path(args.test).name}: {len(frames)} configurations; MAE / RMSE, energy meV/atom, forces meV/Å"
+    )
+    print(
+        f"{'configs':<14}{'n':>4}  {'model':<6}{'E MAE':>8}{'E RMSE':>8}{'F MAE':>8}{'F RMSE':>8}"
+        f"   nbody/this: E RMSE, F RMSE"
+    )
     for g, _ in groups:
         nb = table[g]["nbody"]
         for name in models:
             r = table[g][name]
-            ratio = "" if name == "nbody" else f"   {nb['E_rmse'] / r['E_rmse']:.2f}, {nb['F_rmse'] / r['F_rmse']:.2f}"
-            print(f"{g:<14}{r['n']:>4}  {name:<6}{r['E_mae']:8.2f}{r['E_rmse']:8.2f}{r['F_mae']:8.1f}"
-                  f"{r['F_rmse']:8.1f}{ratio}")
+            ratio = (
+                ""
+                if name == "nbody"
+                else f"   {nb['E_rmse'] / r['E_rmse']:.2f}, {nb['F_rmse'] / r['F_rmse']:.2f}"
+            )
+            print(
+                f"{g:<14}{r['n']:>4}  {name:<6}{r['E_mae']:8.2f}{r['E_rmse']:8.2f}{r['F_mae']:8.1f}"
+                f"{r['F_rmse']:8.1f}{ratio}"
+            )
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=1))
     return 0

@@ -14,6 +14,7 @@ Besides model options, a variant may set ``radial_table=N`` (export's cubic radi
 ``fused_sum=false`` (the pure-torch neighbourhood sum instead of ``torch.ops.nbody.neighbourhood_sum``)
 and ``cg_sparse=false`` (dense CG matrix products instead of ``torch.ops.nbody.cg_linear`` / ``cg_product``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,12 +74,18 @@ def scripted(kw: dict) -> torch.jit.ScriptModule:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--reps", type=int, default=8, help="diamond cells per edge (8 n^3 atoms; default 8: 4096)")
+    ap.add_argument(
+        "--reps", type=int, default=8, help="diamond cells per edge (8 n^3 atoms; default 8: 4096)"
+    )
     ap.add_argument("--rounds", type=int, default=4, help="timed steps per variant (default 4)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--variant", action="append", default=None,
-                    help="key=value[,key=value]: model options over the example's (repeatable; default: "
-                         "radial_weights=per_channel)")
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=None,
+        help="key=value[,key=value]: model options over the example's (repeatable; default: "
+        "radial_weights=per_channel)",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     base = example_model_kwargs()
@@ -97,7 +104,9 @@ def main(argv=None) -> int:
     print(f"{len(atoms)} atoms, {args.threads} thread(s), float32, best of {args.rounds} steps")
     for name, _ in models:
         t = min(times[name][1:])
-        print(f"  {name:60s} {1e3 * t:8.1f} CPU ms/step  {len(atoms) / t:9.0f} atom-steps/s  x{ref / t:5.2f}")
+        print(
+            f"  {name:60s} {1e3 * t:8.1f} CPU ms/step  {len(atoms) / t:9.0f} atom-steps/s  x{ref / t:5.2f}"
+        )
     return 0
 
 

@@ -9,6 +9,7 @@ and the optimiser with its EMA. With ``--ops`` it also prints the operators that
     python benchmarks/train_profile.py examples/rmd17-aspirin/config.yaml --batches 40 --threads 1
     python benchmarks/train_profile.py examples/si-dft/config.yaml --set model.channels=8 --ops
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,7 +51,7 @@ def profile(trainer: Trainer, n_batches: int, warmup: int = 3):
     t = trainer.cfg.training
     stress = trainer.cfg.loss.stress_weight > 0
     batches = _batches(len(trainer.train_graphs), t.batch_size, torch.Generator().manual_seed(0))
-    batches = (batches * (1 + (n_batches + warmup) // max(1, len(batches))))[:n_batches + warmup]
+    batches = (batches * (1 + (n_batches + warmup) // max(1, len(batches))))[: n_batches + warmup]
     totals = defaultdict(float)
     trainer.model.train()
     for k, idx in enumerate(batches):
@@ -80,14 +81,28 @@ def profile(trainer: Trainer, n_batches: int, warmup: int = 3):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog=__doc__.split("\n\n", 1)[1])
-    ap.add_argument("config", type=Path, help="a training config (e.g. examples/rmd17-aspirin/config.yaml)")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override; repeatable")
-    ap.add_argument("--batches", type=int, default=40, help="timed training steps (after 3 untimed ones)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    ap.add_argument(
+        "config", type=Path, help="a training config (e.g. examples/rmd17-aspirin/config.yaml)"
+    )
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override; repeatable",
+    )
+    ap.add_argument(
+        "--batches", type=int, default=40, help="timed training steps (after 3 untimed ones)"
+    )
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    ap.add_argument("--ops", action="store_true", help="also print the top operators (torch.profiler)")
+    ap.add_argument(
+        "--ops", action="store_true", help="also print the top operators (torch.profiler)"
+    )
     args = ap.parse_args(argv)
     if args.batches < 1:
         raise SystemExit("--batches must be at least 1")
@@ -106,17 +121,24 @@ def main(argv=None) -> int:
         trainer._build()
         per_step, batches = profile(trainer, args.batches)
         total = sum(per_step.values())
-        atoms = sum(int(trainer.train_graphs[i].positions.shape[0]) for b in batches for i in b) / len(batches)
+        atoms = sum(
+            int(trainer.train_graphs[i].positions.shape[0]) for b in batches for i in b
+        ) / len(batches)
         steps_per_epoch = -(-len(trainer.train_graphs) // cfg.training.batch_size)
-        print(f"\n{args.config}: {args.batches} steps of {cfg.training.batch_size} configurations "
-              f"({atoms:.0f} atoms), {args.threads} thread(s), {cfg.training.dtype}")
+        print(
+            f"\n{args.config}: {args.batches} steps of {cfg.training.batch_size} configurations "
+            f"({atoms:.0f} atoms), {args.threads} thread(s), {cfg.training.dtype}"
+        )
         for s in STAGES:
             print(f"  {s:<11} {1e3 * per_step[s]:8.2f} ms  {100 * per_step[s] / total:5.1f} %")
-        print(f"  {'step':<11} {1e3 * total:8.2f} ms; an epoch of {steps_per_epoch} steps: "
-              f"{steps_per_epoch * total:.1f} s (validation not included)")
+        print(
+            f"  {'step':<11} {1e3 * total:8.2f} ms; an epoch of {steps_per_epoch} steps: "
+            f"{steps_per_epoch * total:.1f} s (validation not included)"
+        )
         if args.ops:
             from torch.profiler import ProfilerActivity
             from torch.profiler import profile as torch_profile
+
             with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
                 profile(trainer, min(args.batches, 10), warmup=0)
             print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25))

@@ -16,6 +16,7 @@ where it would reach at ``--extrapolate`` minutes: a trend, not a measurement, a
         --run "config-long, 100 min=runs/long/aspirin-long-100min" --extrapolate 720 \\
         --out examples/rmd17-aspirin/figures/training_budget
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,27 +27,45 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 if not __package__:  # run as a file: the package's other modules are not importable
-    raise SystemExit("run it from the repository root as a module: python -m benchmarks.training_budget ...")
+    raise SystemExit(
+        "run it from the repository root as a module: python -m benchmarks.training_budget ..."
+    )
 
 from .accuracy_parts import recipes, table
 
 
 def read_run(recipe: recipes.Recipe, label: str, folder: Path) -> Dict[str, Any]:
     """One finished run folder: its learning curve, training time, width and test errors."""
-    need = {"metrics.csv": "train it to the end (nbody-lmp train, or --resume)",
-            "metrics.json": "train it to the end (nbody-lmp train, or --resume)",
-            "test_metrics.json": f"nbody-lmp evaluate {folder}/model.pt TEST.xyz --json {folder}/test_metrics.json"}
+    need = {
+        "metrics.csv": "train it to the end (nbody-lmp train, or --resume)",
+        "metrics.json": "train it to the end (nbody-lmp train, or --resume)",
+        "test_metrics.json": f"nbody-lmp evaluate {folder}/model.pt TEST.xyz --json {folder}/test_metrics.json",
+    }
     for name, fix in need.items():
         if not (folder / name).is_file():
             raise SystemExit(f"training_budget.py: {folder / name} is missing; {fix}")
     with open(folder / "metrics.csv") as fh:
         rows = list(csv.DictReader(fh))
-    curve = [(float(r["time_s"]) / 60, 1000 * float(r["val_forces_mae"])) for r in rows if r.get("val_forces_mae")]
+    curve = [
+        (float(r["time_s"]) / 60, 1000 * float(r["val_forces_mae"]))
+        for r in rows
+        if r.get("val_forces_mae")
+    ]
     summary = json.loads((folder / "metrics.json").read_text())
-    row = table.row_from_metrics(recipe, "nbody", json.loads((folder / "test_metrics.json").read_text()))
-    return {"label": label, "minutes": summary["training_time_s"] / 60, "epochs": summary["epochs"],
-            "channels": _channels(folder), "F_mae": row["F_mae"], "F_rmse": row["F_rmse"], "E_mae": row["E_mae"],
-            "curve": curve, "run_dir": str(folder)}
+    row = table.row_from_metrics(
+        recipe, "nbody", json.loads((folder / "test_metrics.json").read_text())
+    )
+    return {
+        "label": label,
+        "minutes": summary["training_time_s"] / 60,
+        "epochs": summary["epochs"],
+        "channels": _channels(folder),
+        "F_mae": row["F_mae"],
+        "F_rmse": row["F_rmse"],
+        "E_mae": row["E_mae"],
+        "curve": curve,
+        "run_dir": str(folder),
+    }
 
 
 def _channels(folder: Optional[Path]) -> Optional[int]:
@@ -54,16 +73,32 @@ def _channels(folder: Optional[Path]) -> Optional[int]:
     if folder is None or not (Path(folder) / "config.yaml").is_file():
         return None
     import yaml
-    return (yaml.safe_load((Path(folder) / "config.yaml").read_text()) or {}).get("model", {}).get("channels")
+
+    return (
+        (yaml.safe_load((Path(folder) / "config.yaml").read_text()) or {})
+        .get("model", {})
+        .get("channels")
+    )
 
 
 def read_side_by_side(path: Path, recipe: str) -> List[Dict[str, Any]]:
     """The nbody rows of an accuracy.py JSON, as end points."""
     rows = [r for r in json.loads(path.read_text())["rows"] if r.get("recipe") == recipe]
-    ours = [{"label": f"config.yaml, {r['budget_min']:g} min", "minutes": r["train_s"] / 60,
-             "epochs": r.get("epochs"), "channels": _channels(r.get("run_dir")), "F_mae": r["F_mae"], "F_rmse": r.get("F_rmse"),
-             "E_mae": r.get("E_mae"), "curve": [], "run_dir": r.get("run_dir")}
-            for r in rows if r["model"] == "nbody"]
+    ours = [
+        {
+            "label": f"config.yaml, {r['budget_min']:g} min",
+            "minutes": r["train_s"] / 60,
+            "epochs": r.get("epochs"),
+            "channels": _channels(r.get("run_dir")),
+            "F_mae": r["F_mae"],
+            "F_rmse": r.get("F_rmse"),
+            "E_mae": r.get("E_mae"),
+            "curve": [],
+            "run_dir": r.get("run_dir"),
+        }
+        for r in rows
+        if r["model"] == "nbody"
+    ]
     return ours
 
 
@@ -79,9 +114,16 @@ def power_law(points: List[Tuple[float, float]]) -> Optional[Tuple[float, float]
     return math.exp(my - slope * mx), -slope
 
 
-def plot(runs: List[Dict[str, Any]], published: Dict[str, float], fit, extrapolate: Optional[float],
-         recipe: str, path: Path) -> Path:
+def plot(
+    runs: List[Dict[str, Any]],
+    published: Dict[str, float],
+    fit,
+    extrapolate: Optional[float],
+    recipe: str,
+    path: Path,
+) -> Path:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -91,18 +133,36 @@ def plot(runs: List[Dict[str, Any]], published: Dict[str, float], fit, extrapola
         if r["curve"]:
             t, e = zip(*r["curve"])
             ax.plot(t, e, color=color, lw=0.8, alpha=0.7, label=f"{r['label']}: validation")
-        ax.scatter([r["minutes"]], [r["F_mae"]], color=color, s=60, marker="D", zorder=3,
-                   label=f"{r['label']}: test {r['F_mae']:.1f}")
+        ax.scatter(
+            [r["minutes"]],
+            [r["F_mae"]],
+            color=color,
+            s=60,
+            marker="D",
+            zorder=3,
+            label=f"{r['label']}: test {r['F_mae']:.1f}",
+        )
     if fit is not None and extrapolate:
         a, b = fit
         lo = min(r["minutes"] for r in runs)
         ts = [lo * (extrapolate / lo) ** (k / 50) for k in range(51)]
-        ax.plot(ts, [a * t ** -b for t in ts], "k--", lw=1,
-                label=f"trend of the test end points, t^-{b:.2f}: {a * extrapolate ** -b:.1f} at {extrapolate:g} min")
+        ax.plot(
+            ts,
+            [a * t**-b for t in ts],
+            "k--",
+            lw=1,
+            label=f"trend of the test end points, t^-{b:.2f}: {a * extrapolate**-b:.1f} at {extrapolate:g} min",
+        )
     for k, (name, value) in enumerate(sorted(published.items(), key=lambda kv: kv[1])):
         ax.axhline(value, ls=":", lw=0.8, color="grey")
-        ax.annotate(f"{name} (published) {value:g}", (0.01 + 0.2 * (k % 4), value),  # staggered: close lines
-                    xycoords=("axes fraction", "data"), fontsize=7, color="grey", va="bottom")
+        ax.annotate(
+            f"{name} (published) {value:g}",
+            (0.01 + 0.2 * (k % 4), value),  # staggered: close lines
+            xycoords=("axes fraction", "data"),
+            fontsize=7,
+            color="grey",
+            va="bottom",
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training wall time (min, one CPU core)")
@@ -117,13 +177,24 @@ def plot(runs: List[Dict[str, Any]], published: Dict[str, float], fit, extrapola
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--recipe", required=True, choices=list(recipes.RECIPES),
-                   help="the recipe (accuracy_parts/recipes.py): energy unit and published figures")
-    p.add_argument("--run", action="append", default=[], metavar="LABEL=FOLDER", help="a finished run folder")
-    p.add_argument("--side-by-side", type=Path, help="a benchmarks.accuracy JSON: its nbody rows as end points")
-    p.add_argument("--extrapolate", type=float, help="minutes at which to print the power-law trend")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--recipe",
+        required=True,
+        choices=list(recipes.RECIPES),
+        help="the recipe (accuracy_parts/recipes.py): energy unit and published figures",
+    )
+    p.add_argument(
+        "--run", action="append", default=[], metavar="LABEL=FOLDER", help="a finished run folder"
+    )
+    p.add_argument(
+        "--side-by-side", type=Path, help="a benchmarks.accuracy JSON: its nbody rows as end points"
+    )
+    p.add_argument(
+        "--extrapolate", type=float, help="minutes at which to print the power-law trend"
+    )
     p.add_argument("--out", type=Path, required=True, help="writes OUT.png and OUT.json")
     args = p.parse_args(argv)
 
@@ -136,31 +207,45 @@ def main(argv=None) -> int:
             raise SystemExit(f"training_budget.py: --run wants LABEL=FOLDER, got {item!r}")
         runs.append(read_run(recipe, label, Path(folder)))
     if not runs:
-        raise SystemExit("training_budget.py: nothing to show; give --run LABEL=FOLDER and/or --side-by-side")
+        raise SystemExit(
+            "training_budget.py: nothing to show; give --run LABEL=FOLDER and/or --side-by-side"
+        )
     runs.sort(key=lambda r: r["minutes"])
     fit = power_law([(r["minutes"], r["F_mae"]) for r in runs])
     target = published.get("MACE")
 
     print(f"{args.recipe}: test force MAE against training budget (one CPU core per run)")
-    print(f"{'run':<34} {'minutes':>8} {'epochs':>7} {'width':>6} {'F MAE':>8} {'F RMSE':>8}"
-          + (f" {'/ MACE pub.':>11}" if target else ""))
+    print(
+        f"{'run':<34} {'minutes':>8} {'epochs':>7} {'width':>6} {'F MAE':>8} {'F RMSE':>8}"
+        + (f" {'/ MACE pub.':>11}" if target else "")
+    )
     for r in runs:
         width = "" if r["channels"] is None else str(r["channels"])
-        print(f"{r['label']:<34} {r['minutes']:>8.1f} {r['epochs'] or '':>7} {width:>6} {r['F_mae']:>8.2f} "
-              f"{(r['F_rmse'] or float('nan')):>8.2f}" + (f" {r['F_mae'] / target:>10.2f}x" if target else ""))
+        print(
+            f"{r['label']:<34} {r['minutes']:>8.1f} {r['epochs'] or '':>7} {width:>6} {r['F_mae']:>8.2f} "
+            f"{(r['F_rmse'] or float('nan')):>8.2f}"
+            + (f" {r['F_mae'] / target:>10.2f}x" if target else "")
+        )
     trend = None
     if fit is not None and args.extrapolate:
         a, b = fit
-        trend = a * args.extrapolate ** -b
-        print(f"power-law trend through the {len(runs)} end points: F MAE ~ {a:.1f} * minutes^-{b:.3f}; "
-              f"at {args.extrapolate:g} min {trend:.1f} meV/Å"
-              + (f" ({trend / target:.2f}x the published MACE {target:g})" if target else "")
-              + ". A trend of different recipes' end points, not a measurement.")
+        trend = a * args.extrapolate**-b
+        print(
+            f"power-law trend through the {len(runs)} end points: F MAE ~ {a:.1f} * minutes^-{b:.3f}; "
+            f"at {args.extrapolate:g} min {trend:.1f} meV/Å"
+            + (f" ({trend / target:.2f}x the published MACE {target:g})" if target else "")
+            + ". A trend of different recipes' end points, not a measurement."
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     png = plot(runs, published, fit, args.extrapolate, args.recipe, args.out.with_suffix(".png"))
-    record = {"recipe": args.recipe, "runs": runs, "published_F_mae": published,
-              "power_law": None if fit is None else {"a": fit[0], "b": fit[1]},
-              "extrapolate_min": args.extrapolate, "trend_F_mae": trend}
+    record = {
+        "recipe": args.recipe,
+        "runs": runs,
+        "published_F_mae": published,
+        "power_law": None if fit is None else {"a": fit[0], "b": fit[1]},
+        "extrapolate_min": args.extrapolate,
+        "trend_F_mae": trend,
+    }
     args.out.with_suffix(".json").write_text(json.dumps(record, indent=1))
     print(f"wrote {png} and {args.out.with_suffix('.json')}")
     return 0

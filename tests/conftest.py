@@ -1,4 +1,5 @@
 """Shared fixtures: float64 random systems for the symmetry and contract tests."""
+
 import pytest
 import torch
 

@@ -7,6 +7,7 @@ repository").
 * No tracked file refers to things outside the repository: tracker numbers, the old design
   notes, or the shared folder beside the checkout (``git grep`` with ``FORBIDDEN`` below).
 """
+
 import re
 import subprocess
 from pathlib import Path
@@ -18,8 +19,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 DOC_FILES = sorted(
-    [ROOT / "README.md", ROOT / "CHANGELOG.md", *(ROOT / "docs").glob("*.md"),
-     *(ROOT / "examples").glob("*/README.md")])
+    [
+        ROOT / "README.md",
+        ROOT / "CHANGELOG.md",
+        *(ROOT / "docs").glob("*.md"),
+        *(ROOT / "examples").glob("*/README.md"),
+    ]
+)
 
 # written so that this file does not match itself
 FORBIDDEN = r"issue [0-9]|DESIGN\.md|\.\./shared/"
@@ -40,7 +46,7 @@ def github_slug(heading: str) -> str:
     """The anchor GitHub gives a heading: its rendered text, lower case, with everything but
     letters, digits, ``_``, ``-`` and spaces removed and each space made a ``-``."""
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link's (or image's) text
-    text = re.sub(r"<[^>]+>", "", text)                          # inline HTML tags
+    text = re.sub(r"<[^>]+>", "", text)  # inline HTML tags
     text = text.strip().lower()
     text = re.sub(r"[^\w\- ]", "", text)
     return text.replace(" ", "-")
@@ -61,7 +67,9 @@ def anchors(path: Path) -> set:
 def relative_links(path: Path) -> List[str]:
     text = strip_code(path.read_text(encoding="utf-8"))
     links = [m.group(1) for m in _LINK.finditer(text)]
-    return [t for t in links if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", t)]  # http:, mailto:, ...
+    return [
+        t for t in links if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", t)
+    ]  # http:, mailto:, ...
 
 
 def broken_links(path: Path, root: Path = ROOT) -> List[str]:
@@ -89,8 +97,9 @@ def test_the_documentation_files_are_there():
     assert any(n.startswith("examples/") for n in names)
 
 
-@pytest.mark.parametrize("path", [p for p in DOC_FILES if p.is_file()],
-                         ids=lambda p: p.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize(
+    "path", [p for p in DOC_FILES if p.is_file()], ids=lambda p: p.relative_to(ROOT).as_posix()
+)
 def test_relative_links_resolve(path):
     bad = broken_links(path)
     assert not bad, f"{path.relative_to(ROOT)}: links that do not resolve:\n" + "\n".join(bad)
@@ -102,16 +111,27 @@ def test_links_are_found_and_checked(tmp_path):
     repo = tmp_path / "repo"
     (repo / "docs").mkdir(parents=True)
     (tmp_path / "outside.md").write_text("# Outside\n")
-    (repo / "other.md").write_text("# Other page\n\n## A section (`with code`)\n\n## Again\n\n## Again\n")
+    (repo / "other.md").write_text(
+        "# Other page\n\n## A section (`with code`)\n\n## Again\n\n## Again\n"
+    )
     page = repo / "docs" / "page.md"
     page.write_text(
         "# Page\n\n[ok](../other.md) [ok](../other.md#a-section-with-code) [ok](#page) ![img](../other.md)\n"
         "[ok](../other.md#again-1) [ok](../docs) [web](https://example.org)\n"
         "[missing](nowhere.md) [bad anchor](../other.md#no-such-heading) [out](../../outside.md)\n"
-        "`[in code](nowhere-either.md)`\n\n```\n[in a block](nor-here.md)\n```\n")
+        "`[in code](nowhere-either.md)`\n\n```\n[in a block](nor-here.md)\n```\n"
+    )
     assert relative_links(page) == [
-        "../other.md", "../other.md#a-section-with-code", "#page", "../other.md", "../other.md#again-1",
-        "../docs", "nowhere.md", "../other.md#no-such-heading", "../../outside.md"]
+        "../other.md",
+        "../other.md#a-section-with-code",
+        "#page",
+        "../other.md",
+        "../other.md#again-1",
+        "../docs",
+        "nowhere.md",
+        "../other.md#no-such-heading",
+        "../../outside.md",
+    ]
     bad = broken_links(page, root=repo)
     assert len(bad) == 3, bad
     assert bad[0].startswith("nowhere.md: ") and "does not exist" in bad[0]
@@ -119,20 +139,35 @@ def test_links_are_found_and_checked(tmp_path):
     assert bad[2].startswith("../../outside.md: ") and "outside the repository" in bad[2]
 
 
-@pytest.mark.parametrize("heading, slug", [
-    ("The longer recipe (`config-long.yaml`)", "the-longer-recipe-config-longyaml"),
-    ("Short-range repulsion and geometries far from the training data",
-     "short-range-repulsion-and-geometries-far-from-the-training-data"),
-    ("The exported model file (Python ↔ C++ contract)", "the-exported-model-file-python--c-contract"),
-    ("Stillinger–Weber silicon reference data", "stillingerweber-silicon-reference-data"),
-    ("Per-channel radial weights and Proposition 1", "per-channel-radial-weights-and-proposition-1"),
-])
+@pytest.mark.parametrize(
+    "heading, slug",
+    [
+        ("The longer recipe (`config-long.yaml`)", "the-longer-recipe-config-longyaml"),
+        (
+            "Short-range repulsion and geometries far from the training data",
+            "short-range-repulsion-and-geometries-far-from-the-training-data",
+        ),
+        (
+            "The exported model file (Python ↔ C++ contract)",
+            "the-exported-model-file-python--c-contract",
+        ),
+        ("Stillinger–Weber silicon reference data", "stillingerweber-silicon-reference-data"),
+        (
+            "Per-channel radial weights and Proposition 1",
+            "per-channel-radial-weights-and-proposition-1",
+        ),
+    ],
+)
 def test_github_slug(heading, slug):
     assert github_slug(heading) == slug
 
 
 def test_no_references_outside_the_repository():
-    proc = subprocess.run(["git", "grep", "-n", "-I", "-E", FORBIDDEN], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        ["git", "grep", "-n", "-I", "-E", FORBIDDEN], cwd=ROOT, capture_output=True, text=True
+    )
     assert proc.returncode in (0, 1), f"git grep failed ({proc.returncode}): {proc.stderr}"
-    assert not proc.stdout, ("replace these by a pointer inside the repository (a docs/ section, "
-                               "an equation of the paper) or drop them:\n" + proc.stdout)
+    assert not proc.stdout, (
+        "replace these by a pointer inside the repository (a docs/ section, "
+        "an equation of the paper) or drop them:\n" + proc.stdout
+    )

@@ -2,6 +2,7 @@
 free of libtorch, the public API apart from the workflows. These rules hold for every file of
 ``python/nbody_lmp/`` and ``lammps_plugin/``; a change that breaks one should split the code, not
 relax the test."""
+
 import ast
 import re
 import subprocess
@@ -16,7 +17,9 @@ NOT_FUNCTIONS = re.compile(r"^\s*(namespace|struct|class|enum|union|extern)\b|=\
 
 
 def tracked(*folders):
-    out = subprocess.run(["git", "ls-files", *folders], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["git", "ls-files", *folders], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return [ROOT / p for p in out.stdout.split()]
 
 
@@ -47,13 +50,24 @@ def cpp_functions(path):
                 in_function = any(stack)
                 seg = re.split(r"[{};]", line[:k])[-1]
                 head = seg.strip() or (lines[n - 1].strip() if n else "")
-                is_body = (not in_function and not NOT_FUNCTIONS.search(seg) and not NOT_FUNCTIONS.search(head)
-                           and re.search(r"\)\s*(const)?\s*(noexcept)?\s*(override)?\s*$|\)\s*:\s*.*|^\s*:\s*.*|\)$",
-                                         head) is not None)
+                is_body = (
+                    not in_function
+                    and not NOT_FUNCTIONS.search(seg)
+                    and not NOT_FUNCTIONS.search(head)
+                    and re.search(
+                        r"\)\s*(const)?\s*(noexcept)?\s*(override)?\s*$|\)\s*:\s*.*|^\s*:\s*.*|\)$",
+                        head,
+                    )
+                    is not None
+                )
                 if is_body:
                     s = n
-                    while s > 0 and lines[s - 1].strip() and not re.search(r"[;{}]\s*$", lines[s - 1]) \
-                            and not lines[s - 1].lstrip().startswith("#"):
+                    while (
+                        s > 0
+                        and lines[s - 1].strip()
+                        and not re.search(r"[;{}]\s*$", lines[s - 1])
+                        and not lines[s - 1].lstrip().startswith("#")
+                    ):
                         s -= 1
                     start = (s, lines[s].strip())
                 stack.append(is_body)
@@ -67,26 +81,36 @@ def long_functions():
     found = []
     for path in tracked("python/nbody_lmp"):
         if path.suffix == ".py":
-            found += [(path, line, name, length) for name, line, length in python_functions(path)
-                      if length > MAX_FUNCTION_LINES]
+            found += [
+                (path, line, name, length)
+                for name, line, length in python_functions(path)
+                if length > MAX_FUNCTION_LINES
+            ]
     for path in tracked("lammps_plugin"):
         if path.suffix in CPP_SUFFIXES:
-            found += [(path, line, sig, length) for sig, line, length in cpp_functions(path)
-                      if length > MAX_FUNCTION_LINES]
+            found += [
+                (path, line, sig, length)
+                for sig, line, length in cpp_functions(path)
+                if length > MAX_FUNCTION_LINES
+            ]
     return found
 
 
 def test_no_function_is_longer_than_80_lines():
     found = long_functions()
     assert not found, "split these functions:\n" + "\n".join(
-        f"{p.relative_to(ROOT)}:{line} {name!r} is {length} lines" for p, line, name, length in found)
+        f"{p.relative_to(ROOT)}:{line} {name!r} is {length} lines"
+        for p, line, name, length in found
+    )
 
 
 def test_the_length_rule_sees_long_functions(tmp_path):
     body = "\n".join(f"  x += {k};" for k in range(90))
     cpp = tmp_path / "f.cpp"
-    cpp.write_text(f"namespace a {{\nint PairX::f(int n,\n           double y) const\n{{\n  int x = 0;\n{body}\n"
-                   f"  return x;\n}}\nstruct S {{ int g() {{ return 1; }} }};\n}}\n")
+    cpp.write_text(
+        f"namespace a {{\nint PairX::f(int n,\n           double y) const\n{{\n  int x = 0;\n{body}\n"
+        f"  return x;\n}}\nstruct S {{ int g() {{ return 1; }} }};\n}}\n"
+    )
     got = list(cpp_functions(cpp))
     assert [(line, length) for _, line, length in got] == [(2, 96), (98, 1)]
     py = tmp_path / "f.py"
@@ -104,13 +128,18 @@ def test_pair_style_is_libtorch_free_and_small():
         if name in seen:
             return []
         seen.add(name)
-        text = (ROOT / "lammps_plugin" / name).read_text() if (ROOT / "lammps_plugin" / name).exists() else ""
+        text = (
+            (ROOT / "lammps_plugin" / name).read_text()
+            if (ROOT / "lammps_plugin" / name).exists()
+            else ""
+        )
         found = re.findall(r'#include\s*[<"]([^>"]+)[>"]', text)
         out = list(found)
         for f in found:
             if (ROOT / "lammps_plugin" / f).exists():
                 out += includes(f)
         return out
+
     allinc = [inc for name in local for inc in includes(name)]
     assert not [i for i in allinc if i.startswith(("torch", "ATen", "c10"))], allinc
 
@@ -127,6 +156,10 @@ def test_top_level_is_the_public_api():
 
 @pytest.mark.parametrize("folder", ["benchmarks", "tests", "python", "examples"])
 def test_no_sys_path_manipulation(folder):
-    out = subprocess.run(["git", "grep", "-n", r"sys\.path\.\(insert\|append\)", "--", folder],
-                         cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "grep", "-n", r"sys\.path\.\(insert\|append\)", "--", folder],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert out.stdout == "", out.stdout

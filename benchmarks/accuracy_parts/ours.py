@@ -6,6 +6,7 @@ A finished run (its ``test_metrics.json`` exists) is reused as it is; a run fold
 an unfinished run is an error unless ``force`` (then ``nbody-lmp train --force`` moves the old
 files to ``previous-<time>/``; nothing is deleted).
 """
+
 from __future__ import annotations
 
 import json
@@ -33,15 +34,26 @@ def parameter_count(model_file: Path) -> int:
 def _call(cmd: List[str], what: str) -> None:
     proc = subprocess.run(cmd, text=True, capture_output=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-3000:]}"
+        )
 
 
 def evaluate_args(recipe: Recipe) -> List[str]:
-    return ["--stress-key", "virial_kbar_raw", "--stress-format", "vasp_kbar"] if recipe.stress else []
+    return (
+        ["--stress-key", "virial_kbar_raw", "--stress-format", "vasp_kbar"] if recipe.stress else []
+    )
 
 
-def train_and_evaluate(recipe: Recipe, budget_min: float, out: Path, force: bool = False,
-                       overrides: Sequence[str] = (), log=print, tag: str = "") -> Dict[str, Any]:
+def train_and_evaluate(
+    recipe: Recipe,
+    budget_min: float,
+    out: Path,
+    force: bool = False,
+    overrides: Sequence[str] = (),
+    log=print,
+    tag: str = "",
+) -> Dict[str, Any]:
     """``{"metrics", "train_s", "params", "model", "run_dir", "reused", "epochs", "summary"}`` of our
     model on ``recipe`` (``overrides``: ``KEY=VALUE`` config changes, ``tag``: their name in the folder)."""
     run_dir = run_dir_for(recipe, budget_min, out, tag)
@@ -50,13 +62,24 @@ def train_and_evaluate(recipe: Recipe, budget_min: float, out: Path, force: bool
     if not reused:
         finished = (run_dir / "metrics.json").is_file() and (run_dir / "model.pt").is_file()
         if run_dir.exists() and any(run_dir.iterdir()) and not finished and not force:
-            raise SystemExit(f"{run_dir} holds an unfinished run: pass --force to start over (nbody-lmp train "
-                             f"moves its files to previous-<time>/), or remove the folder")
+            raise SystemExit(
+                f"{run_dir} holds an unfinished run: pass --force to start over (nbody-lmp train "
+                f"moves its files to previous-<time>/), or remove the folder"
+            )
         if not finished or force:
-            cmd = CLI + ["train", str(recipe.path / "config.yaml"), "-q",
-                         "--set", f"output.run_dir={run_dir.resolve()}",
-                         "--set", f"training.time_limit_minutes={budget_min:g}",
-                         "--set", "training.max_epochs=100000", "--set", "output.progress=false"]
+            cmd = CLI + [
+                "train",
+                str(recipe.path / "config.yaml"),
+                "-q",
+                "--set",
+                f"output.run_dir={run_dir.resolve()}",
+                "--set",
+                f"training.time_limit_minutes={budget_min:g}",
+                "--set",
+                "training.max_epochs=100000",
+                "--set",
+                "output.progress=false",
+            ]
             for o in overrides:
                 cmd += ["--set", o]
             if force and run_dir.exists():
@@ -64,10 +87,29 @@ def train_and_evaluate(recipe: Recipe, budget_min: float, out: Path, force: bool
             log(f"[nbody {recipe.name}] training for {budget_min:g} min -> {run_dir}")
             _call(cmd, f"nbody-lmp train ({recipe.name})")
         log(f"[nbody {recipe.name}] evaluating on {recipe.data('test').name}")
-        _call(CLI + ["evaluate", str(run_dir / "model.pt"), str(recipe.data("test")), "-q", *evaluate_args(recipe),
-                     "--plot", str(run_dir / "parity_test.png"), "--json", str(test_json)],
-              f"nbody-lmp evaluate ({recipe.name})")
+        _call(
+            CLI
+            + [
+                "evaluate",
+                str(run_dir / "model.pt"),
+                str(recipe.data("test")),
+                "-q",
+                *evaluate_args(recipe),
+                "--plot",
+                str(run_dir / "parity_test.png"),
+                "--json",
+                str(test_json),
+            ],
+            f"nbody-lmp evaluate ({recipe.name})",
+        )
     summary = json.loads((run_dir / "metrics.json").read_text())
-    return {"metrics": json.loads(test_json.read_text()), "train_s": float(summary["training_time_s"]),
-            "params": parameter_count(run_dir / "model.pt"), "model": run_dir / "model.pt", "run_dir": run_dir,
-            "reused": reused, "epochs": summary.get("epochs"), "summary": summary}
+    return {
+        "metrics": json.loads(test_json.read_text()),
+        "train_s": float(summary["training_time_s"]),
+        "params": parameter_count(run_dir / "model.pt"),
+        "model": run_dir / "model.pt",
+        "run_dir": run_dir,
+        "reused": reused,
+        "epochs": summary.get("epochs"),
+        "summary": summary,
+    }

@@ -4,6 +4,7 @@ train and test files rewritten as plain extended XYZ with the keys the peers rea
 isolated-atom energies as ``{Z: eV}``. The values are those our reader gives (same conversions,
 including mlearn's VASP kbar stress), so every model sees the same numbers.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,13 +27,17 @@ def write_ref_file(src: Path, dst: Path, recipe: Recipe) -> Path:
     confs = read_configurations(str(src), **opts)
     frames = []
     for c in confs:
-        a = Atoms(numbers=np.asarray(c.numbers), positions=np.asarray(c.positions), cell=np.asarray(c.cell),
-                  pbc=np.asarray(c.pbc))
+        a = Atoms(
+            numbers=np.asarray(c.numbers),
+            positions=np.asarray(c.positions),
+            cell=np.asarray(c.cell),
+            pbc=np.asarray(c.pbc),
+        )
         a.info[KEYS["energy"]] = float(c.energy)
         a.arrays[KEYS["forces"]] = np.asarray(c.forces, dtype=float)
         if recipe.stress and getattr(c, "stress", None) is not None:
             s = np.asarray(c.stress, dtype=float).reshape(3, 3)
-            a.info[KEYS["stress"]] = s.ravel()   # full 3x3, row-major (MACE reads 6 or 9 values)
+            a.info[KEYS["stress"]] = s.ravel()  # full 3x3, row-major (MACE reads 6 or 9 values)
         frames.append(a)
     dst.parent.mkdir(parents=True, exist_ok=True)
     ase.io.write(dst, frames, format="extxyz")

@@ -3,6 +3,7 @@ project's .venv), under
 ``benchmarks/.peers/<name>`` (git-ignored), from PyPI with pinned versions that work with the
 CPU torch wheel the project itself uses. Installed once; a stamp file records what was asked.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -14,8 +15,11 @@ PEERS_DIR = Path(__file__).resolve().parents[1] / ".peers"
 
 # torch as in the project's Makefile (CPU wheel); each peer pinned to a version that works with it
 PINS: Dict[str, List[str]] = {
-    "mace": ["torch==2.13.0", "mace-torch==0.3.16"],      # brings e3nn 0.4.4 (mace-torch pins it)
-    "nequip": ["torch==2.13.0", "nequip==0.19.1"],        # >= 0.19: no TorchScript compile on torch >= 2.10
+    "mace": ["torch==2.13.0", "mace-torch==0.3.16"],  # brings e3nn 0.4.4 (mace-torch pins it)
+    "nequip": [
+        "torch==2.13.0",
+        "nequip==0.19.1",
+    ],  # >= 0.19: no TorchScript compile on torch >= 2.10
 }
 
 
@@ -35,12 +39,15 @@ def ensure(name: str, log=print) -> Path:
     log(f"[{name}] installing {want} into {venv} (once; minutes)")
     if not python_of(name).exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    proc = subprocess.run([str(python_of(name)), "-m", "pip", "install", *PINS[name]], text=True,
-                          capture_output=True)
+    proc = subprocess.run(
+        [str(python_of(name)), "-m", "pip", "install", *PINS[name]], text=True, capture_output=True
+    )
     (venv / "install.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        raise RuntimeError(f"[{name}] pip install {want} failed (exit {proc.returncode}); "
-                           f"full log {venv / 'install.log'}:\n{tail}")
+        raise RuntimeError(
+            f"[{name}] pip install {want} failed (exit {proc.returncode}); "
+            f"full log {venv / 'install.log'}:\n{tail}"
+        )
     stamp.write_text(want + "\n")
     return python_of(name)

@@ -7,6 +7,7 @@ measured in the same run).
 A row is a plain dict; :func:`row_from_metrics` builds the error columns from the JSON that
 ``nbody-lmp evaluate --json`` (and ``in_peer/evaluate.py``) write, in eV units.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,16 +18,25 @@ from .recipes import Recipe
 ERROR_COLUMNS = ("E_mae", "E_rmse", "F_mae", "F_rmse", "S_rmse")
 
 
-def row_from_metrics(recipe: Recipe, model: str, metrics: Dict[str, Any], **extra: Any) -> Dict[str, Any]:
+def row_from_metrics(
+    recipe: Recipe, model: str, metrics: Dict[str, Any], **extra: Any
+) -> Dict[str, Any]:
     """A table row from evaluate's metrics (``{"energy": {"mae": eV, ...}, "forces": ..., ...}``)."""
     ekey, _ = recipe.energy_unit
     missing = [k for k in (ekey, "forces") if k not in metrics]
     if missing:
-        raise ValueError(f"metrics of {model} on {recipe.name} have no {missing}: was the test file evaluated "
-                         f"with its energies and forces? (keys present: {sorted(metrics)})")
-    row = {"recipe": recipe.name, "model": model,
-           "E_mae": 1e3 * metrics[ekey]["mae"], "E_rmse": 1e3 * metrics[ekey]["rmse"],
-           "F_mae": 1e3 * metrics["forces"]["mae"], "F_rmse": 1e3 * metrics["forces"]["rmse"]}
+        raise ValueError(
+            f"metrics of {model} on {recipe.name} have no {missing}: was the test file evaluated "
+            f"with its energies and forces? (keys present: {sorted(metrics)})"
+        )
+    row = {
+        "recipe": recipe.name,
+        "model": model,
+        "E_mae": 1e3 * metrics[ekey]["mae"],
+        "E_rmse": 1e3 * metrics[ekey]["rmse"],
+        "F_mae": 1e3 * metrics["forces"]["mae"],
+        "F_rmse": 1e3 * metrics["forces"]["rmse"],
+    }
     if recipe.stress and "stress" in metrics:
         row["S_rmse"] = 1e3 * metrics["stress"]["rmse"]
     row.update(extra)
@@ -38,8 +48,15 @@ def published_rows(recipe: Recipe) -> List[Dict[str, Any]]:
     rows = []
     for model, p in recipe.published.items():
         m = p["metric"].lower()
-        rows.append({"recipe": recipe.name, "model": f"{model} (published)", f"E_{m}": p["E"], f"F_{m}": p["F"],
-                     "note": recipe.published_note})
+        rows.append(
+            {
+                "recipe": recipe.name,
+                "model": f"{model} (published)",
+                f"E_{m}": p["E"],
+                f"F_{m}": p["F"],
+                "note": recipe.published_note,
+            }
+        )
     return rows
 
 
@@ -50,10 +67,18 @@ def _num(v: Optional[float], fmt: str) -> str:
 
 
 COLUMNS = [  # header, key, format, width
-    ("recipe", "recipe", "s", 8), ("model", "model", "s", 22), ("budget", "budget_min", ".0f", 6),
-    ("E MAE", "E_mae", ".2f", 8), ("E RMSE", "E_rmse", ".2f", 8), ("F MAE", "F_mae", ".1f", 7),
-    ("F RMSE", "F_rmse", ".1f", 7), ("S RMSE", "S_rmse", ".2f", 7), ("train min", "train_s", "", 9),
-    ("params", "params", ",d", 9), ("MD atom-steps/s", "md_atom_steps_s", ",.0f", 15), ("MD/sw", "md_vs_sw", ".4f", 8),
+    ("recipe", "recipe", "s", 8),
+    ("model", "model", "s", 22),
+    ("budget", "budget_min", ".0f", 6),
+    ("E MAE", "E_mae", ".2f", 8),
+    ("E RMSE", "E_rmse", ".2f", 8),
+    ("F MAE", "F_mae", ".1f", 7),
+    ("F RMSE", "F_rmse", ".1f", 7),
+    ("S RMSE", "S_rmse", ".2f", 7),
+    ("train min", "train_s", "", 9),
+    ("params", "params", ",d", 9),
+    ("MD atom-steps/s", "md_atom_steps_s", ",.0f", 15),
+    ("MD/sw", "md_vs_sw", ".4f", 8),
 ]
 
 
@@ -77,13 +102,21 @@ def format_table(rows: Iterable[Dict[str, Any]]) -> str:
             lines.append("")
         last = r["recipe"]
         cells = [_cell(r, k, f) for _, k, f, _ in COLUMNS]
-        lines.append(" ".join(c.rjust(w) if i > 1 else c.ljust(w)
-                              for i, (c, (_, _, _, w)) in enumerate(zip(cells, COLUMNS))))
+        lines.append(
+            " ".join(
+                c.rjust(w) if i > 1 else c.ljust(w)
+                for i, (c, (_, _, _, w)) in enumerate(zip(cells, COLUMNS))
+            )
+        )
     lines.append("")
-    lines.append("E: meV per molecule (rMD17, 3BPA) or meV/atom (mlearn); F: meV/Å; S: stress, meV/Å³; "
-                 "budget: wall-clock training minutes asked for; train min: measured;")
-    lines.append("MD: LAMMPS atom-steps/s of the same model on a test configuration, and its ratio to pair_style sw "
-                 "(512-atom diamond Si) run just before it on the same machine.")
+    lines.append(
+        "E: meV per molecule (rMD17, 3BPA) or meV/atom (mlearn); F: meV/Å; S: stress, meV/Å³; "
+        "budget: wall-clock training minutes asked for; train min: measured;"
+    )
+    lines.append(
+        "MD: LAMMPS atom-steps/s of the same model on a test configuration, and its ratio to pair_style sw "
+        "(512-atom diamond Si) run just before it on the same machine."
+    )
     notes = sorted({r["note"] for r in rows if r.get("note")})
     lines += [f"published: {n}" for n in notes]
     return "\n".join(lines)
@@ -95,5 +128,8 @@ def save_rows(path, rows: List[Dict[str, Any]]) -> None:
     import time
     from pathlib import Path
 
-    Path(path).write_text(json.dumps({"rows": rows, "written": time.strftime("%Y-%m-%d %H:%M:%S %Z")},
-                                     indent=1, default=str))
+    Path(path).write_text(
+        json.dumps(
+            {"rows": rows, "written": time.strftime("%Y-%m-%d %H:%M:%S %Z")}, indent=1, default=str
+        )
+    )

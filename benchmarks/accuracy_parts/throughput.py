@@ -9,6 +9,7 @@ the machine's yardstick (the machine is shared: only the ratio is comparable bet
 Both go through lammps_speed.run (same executable, environment, timing and parsing), and so
 through the library's runner (:func:`nbody_lmp.workflows.lammps_run.run_lammps`).
 """
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,16 @@ from typing import Dict, List
 from .recipes import Recipe
 
 
-def system_input(recipe: Recipe, model: Path, species: List[str], folder: Path, seconds: float,
-                 warmup: int = 2, min_atoms: int = 500, temperature: float = 300.0) -> str:
+def system_input(
+    recipe: Recipe,
+    model: Path,
+    species: List[str],
+    folder: Path,
+    seconds: float,
+    warmup: int = 2,
+    min_atoms: int = 500,
+    temperature: float = 300.0,
+) -> str:
     """Write ``folder/system.data`` and return the LAMMPS input of the timed run."""
     import ase.io
 
@@ -33,15 +42,21 @@ def system_input(recipe: Recipe, model: Path, species: List[str], folder: Path, 
     else:
         reps = max(1, math.ceil((min_atoms / len(atoms)) ** (1 / 3)))
         boundary, replicate, timestep = "p p p", f"replicate {reps} {reps} {reps}\n", 0.001
-    ase.io.write(folder / "system.data", atoms, format="lammps-data", specorder=list(species), masses=True,
-                 atom_style="atomic")
+    ase.io.write(
+        folder / "system.data",
+        atoms,
+        format="lammps-data",
+        specorder=list(species),
+        masses=True,
+        atom_style="atomic",
+    )
     return f"""# nbody-lmp benchmarks.accuracy: {recipe.name}, first test configuration
 units metal
 atom_style atomic
 boundary {boundary}
 read_data system.data
 {replicate}pair_style nbody device cpu
-pair_coeff * * {Path(model).resolve()} {' '.join(species)}
+pair_coeff * * {Path(model).resolve()} {" ".join(species)}
 neighbor 1.0 bin
 timestep {timestep}
 velocity all create {temperature} 4928459 mom yes rot yes dist gaussian
@@ -57,7 +72,9 @@ def measure(recipe: Recipe, model: Path, workdir: Path, seconds: float = 10.0) -
     """``{"md_atom_steps_s", "md_vs_sw", "sw_atom_steps_s", "md_atoms"}`` for an exported nbody model."""
     from nbody_lmp.export import load_exported
 
-    from .. import lammps_speed  # the speed benchmark's timed run: same executable, environment, parsing
+    from .. import (
+        lammps_speed,
+    )  # the speed benchmark's timed run: same executable, environment, parsing
 
     _, meta = load_exported(str(model))
     species = list(meta["species"])
@@ -66,6 +83,13 @@ def measure(recipe: Recipe, model: Path, workdir: Path, seconds: float = 10.0) -
     sw = lammps_speed.run("sw", 4, 1, None, seconds, 2, workdir, lmp, env, tag=f"sw_{recipe.name}")
     folder = workdir / f"nbody_{recipe.name}"
     text = system_input(recipe, model, species, folder, seconds)
-    nb = lammps_speed.run("nbody", 0, 1, model, seconds, 2, workdir, lmp, env, tag=folder.name, text=text)
-    return {"md_atom_steps_s": nb["atom_steps_per_s"], "sw_atom_steps_s": sw["atom_steps_per_s"],
-            "md_vs_sw": nb["atom_steps_per_s"] / sw["atom_steps_per_s"], "md_atoms": nb["natoms"], "md_steps": nb["steps"]}
+    nb = lammps_speed.run(
+        "nbody", 0, 1, model, seconds, 2, workdir, lmp, env, tag=folder.name, text=text
+    )
+    return {
+        "md_atom_steps_s": nb["atom_steps_per_s"],
+        "sw_atom_steps_s": sw["atom_steps_per_s"],
+        "md_vs_sw": nb["atom_steps_per_s"] / sw["atom_steps_per_s"],
+        "md_atoms": nb["natoms"],
+        "md_steps": nb["steps"],
+    }

@@ -15,6 +15,7 @@ a time around a recipe, each a list of ``KEY=VALUE`` config overrides for ``nbod
 The recipe's own value of a factor is not repeated: the ``default`` variant (the recipe as it
 is, with the benchmark's base overrides) is its row.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ FACTORS: Dict[str, Tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Variant:
-    factor: str                 # "default" or a key of FACTORS
+    factor: str  # "default" or a key of FACTORS
     value: str
     overrides: Tuple[str, ...]  # KEY=VALUE, after the base overrides
 

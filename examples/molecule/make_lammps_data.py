@@ -1,5 +1,6 @@
 """Write one ethanol configuration of the test set as a LAMMPS data file (types 1 C, 2 H, 3 O)
 in a 20 A box, for ``in.lammps`` (boundary f f f)."""
+
 import sys
 
 from ase.io import read, write

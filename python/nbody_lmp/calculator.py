@@ -18,6 +18,7 @@ the first model alone gives); the deviations follow :mod:`nbody_lmp.deviation`. 
 have the same species and cutoffs. Units are ASE's (eV, Angstrom, eV/Angstrom, eV/Angstrom^3).
 Stress is available for systems periodic in all three directions.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,18 +34,36 @@ from .deviation import check_same_models, energy_deviation, force_deviation, tot
 from .nn.properties import compute_properties
 
 ModelLike = Union[torch.nn.Module, str, os.PathLike]
-DEVIATION_PROPERTIES = ["force_deviation", "max_force_deviation", "energy_deviation", "energies_deviation"]
+DEVIATION_PROPERTIES = [
+    "force_deviation",
+    "max_force_deviation",
+    "energy_deviation",
+    "energies_deviation",
+]
 
 
 class NBodyCalculator(Calculator):
-    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress", *DEVIATION_PROPERTIES]
+    implemented_properties = [
+        "energy",
+        "free_energy",
+        "energies",
+        "forces",
+        "stress",
+        *DEVIATION_PROPERTIES,
+    ]
 
-    def __init__(self, model: Union[ModelLike, Sequence[ModelLike]], device: Union[str, torch.device] = "cpu",
-                 **kwargs):
+    def __init__(
+        self,
+        model: Union[ModelLike, Sequence[ModelLike]],
+        device: Union[str, torch.device] = "cpu",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         given = list(model) if isinstance(model, (list, tuple)) else [model]
         if not given:
-            raise ValueError("NBodyCalculator needs a model: a network, a model file, or a list of them")
+            raise ValueError(
+                "NBodyCalculator needs a model: a network, a model file, or a list of them"
+            )
         self.models, self.metadatas, names = [], [], []
         for m in given:
             if isinstance(m, (str, os.PathLike)):
@@ -69,7 +88,9 @@ class NBodyCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         want_stress = "stress" in properties
         if want_stress and not self.atoms.pbc.all():
-            raise PropertyNotImplementedError("stress needs a cell periodic in all three directions")
+            raise PropertyNotImplementedError(
+                "stress needs a cell periodic in all three directions"
+            )
         graph = atoms_to_graph(self.atoms, self.species, self.cutoff).to(self.device)
         self._check_data_range(graph)
         out = compute_properties(self.model, graph, forces=True, stress=bool(self.atoms.pbc.all()))
@@ -80,7 +101,9 @@ class NBodyCalculator(Calculator):
         if "stress" in out:
             s = out["stress"][0].detach().double().cpu().numpy()
             s = 0.5 * (s + s.T)
-            self.results["stress"] = np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])
+            self.results["stress"] = np.array(
+                [s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]]
+            )
         if len(self.models) > 1:
             forces, energies = [self.results["forces"]], [self.results["energies"]]
             for m in self.models[1:]:
@@ -97,8 +120,13 @@ class NBodyCalculator(Calculator):
         """Warn once if two atoms are closer than the training data's shortest pair of their species."""
         if self.warned_outside_data or not self.shortest_distance:
             return
-        pairs = pairs_below_training(graph.species, graph.edge_index, graph.edge_vectors(),
-                                     self.shortest_distance, len(self.species))
+        pairs = pairs_below_training(
+            graph.species,
+            graph.edge_index,
+            graph.edge_vectors(),
+            self.shortest_distance,
+            len(self.species),
+        )
         if pairs:
             self.warned_outside_data = True
             warn_below_training(pairs, self.atoms.get_chemical_symbols())

@@ -9,6 +9,7 @@ which are DeePMD-kit's:
 
 All are population (1/M) standard deviations.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,10 +44,14 @@ def check_same_models(models, names) -> None:
     first = models[0]
     for k, (m, name) in enumerate(zip(models[1:], names[1:]), start=1):
         if list(m.species) != list(first.species):
-            raise ValueError(f"model {name} (model {k + 1} of the ensemble) has species {list(m.species)}, but the "
-                             f"first model {names[0]} has {list(first.species)}: all models must have the same "
-                             f"species in the same order (train them with `nbody-lmp train --ensemble N`)")
+            raise ValueError(
+                f"model {name} (model {k + 1} of the ensemble) has species {list(m.species)}, but the "
+                f"first model {names[0]} has {list(first.species)}: all models must have the same "
+                f"species in the same order (train them with `nbody-lmp train --ensemble N`)"
+            )
         a, b = [float(c) for c in m.cutoffs], [float(c) for c in first.cutoffs]
         if len(a) != len(b) or any(abs(x - y) > 1e-12 * abs(y) for x, y in zip(a, b)):
-            raise ValueError(f"model {name} (model {k + 1} of the ensemble) has level cutoffs {a} Å, but the first "
-                             f"model {names[0]} has {b} Å: all models must have the same cutoffs")
+            raise ValueError(
+                f"model {name} (model {k + 1} of the ensemble) has level cutoffs {a} Å, but the first "
+                f"model {names[0]} has {b} Å: all models must have the same cutoffs"
+            )

@@ -1,6 +1,7 @@
 """Export a trained network to one TorchScript file with its metadata (the Python ↔ C++ contract
 of docs/model-format.md), and load such a file back.
 """
+
 from __future__ import annotations
 
 import copy
@@ -57,8 +58,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def export(model: NBodyNetwork, path: Union[str, os.PathLike], dtype: Union[str, torch.dtype, None] = None,
-           metadata: Optional[Dict[str, Any]] = None, overwrite: bool = False, radial_table: int = 0) -> Path:
+def export(
+    model: NBodyNetwork,
+    path: Union[str, os.PathLike],
+    dtype: Union[str, torch.dtype, None] = None,
+    metadata: Optional[Dict[str, Any]] = None,
+    overwrite: bool = False,
+    radial_table: int = 0,
+) -> Path:
     """Script ``model`` in ``dtype`` (default: its own) and save it with metadata to ``path``.
 
     ``radial_table > 0``: the radial functions are replaced by cubic Hermite tables of that many
@@ -68,7 +75,9 @@ def export(model: NBodyNetwork, path: Union[str, os.PathLike], dtype: Union[str,
 
     path = Path(path)
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists: choose another output path or pass overwrite=True (--force)")
+        raise FileExistsError(
+            f"{path} exists: choose another output path or pass overwrite=True (--force)"
+        )
     if not isinstance(model, NBodyNetwork):
         raise TypeError(f"export needs an NBodyNetwork, got {type(model).__name__}")
     name = _dtype_name(dtype, model)
@@ -83,7 +92,9 @@ def export(model: NBodyNetwork, path: Union[str, os.PathLike], dtype: Union[str,
         from .nn.radial_table import tabulate_radials
 
         tabulate_radials(m, int(radial_table))
-    with warnings.catch_warnings():  # torch >= 2.10 marks TorchScript deprecated; libtorch still runs it
+    with (
+        warnings.catch_warnings()
+    ):  # torch >= 2.10 marks TorchScript deprecated; libtorch still runs it
         warnings.simplefilter("ignore", DeprecationWarning)
         scripted = torch.jit.script(m)
     meta = {
@@ -96,8 +107,11 @@ def export(model: NBodyNetwork, path: Union[str, os.PathLike], dtype: Union[str,
         "channels": m.config["channels"],
         "gate": m.config["gate"],
         "radial_weights": m.config.get("radial_weights", "shared"),
-        "radial_table": ({"points": int(radial_table), "r_min": float(m.config.get("radial_min_distance", 0.5))}
-                         if radial_table else None),
+        "radial_table": (
+            {"points": int(radial_table), "r_min": float(m.config.get("radial_min_distance", 0.5))}
+            if radial_table
+            else None
+        ),
         "dtype": name,
         "model_hash": model_hash(m),
         "nbody_lmp_version": __version__,
@@ -114,28 +128,37 @@ def export(model: NBodyNetwork, path: Union[str, os.PathLike], dtype: Union[str,
     return path
 
 
-def load_exported(path: Union[str, os.PathLike], device: Union[str, torch.device] = "cpu"
-                  ) -> Tuple[torch.jit.ScriptModule, Dict[str, Any]]:
+def load_exported(
+    path: Union[str, os.PathLike], device: Union[str, torch.device] = "cpu"
+) -> Tuple[torch.jit.ScriptModule, Dict[str, Any]]:
     """Load an exported file; check its format version. Returns (module, metadata)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"model file {path} does not exist: export one with `nbody-lmp export`")
+        raise FileNotFoundError(
+            f"model file {path} does not exist: export one with `nbody-lmp export`"
+        )
     extra = {"metadata.json": ""}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
     except Exception as exc:  # torch raises RuntimeError with long C++ traces
-        raise ValueError(f"{path} is not a TorchScript model exported by nbody-lmp "
-                         f"(torch.jit.load failed: {str(exc).splitlines()[0]}); re-export it with `nbody-lmp export`") from None
+        raise ValueError(
+            f"{path} is not a TorchScript model exported by nbody-lmp "
+            f"(torch.jit.load failed: {str(exc).splitlines()[0]}); re-export it with `nbody-lmp export`"
+        ) from None
     try:
         meta = json.loads(extra["metadata.json"] or "{}")
         version = int(module.format_version)
     except Exception:
-        raise ValueError(f"{path} has no nbody-lmp metadata: it was not written by `nbody-lmp export`") from None
+        raise ValueError(
+            f"{path} has no nbody-lmp metadata: it was not written by `nbody-lmp export`"
+        ) from None
     if version != FORMAT_VERSION:
-        raise ValueError(f"{path} has model format version {version}, this nbody-lmp reads version "
-                         f"{FORMAT_VERSION}: re-export the model with this version of nbody-lmp")
+        raise ValueError(
+            f"{path} has model format version {version}, this nbody-lmp reads version "
+            f"{FORMAT_VERSION}: re-export the model with this version of nbody-lmp"
+        )
     # one dtype for the whole module, as pair_style nbody does: the float64 constants of a float32
     # file are rounded once here, not at every call
     if module.dtype in DTYPES:

@@ -7,6 +7,7 @@ per-channel radial weights; ``lammps_plugin/ops/nbody_ops.cpp``) and ``torch.ops
 registers the same file with torch once per process, so a model scripted or exported here and
 run in LAMMPS calls the same code. Importing :mod:`nbody_lmp.nn` loads it.
 """
+
 from __future__ import annotations
 
 import torch
@@ -23,13 +24,17 @@ def load() -> None:
     global _loaded
     if _loaded:
         return
-    if not all(hasattr(torch.ops.nbody, op) for op in ("neighbourhood_sum", "cg_linear", "cg_product")):
+    if not all(
+        hasattr(torch.ops.nbody, op) for op in ("neighbourhood_sum", "cg_linear", "cg_product")
+    ):
         # (in a LAMMPS run from Python the plugin may have loaded it already)
         path = installed_file(OPS_FILE)
         try:
             torch.ops.load_library(path)
         except OSError as exc:  # e.g. torch upgraded after the build: undefined symbols
-            raise OSError(f"{path} does not load into torch {torch.__version__} ({exc}); it was built against "
-                          "another torch: reinstall nbody-lmp (`pip install --no-build-isolation .`) with the "
-                          "torch you run") from None
+            raise OSError(
+                f"{path} does not load into torch {torch.__version__} ({exc}); it was built against "
+                "another torch: reinstall nbody-lmp (`pip install --no-build-isolation .`) with the "
+                "torch you run"
+            ) from None
     _loaded = True

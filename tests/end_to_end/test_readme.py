@@ -1,6 +1,7 @@
 """The README's commands do what it says: every command in the README is exercised here. Its code blocks are read from README.md itself, so an edit that breaks them
 fails here: the quick start (train at a tiny size, evaluate, export, info), the Python/ASE
 snippet, and the LAMMPS lines on the model that snippet exports."""
+
 import os
 import re
 import shutil
@@ -33,7 +34,9 @@ def commands(text: str):
 
 def sh(cmd: str, cwd: Path) -> str:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run(cmd, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        cmd, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=900
+    )
     assert proc.returncode == 0, f"$ {cmd}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     return proc.stdout
 
@@ -62,16 +65,28 @@ def test_python_snippet_then_lammps_lines(tmp_path, monkeypatch):
     import nbody_lmp
 
     atoms = ns["atoms"].copy()
-    atoms.calc = nbody_lmp.NBodyCalculator("model.pt")      # the README's "or NBodyCalculator("model.pt")"
-    assert atoms.get_potential_energy() == pytest.approx(ns["atoms"].get_potential_energy(), abs=1e-10)
+    atoms.calc = nbody_lmp.NBodyCalculator(
+        "model.pt"
+    )  # the README's "or NBodyCalculator("model.pt")"
+    assert atoms.get_potential_energy() == pytest.approx(
+        ns["atoms"].get_potential_energy(), abs=1e-10
+    )
 
     lines = [ln for ln in block("the plugin loads by itself", "").splitlines() if ln.strip()]
     assert lines[0].split()[:2] == ["units", "metal"] and lines[1].split()[0] == "pair_style"
     # a box with the README's two types (Si, O) around its pair_style/pair_coeff lines
-    inp = [lines[0], "atom_style atomic", "region box block 0 8 0 8 0 8 units box", "create_box 2 box",
-           "create_atoms 1 random 20 4821 NULL overlap 1.8 units box",
-           "create_atoms 2 random 10 4822 NULL overlap 1.8 units box",
-           "mass 1 28.0855", "mass 2 15.999", *lines[1:], "run 0"]
+    inp = [
+        lines[0],
+        "atom_style atomic",
+        "region box block 0 8 0 8 0 8 units box",
+        "create_box 2 box",
+        "create_atoms 1 random 20 4821 NULL overlap 1.8 units box",
+        "create_atoms 2 random 10 4822 NULL overlap 1.8 units box",
+        "mass 1 28.0855",
+        "mass 2 15.999",
+        *lines[1:],
+        "run 0",
+    ]
     (tmp_path / "in.lammps").write_text("\n".join(inp) + "\n")
     log = sh("lmp -in in.lammps -nocite", tmp_path)
     assert "ERROR" not in log and re.search(r"^\s+0\s+0\s+-?\d", log, re.M), log[-1500:]
@@ -87,15 +102,31 @@ def test_ensemble_section(tmp_path):
         sh(c + (" " + TINY if c.startswith("nbody-lmp train") else ""), tmp_path)
     assert all((tmp_path / f"si-{k}.pt").is_file() for k in range(3))
     assert (tmp_path / "runs" / "si-sw" / "member-2" / "best.pt").is_file()
-    lines = [ln for ln in re.search(r"```\n(pair_style.*?)```", section, re.S).group(1).splitlines() if ln.strip()]
+    lines = [
+        ln
+        for ln in re.search(r"```\n(pair_style.*?)```", section, re.S).group(1).splitlines()
+        if ln.strip()
+    ]
     assert lines[1].split()[:4] == ["pair_coeff", "*", "*", "si-0.pt"]
-    inp = ["units metal", "atom_style atomic", "lattice diamond 5.431", "region box block 0 2 0 2 0 2",
-           "create_box 1 box", "create_atoms 1 box", "mass 1 28.0855", *lines,
-           "velocity all create 900 4821", "fix nve all nve", "run 200"]
+    inp = [
+        "units metal",
+        "atom_style atomic",
+        "lattice diamond 5.431",
+        "region box block 0 2 0 2 0 2",
+        "create_box 1 box",
+        "create_atoms 1 box",
+        "mass 1 28.0855",
+        *lines,
+        "velocity all create 900 4821",
+        "fix nve all nve",
+        "run 200",
+    ]
     (tmp_path / "in.lammps").write_text("\n".join(inp) + "\n")
     log = sh("lmp -in in.lammps -nocite", tmp_path)
     assert "ERROR" not in log
-    assert len((tmp_path / "model_devi.out").read_text().splitlines()) == 4  # header + steps 0, 100, 200
+    assert (
+        len((tmp_path / "model_devi.out").read_text().splitlines()) == 4
+    )  # header + steps 0, 100, 200
     select = list(commands(section.split("```bash", 2)[2].split("```")[0]))
     assert select and select[0].startswith("nbody-lmp select")
     out = sh(select[0], tmp_path)

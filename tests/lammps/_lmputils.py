@@ -9,6 +9,7 @@ Two Python references are used for every LAMMPS result:
   docs/model-format.md with periodic shifts (no ghosts) and gives, in addition, the global and
   per-atom virial by the contract's formulas.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,12 +29,30 @@ VENV_BIN = Path(sys.executable).parent
 MASSES = {"Si": 28.0855, "O": 15.999, "C": 12.011, "H": 1.008, "Ar": 39.948}
 
 
-def make_model(path, species=("Si",), cutoff=3.0, levels=2, lmax=2, channels=4, gate="first_order",
-               seed=0, dtype="float64", **kw):
+def make_model(
+    path,
+    species=("Si",),
+    cutoff=3.0,
+    levels=2,
+    lmax=2,
+    channels=4,
+    gate="first_order",
+    seed=0,
+    dtype="float64",
+    **kw,
+):
     """A random-weight NBodyNetwork exported to ``path`` (float64 by default)."""
     torch.manual_seed(seed)
-    model = NBodyNetwork(list(species), cutoff=cutoff, levels=levels, lmax=lmax, channels=channels, gate=gate,
-                         dtype=torch.float64, **kw)
+    model = NBodyNetwork(
+        list(species),
+        cutoff=cutoff,
+        levels=levels,
+        lmax=lmax,
+        channels=channels,
+        gate=gate,
+        dtype=torch.float64,
+        **kw,
+    )
     # give the per-species reference energies a value, so that a species mix-up shows
     model.set_energy_statistics(e0={s: -1.0 - 0.5 * k for k, s in enumerate(species)})
     return export(model, path, dtype=dtype, overwrite=True)
@@ -61,29 +80,43 @@ def box_commands(atoms: Atoms, margin=10.0):
         c = atoms.cell.array
         assert abs(c[0, 1]) + abs(c[0, 2]) + abs(c[1, 2]) < 1e-12, "call lammps_frame first"
         v = [float(x) for x in (c[0, 0], c[1, 1], c[2, 2], c[1, 0], c[2, 0], c[2, 1])]
-        return ["boundary p p p",
-                f"region box prism 0 {v[0]!r} 0 {v[1]!r} 0 {v[2]!r} {v[3]!r} {v[4]!r} {v[5]!r}"]
+        return [
+            "boundary p p p",
+            f"region box prism 0 {v[0]!r} 0 {v[1]!r} 0 {v[2]!r} {v[3]!r} {v[4]!r} {v[5]!r}",
+        ]
     assert not atoms.pbc.any(), "mixed periodicity is not used in these tests"
     lo = [float(x) for x in atoms.positions.min(0) - margin]
     hi = [float(x) for x in atoms.positions.max(0) + margin]
-    return ["boundary f f f",
-            f"region box block {lo[0]!r} {hi[0]!r} {lo[1]!r} {hi[1]!r} {lo[2]!r} {hi[2]!r}"]
+    return [
+        "boundary f f f",
+        f"region box block {lo[0]!r} {hi[0]!r} {lo[1]!r} {hi[1]!r} {lo[2]!r} {hi[2]!r}",
+    ]
 
 
 def setup_commands(atoms: Atoms, type_symbols, pair_lines, extra=()):
     """The whole input for ``atoms``: LAMMPS type t+1 holds the atoms whose symbol is
     ``type_symbols[t]``; ``pair_lines`` define the potential."""
-    lines = ["units metal", "atom_style atomic", "atom_modify sort 0 0.0"]  # no atom map: pair nbody finds ghost owners by tag itself
+    lines = [
+        "units metal",
+        "atom_style atomic",
+        "atom_modify sort 0 0.0",
+    ]  # no atom map: pair nbody finds ghost owners by tag itself
     lines += box_commands(atoms)
     lines += [f"create_box {len(type_symbols)} box"]
     for t, s in enumerate(type_symbols, start=1):
         lines.append(f"mass {t} {MASSES.get(s, 10.0)}")
     for sym, p in zip(atoms.get_chemical_symbols(), atoms.positions):
         t = type_symbols.index(sym) + 1
-        lines.append(f"create_atoms {t} single {float(p[0])!r} {float(p[1])!r} {float(p[2])!r} units box")
+        lines.append(
+            f"create_atoms {t} single {float(p[0])!r} {float(p[1])!r} {float(p[2])!r} units box"
+        )
     lines += list(pair_lines)
-    lines += ["compute peat all pe/atom", "compute vat all stress/atom NULL virial",
-              "compute pvir all pressure NULL virial", "thermo_style custom step pe c_pvir[*]"]
+    lines += [
+        "compute peat all pe/atom",
+        "compute vat all stress/atom NULL virial",
+        "compute pvir all pressure NULL virial",
+        "thermo_style custom step pe c_pvir[*]",
+    ]
     lines += list(extra)
     return lines
 
@@ -105,11 +138,15 @@ def lammps_results(lmp, natoms):
     volume = float(np.prod(hi - lo))
     energy = lmp.get_thermo("pe")
     energies = np.array(lmp.gather("c_peat", 1, 1)[:natoms])
-    forces = np.array(lmp.gather_atoms("f", 1, 3)[:3 * natoms]).reshape(-1, 3)
-    p = np.array([lmp.extract_compute("pvir", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR)[k] for k in range(6)])
+    forces = np.array(lmp.gather_atoms("f", 1, 3)[: 3 * natoms]).reshape(-1, 3)
+    p = np.array(
+        [lmp.extract_compute("pvir", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR)[k] for k in range(6)]
+    )
     virial = p * volume / nktv2p
-    atom_virial = -np.array(lmp.gather("c_vat", 1, 6)[:6 * natoms]).reshape(-1, 6) / nktv2p
-    return dict(energy=energy, energies=energies, forces=forces, virial=virial, atom_virial=atom_virial)
+    atom_virial = -np.array(lmp.gather("c_vat", 1, 6)[: 6 * natoms]).reshape(-1, 6) / nktv2p
+    return dict(
+        energy=energy, energies=energies, forces=forces, virial=virial, atom_virial=atom_virial
+    )
 
 
 def run_zero(atoms: Atoms, type_symbols, pair_lines, extra=()):
@@ -159,15 +196,21 @@ def contract_reference(path, atoms: Atoms):
         W += w.sum(0)
         np.add.at(Wat, ei[0], 0.5 * w)
         np.add.at(Wat, ei[1], 0.5 * w)
-    six = lambda m: np.stack([m[..., 0, 0], m[..., 1, 1], m[..., 2, 2], m[..., 0, 1], m[..., 0, 2], m[..., 1, 2]], -1)
+    six = lambda m: np.stack(
+        [m[..., 0, 0], m[..., 1, 1], m[..., 2, 2], m[..., 0, 1], m[..., 0, 2], m[..., 1, 2]], -1
+    )
     e = e.detach().double().numpy()
-    return dict(energy=float(e.sum()), energies=e, forces=forces, virial=six(W), atom_virial=six(Wat))
+    return dict(
+        energy=float(e.sum()), energies=e, forces=forces, virial=six(W), atom_virial=six(Wat)
+    )
 
 
 def calculator_reference(path, atoms: Atoms):
     a = atoms.copy()
     a.calc = NBodyCalculator(str(path))
-    out = dict(energy=a.get_potential_energy(), energies=a.get_potential_energies(), forces=a.get_forces())
+    out = dict(
+        energy=a.get_potential_energy(), energies=a.get_potential_energies(), forces=a.get_forces()
+    )
     if atoms.pbc.all():
         s = a.get_stress(voigt=False)
         W = -s * a.get_volume()
@@ -184,7 +227,9 @@ def rel(a, b, floor=1e-3):
 
 
 def assert_matches(got, ref, tol=1e-9, keys=None):
-    keys = keys or [k for k in ("energy", "energies", "forces", "virial", "atom_virial") if k in ref]
+    keys = keys or [
+        k for k in ("energy", "energies", "forces", "virial", "atom_virial") if k in ref
+    ]
     errors = {k: rel(got[k], ref[k]) for k in keys}
     bad = {k: v for k, v in errors.items() if not v <= tol}
     assert not bad, f"relative errors above {tol}: {bad} (all: {errors})"
@@ -199,8 +244,16 @@ def run_lmp_input(workdir: Path, text: str, nprocs=1, timeout=600, env=None, nam
     e = dict(os.environ)
     e["OMP_NUM_THREADS"] = "1"
     e.update(env or {})
-    return run_lammps(workdir, text, ranks=nprocs, timeout=timeout, env=e, input_name=name, screen=True,
-                      check=False)
+    return run_lammps(
+        workdir,
+        text,
+        ranks=nprocs,
+        timeout=timeout,
+        env=e,
+        input_name=name,
+        screen=True,
+        check=False,
+    )
 
 
 def write_data(path, atoms: Atoms, type_symbols, margin=10.0):
@@ -213,7 +266,13 @@ def write_data(path, atoms: Atoms, type_symbols, margin=10.0):
     else:
         lo, hi = atoms.positions.min(0) - margin, atoms.positions.max(0) + margin
         tilt = None
-    out = ["LAMMPS data file (nbody-lmp tests)", "", f"{len(atoms)} atoms", f"{len(type_symbols)} atom types", ""]
+    out = [
+        "LAMMPS data file (nbody-lmp tests)",
+        "",
+        f"{len(atoms)} atoms",
+        f"{len(type_symbols)} atom types",
+        "",
+    ]
     for a, name in enumerate("xyz"):
         out.append(f"{float(lo[a])!r} {float(hi[a])!r} {name}lo {name}hi")
     if tilt is not None:
@@ -222,7 +281,9 @@ def write_data(path, atoms: Atoms, type_symbols, margin=10.0):
     out += [f"{t} {MASSES.get(s, 10.0)}" for t, s in enumerate(type_symbols, start=1)]
     out += ["", "Atoms # atomic", ""]
     for k, (sym, p) in enumerate(zip(atoms.get_chemical_symbols(), atoms.positions), start=1):
-        out.append(f"{k} {type_symbols.index(sym) + 1} {float(p[0])!r} {float(p[1])!r} {float(p[2])!r}")
+        out.append(
+            f"{k} {type_symbols.index(sym) + 1} {float(p[0])!r} {float(p[1])!r} {float(p[2])!r}"
+        )
     Path(path).write_text("\n".join(out) + "\n")
     return Path(path)
 
@@ -254,6 +315,21 @@ def read_dump(path):
     return frames
 
 
-__all__ = ["make_model", "lammps_frame", "setup_commands", "new_lammps", "lammps_results", "run_zero",
-           "contract_reference", "calculator_reference", "rel", "assert_matches", "run_lmp_input", "read_dump",
-           "write_data", "read_thermo", "plugin_path", "VENV_BIN"]
+__all__ = [
+    "make_model",
+    "lammps_frame",
+    "setup_commands",
+    "new_lammps",
+    "lammps_results",
+    "run_zero",
+    "contract_reference",
+    "calculator_reference",
+    "rel",
+    "assert_matches",
+    "run_lmp_input",
+    "read_dump",
+    "write_data",
+    "read_thermo",
+    "plugin_path",
+    "VENV_BIN",
+]

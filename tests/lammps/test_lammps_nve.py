@@ -6,6 +6,7 @@ A random-weight network is no stable potential for a crystal, so it is overlaid 
 Stillinger-Weber Si (pair_style hybrid/overlay sw nbody): sw holds the crystal together, the
 network adds forces of comparable size (scale 300) whose consistency with its energy is tested.
 The drift of a trained SW-Si model alone is reported in docs/lammps.md."""
+
 import numpy as np
 from ase.build import bulk
 
@@ -33,8 +34,16 @@ run 1000
 def test_nve_energy_conservation_1000_steps(tmp_path):
     from nbody_lmp.workflows.lammps_run import sw_potential_file
 
-    model = make_model(tmp_path / "si.pt", ["Si"], cutoff=[3.2, 2.8], levels=2, lmax=1, channels=4, seed=31,
-                       scale=300.0)
+    model = make_model(
+        tmp_path / "si.pt",
+        ["Si"],
+        cutoff=[3.2, 2.8],
+        levels=2,
+        lmax=1,
+        channels=4,
+        seed=31,
+        scale=300.0,
+    )
     atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
     atoms.rattle(0.03, seed=32)
     data = write_data(tmp_path / "si.data", lammps_frame(atoms), ["Si"])
@@ -47,8 +56,10 @@ def test_nve_energy_conservation_1000_steps(tmp_path):
     fluct = np.abs(etot - etot[0]).max() / n
     # linear drift over the run, from a fit (eV/atom/ps with dt = 1 fs)
     drift = np.polyfit(th["Step"] * 1e-3, etot / n, 1)[0]
-    print(f"NVE 1000 steps, 64 atoms: max |E - E0| = {fluct:.3g} eV/atom, drift {drift:.3g} eV/atom/ps, "
-          f"KE range {np.ptp(ke) / n:.3g} eV/atom, nbody energy range {np.ptp(th['c_enb']) / n:.3g} eV/atom")
+    print(
+        f"NVE 1000 steps, 64 atoms: max |E - E0| = {fluct:.3g} eV/atom, drift {drift:.3g} eV/atom/ps, "
+        f"KE range {np.ptp(ke) / n:.3g} eV/atom, nbody energy range {np.ptp(th['c_enb']) / n:.3g} eV/atom"
+    )
     assert np.ptp(ke) / n > 1e-3  # the atoms do exchange kinetic and potential energy
     assert np.ptp(th["c_enb"]) / n > 1e-3  # and the network's energy changes as much
     assert fluct < 1e-4, f"total energy varies by {fluct} eV/atom"

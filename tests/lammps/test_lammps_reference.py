@@ -2,13 +2,20 @@
 (docs/lammps.md, "Validation"): total energy, per-atom energies, forces, global virial and per-atom
 virial, to <= 1e-12 relative, on periodic cubic, triclinic, non-periodic, two-species, smaller-
 than-the-receptive-field and hybrid/overlay-with-NULL systems."""
+
 import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import bulk
 
-from _lmputils import (assert_matches, calculator_reference, contract_reference, lammps_frame, make_model,
-                       run_zero)
+from _lmputils import (
+    assert_matches,
+    calculator_reference,
+    contract_reference,
+    lammps_frame,
+    make_model,
+    run_zero,
+)
 
 TOL = 1e-12
 
@@ -25,13 +32,39 @@ def image_mode(request, monkeypatch):
 def models(tmp_path_factory):
     d = tmp_path_factory.mktemp("models")
     return {
-        "si": make_model(d / "si.pt", ["Si"], cutoff=3.0, levels=2, lmax=2, channels=4, gate="first_order"),
-        "si3": make_model(d / "si3.pt", ["Si"], cutoff=[2.6, 3.2, 2.4], levels=3, lmax=1, channels=3,
-                          gate="zeroth_order", seed=1),
-        "sio": make_model(d / "sio.pt", ["Si", "O"], cutoff=[3.0, 2.7], levels=2, lmax=2, channels=4,
-                          gate="first_order", seed=2),
-        "pairs": make_model(d / "pairs.pt", ["Si"], cutoff=2.8, levels=2, lmax=1, channels=3,
-                            gate="first_order_pairs", seed=3),
+        "si": make_model(
+            d / "si.pt", ["Si"], cutoff=3.0, levels=2, lmax=2, channels=4, gate="first_order"
+        ),
+        "si3": make_model(
+            d / "si3.pt",
+            ["Si"],
+            cutoff=[2.6, 3.2, 2.4],
+            levels=3,
+            lmax=1,
+            channels=3,
+            gate="zeroth_order",
+            seed=1,
+        ),
+        "sio": make_model(
+            d / "sio.pt",
+            ["Si", "O"],
+            cutoff=[3.0, 2.7],
+            levels=2,
+            lmax=2,
+            channels=4,
+            gate="first_order",
+            seed=2,
+        ),
+        "pairs": make_model(
+            d / "pairs.pt",
+            ["Si"],
+            cutoff=2.8,
+            levels=2,
+            lmax=1,
+            channels=3,
+            gate="first_order_pairs",
+            seed=3,
+        ),
     }
 
 
@@ -73,7 +106,10 @@ def cluster(n, seed, box=7.0):
 
 def compare(path, atoms, type_symbols, pair_lines=None, calculator=True):
     atoms = lammps_frame(atoms)
-    pair_lines = pair_lines or ["pair_style nbody", f"pair_coeff * * {path} {' '.join(type_symbols)}"]
+    pair_lines = pair_lines or [
+        "pair_style nbody",
+        f"pair_coeff * * {path} {' '.join(type_symbols)}",
+    ]
     got = run_zero(atoms, type_symbols, pair_lines)
     ref = contract_reference(path, atoms)
     assert_matches(got, ref, TOL)
@@ -86,7 +122,9 @@ def test_cubic_si_crystal(models, image_mode):
     atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
     atoms.rattle(0.05, seed=1)
     got, ref = compare(models["si"], atoms, ["Si"])
-    assert np.abs(got["forces"]).max() > 1e-4  # the rattle makes forces: the comparison means something
+    assert (
+        np.abs(got["forces"]).max() > 1e-4
+    )  # the rattle makes forces: the comparison means something
     # the per-atom virials add up to the global virial
     np.testing.assert_allclose(got["atom_virial"].sum(0), got["virial"], rtol=0, atol=1e-12)
 
@@ -133,10 +171,17 @@ def test_two_species_several_types_per_species(models):
     types = ["Si", "O", "Si"]
     relabelled = atoms.copy()
     half = len(atoms) // 2
-    tags = [("Si" if s == "Si" and k < half else ("O" if s == "O" else "Ar")) for k, s in enumerate(symbols)]
+    tags = [
+        ("Si" if s == "Si" and k < half else ("O" if s == "O" else "Ar"))
+        for k, s in enumerate(symbols)
+    ]
     relabelled.set_chemical_symbols(tags)  # Ar stands for "Si of type 3" while creating atoms
     path = models["sio"]
-    got = run_zero(relabelled, ["Si", "O", "Ar"], ["pair_style nbody", f"pair_coeff * * {path} {' '.join(types)}"])
+    got = run_zero(
+        relabelled,
+        ["Si", "O", "Ar"],
+        ["pair_style nbody", f"pair_coeff * * {path} {' '.join(types)}"],
+    )
     ref = contract_reference(path, atoms)
     assert_matches(got, ref, TOL)
 
@@ -159,15 +204,21 @@ def test_hybrid_overlay_with_null(models, image_mode):
     """Ar atoms (type 2) are NULL for nbody and left to another style: nbody sees only Si."""
     atoms = lammps_frame(triclinic(["Si", "Si", "Ar"] * 5, seed=9))
     path = models["si"]
-    got = run_zero(atoms, ["Si", "Ar"], [
-        "pair_style hybrid/overlay nbody zero 6.0",
-        f"pair_coeff * * nbody {path} Si NULL",
-        "pair_coeff * * zero",
-    ])
+    got = run_zero(
+        atoms,
+        ["Si", "Ar"],
+        [
+            "pair_style hybrid/overlay nbody zero 6.0",
+            f"pair_coeff * * nbody {path} Si NULL",
+            "pair_coeff * * zero",
+        ],
+    )
     si = atoms[[s == "Si" for s in atoms.get_chemical_symbols()]]
     ref = contract_reference(path, si)
     is_si = np.array([s == "Si" for s in atoms.get_chemical_symbols()])
-    assert_matches({k: (v if np.ndim(v) == 0 or k == "virial" else v[is_si]) for k, v in got.items()}, ref, TOL)
+    assert_matches(
+        {k: (v if np.ndim(v) == 0 or k == "virial" else v[is_si]) for k, v in got.items()}, ref, TOL
+    )
     assert np.abs(got["forces"][~is_si]).max() == 0.0
     assert np.abs(got["energies"][~is_si]).max() == 0.0
     assert np.abs(got["atom_virial"][~is_si]).max() == 0.0
@@ -178,8 +229,11 @@ def test_hybrid_overlay_adds_up(models, tmp_path):
     atoms = lammps_frame(triclinic(["Si"] * 12, seed=10))
     path = models["si"]
     lj = ["pair_coeff * * lj/cut 0.01 2.2"]
-    both = run_zero(atoms, ["Si"], ["pair_style hybrid/overlay nbody lj/cut 5.0",
-                                      f"pair_coeff * * nbody {path} Si", *lj])
+    both = run_zero(
+        atoms,
+        ["Si"],
+        ["pair_style hybrid/overlay nbody lj/cut 5.0", f"pair_coeff * * nbody {path} Si", *lj],
+    )
     alone = run_zero(atoms, ["Si"], ["pair_style lj/cut 5.0", "pair_coeff * * 0.01 2.2"])
     ref = contract_reference(path, atoms)
     summed = {k: ref[k] + alone[k] for k in ref}
@@ -207,7 +261,9 @@ def test_float32_file_run_in_float64_is_exactly_covariant(tmp_path):
     from nbody_lmp.so3 import random_rotation
     import torch
 
-    p32 = make_model(tmp_path / "m32.pt", ["Si"], cutoff=3.2, seed=13, dtype="float32", lmax=2, channels=6)
+    p32 = make_model(
+        tmp_path / "m32.pt", ["Si"], cutoff=3.2, seed=13, dtype="float32", lmax=2, channels=6
+    )
     atoms = cluster(14, seed=14)
     lines = ["pair_style nbody dtype float64", f"pair_coeff * * {p32} Si"]
     ref = run_zero(atoms, ["Si"], lines)
@@ -217,4 +273,6 @@ def test_float32_file_run_in_float64_is_exactly_covariant(tmp_path):
         b.positions = atoms.positions @ T.T
         got = run_zero(b, ["Si"], lines)
         assert abs(got["energy"] - ref["energy"]) <= 1e-13 * abs(ref["energy"])
-        assert np.abs(got["forces"] - ref["forces"] @ T.T).max() <= 1e-12 * np.abs(ref["forces"]).max()
+        assert (
+            np.abs(got["forces"] - ref["forces"] @ T.T).max() <= 1e-12 * np.abs(ref["forces"]).max()
+        )

@@ -2,6 +2,7 @@
 tests: inputs, results, errors, the progress bar of a long run, the options the benchmarks and
 the tests use (screen output, a whole environment, peak memory, a failed run returned), and the
 log readers on a log written here."""
+
 import os
 import time
 from pathlib import Path
@@ -9,9 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nbody_lmp.workflows.lammps_run import (cpu_use, last_thermo_step, loop_runs, nbody_timing, parse_log,
-                                            parse_throughput, run_env, run_lammps, si_md_input, thermo_tables,
-                                            timing_sections)
+from nbody_lmp.workflows.lammps_run import (
+    cpu_use,
+    last_thermo_step,
+    loop_runs,
+    nbody_timing,
+    parse_log,
+    parse_throughput,
+    run_env,
+    run_lammps,
+    si_md_input,
+    thermo_tables,
+    timing_sections,
+)
 
 LOG = """Setting up Verlet run ...
    Step          Temp          PotEng
@@ -51,8 +62,8 @@ Comm    | 0.02       | 0.03       | 0.04       |   1.0 | 15.00
 
 def test_last_thermo_step_of_a_growing_log():
     assert last_thermo_step("LAMMPS (22 Jul 2025)\nCreated 64 atoms\n") is None
-    assert last_thermo_step(LOG[:LOG.index("Step") + 40]) is None        # header only
-    assert last_thermo_step(LOG[:LOG.index("        10")]) == 0
+    assert last_thermo_step(LOG[: LOG.index("Step") + 40]) is None  # header only
+    assert last_thermo_step(LOG[: LOG.index("        10")]) == 0
     assert last_thermo_step(LOG) == 20
     # a second run: only its own rows count
     assert last_thermo_step(LOG + "   Step   Temp\n       100   300.0\n") == 100
@@ -62,7 +73,7 @@ def test_last_thermo_step_of_a_growing_log():
 def test_log_readers():
     tables = thermo_tables(TWO_RUNS)
     assert [h for h, _ in tables] == [["Step", "Temp", "PotEng"]] * 2
-    assert tables[1][1][:, 0].tolist() == [5, 15, 25]                   # the warning is skipped, not an end
+    assert tables[1][1][:, 0].tolist() == [5, 15, 25]  # the warning is skipped, not an end
     last = parse_log(TWO_RUNS)
     assert last["Step"].tolist() == [5, 15, 25] and last["PotEng"][-1] == -271.0
     every = parse_log(TWO_RUNS, all_runs=True)
@@ -70,9 +81,11 @@ def test_log_readers():
     assert parse_log("no thermo here") == {}
     with pytest.raises(ValueError, match="different thermo columns"):
         parse_log(LOG + "   Step   Temp\n       100   300.0\n", all_runs=True)
-    assert parse_throughput(TWO_RUNS) == pytest.approx(12.8e3)              # the last run's
+    assert parse_throughput(TWO_RUNS) == pytest.approx(12.8e3)  # the last run's
     assert np.isnan(parse_throughput(LOG))
-    assert [r["steps"] for r in loop_runs(TWO_RUNS)] == [5, 20] and loop_runs(TWO_RUNS)[-1]["procs"] == 2
+    assert [r["steps"] for r in loop_runs(TWO_RUNS)] == [5, 20] and loop_runs(TWO_RUNS)[-1][
+        "procs"
+    ] == 2
     assert cpu_use(TWO_RUNS) == pytest.approx(0.45) and cpu_use(LOG) is None
     assert timing_sections(TWO_RUNS) == {"Pair": 0.16, "Neigh": 0.0, "Comm": 0.03}
     assert nbody_timing(TWO_RUNS) == dict(ms_per_call={}, nodes=[], edges=[])
@@ -89,7 +102,10 @@ def test_sw_run_with_progress(tmp_path, capsys):
 
 def test_failed_run_names_the_error(tmp_path):
     with pytest.raises(RuntimeError, match="ERROR: Unrecognized pair style .nosuch."):
-        run_lammps(tmp_path / "bad", si_md_input("sw", 1, 5, 300.0).replace("pair_style sw", "pair_style nosuch"))
+        run_lammps(
+            tmp_path / "bad",
+            si_md_input("sw", 1, 5, 300.0).replace("pair_style sw", "pair_style nosuch"),
+        )
 
 
 def test_failed_run_returned_with_screen_output(tmp_path):
@@ -102,7 +118,11 @@ def test_failed_run_returned_with_screen_output(tmp_path):
 def test_environment_ranks_and_peak_memory(tmp_path):
     """``env`` is the whole environment of the run: a variable set only there reaches LAMMPS."""
     env = dict(run_env(), NBODY_LMP_TEST_WORD="hello")
-    text = "variable w getenv NBODY_LMP_TEST_WORD\n" + si_md_input("sw", 2, 10, 300.0) + 'print "word: ${w}"\n'
+    text = (
+        "variable w getenv NBODY_LMP_TEST_WORD\n"
+        + si_md_input("sw", 2, 10, 300.0)
+        + 'print "word: ${w}"\n'
+    )
     res = run_lammps(tmp_path, text, ranks=2, env=env, peak_memory=True)
     assert res.ranks == 2 and loop_runs(res.log)[-1]["procs"] == 2 and res.thermo["Step"][-1] == 10
     assert "word: hello" in res.log
@@ -116,7 +136,7 @@ def running_in(folder: Path) -> list:
         try:
             if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == folder:
                 found.append(proc.name)
-        except OSError:      # gone, or a zombie
+        except OSError:  # gone, or a zombie
             pass
     return found
 

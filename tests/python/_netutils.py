@@ -1,4 +1,5 @@
 """Helpers for the network tests: direct edge lists (stable order) and finite differences."""
+
 import numpy as np
 import torch
 from ase import Atoms
@@ -32,7 +33,9 @@ def record_parts(model, species, positions, kinds):
         hooks.append(gate.register_forward_hook(lambda m, i, o: rec.append((m.irreps_out, o))))
         for sub in gate.modules():
             if isinstance(sub, tuple(kinds)):
-                hooks.append(sub.register_forward_hook(lambda m, i, o: rec.append((m.irreps_out, list(o)))))
+                hooks.append(
+                    sub.register_forward_hook(lambda m, i, o: rec.append((m.irreps_out, list(o))))
+                )
     ei, ev, nn = model_inputs(model, positions)
     energies = model(species, ei, ev, nn)
     for h in hooks:
@@ -46,7 +49,7 @@ def apply_D(flat_or_parts, irreps, channels, R):
         return [p @ o3_D(ir, R).T.to(p.dtype) for p, ir in zip(flat_or_parts, irreps)]
     out, o = [], 0
     for ir in irreps:
-        out.append(flat_or_parts[..., o:o + ir.dim] @ o3_D(ir, R).T.to(flat_or_parts.dtype))
+        out.append(flat_or_parts[..., o : o + ir.dim] @ o3_D(ir, R).T.to(flat_or_parts.dtype))
         o += ir.dim
     return torch.cat(out, dim=-1)
 
@@ -57,7 +60,11 @@ def props(model, atoms):
 
     a = atoms.copy()
     a.calc = NBodyCalculator(model)
-    out = {"energy": a.get_potential_energy(), "forces": a.get_forces(), "energies": a.get_potential_energies()}
+    out = {
+        "energy": a.get_potential_energy(),
+        "forces": a.get_forces(),
+        "energies": a.get_potential_energies(),
+    }
     if a.pbc.all():
         out["stress"] = a.get_stress(voigt=False)
     return out
@@ -93,11 +100,15 @@ def random_crystal(species=("Si",), seed=0, triclinic=True, n=8):
         cell = cell + rng.uniform(-1.0, 1.0, (3, 3)) * (1 - np.eye(3))
     for _ in range(1000):
         frac = rng.uniform(0, 1, (n, 3))
-        a = Atoms(symbols=[species[k % len(species)] for k in range(n)], scaled_positions=frac, cell=cell, pbc=True)
+        a = Atoms(
+            symbols=[species[k % len(species)] for k in range(n)],
+            scaled_positions=frac,
+            cell=cell,
+            pbc=True,
+        )
         from nbody_lmp.data.neighbors import neighbor_list
+
         i, j, S = neighbor_list(a.positions, a.cell.array, True, 1.3)
         if len(i) == 0:
             return a
     raise RuntimeError("could not place atoms")
-
-

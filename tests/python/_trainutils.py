@@ -1,5 +1,6 @@
 """Helpers for the training and CLI tests: a handful of small labelled configurations and a tiny
 training configuration that runs in seconds."""
+
 import numpy as np
 import yaml
 from ase import Atoms
@@ -20,7 +21,9 @@ def lj_configs(n=8, seed=0, species=("Si",)):
         atoms.set_chemical_symbols([species[i % len(species)] for i in range(len(atoms))])
         atoms.calc = LennardJones(sigma=2.1, epsilon=0.2, rc=3.4, smooth=True)
         e, f, s = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
-        a = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True)
+        a = Atoms(
+            atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True
+        )
         a.calc = SinglePointCalculator(a, energy=e, forces=f, stress=s)
         out.append(a)
     return out
@@ -33,7 +36,9 @@ def write_lj_data(path, n=8, seed=0, species=("Si",)):
     return path
 
 
-TINY_MODEL = dict(cutoff=3.0, levels=2, lmax=1, channels=2, n_radial=2, radial_hidden=4, readout_hidden=4)
+TINY_MODEL = dict(
+    cutoff=3.0, levels=2, lmax=1, channels=2, n_radial=2, radial_hidden=4, readout_hidden=4
+)
 
 
 def tiny_config(folder, name="config.yaml", data=None, run_dir="run", **sections):
@@ -45,9 +50,20 @@ def tiny_config(folder, name="config.yaml", data=None, run_dir="run", **sections
         "data": {"train": str(data), "val_fraction": 0.25},
         "model": dict(TINY_MODEL),
         "loss": {"energy_weight": 10.0, "forces_weight": 1.0, "stress_weight": 1.0},
-        "training": {"dtype": "float64", "batch_size": 2, "max_epochs": 4, "lr": 0.01, "ema_decay": 0.9,
-                     "early_stopping_patience": None},
-        "output": {"run_dir": str(run_dir), "progress": False, "plots": False, "export_dtype": None},
+        "training": {
+            "dtype": "float64",
+            "batch_size": 2,
+            "max_epochs": 4,
+            "lr": 0.01,
+            "ema_decay": 0.9,
+            "early_stopping_patience": None,
+        },
+        "output": {
+            "run_dir": str(run_dir),
+            "progress": False,
+            "plots": False,
+            "export_dtype": None,
+        },
     }
     for section, values in sections.items():
         if isinstance(values, dict):

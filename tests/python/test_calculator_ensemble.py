@@ -3,6 +3,7 @@ model deviation", for the same quantities in LAMMPS): energy, forces, stress and
 the first model's; results hold the per-atom force deviation sqrt(<|F_m - <F>|^2>), its max, the
 per-atom energy deviation and the deviation of the total energy per atom; models with other
 species or cutoffs are refused with a message that names the model."""
+
 import numpy as np
 import pytest
 import torch
@@ -14,7 +15,9 @@ from nbody_lmp.deviation import energy_deviation, force_deviation, total_energy_
 
 def net(seed, species=("Si",), cutoff=3.0):
     torch.manual_seed(seed)
-    return NBodyNetwork(list(species), cutoff=cutoff, levels=2, lmax=1, channels=3, dtype=torch.float64)
+    return NBodyNetwork(
+        list(species), cutoff=cutoff, levels=2, lmax=1, channels=3, dtype=torch.float64
+    )
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +30,12 @@ def atoms():
 def single(model, atoms):
     a = atoms.copy()
     a.calc = NBodyCalculator(model)
-    return dict(energy=a.get_potential_energy(), forces=a.get_forces(), energies=a.get_potential_energies(),
-                stress=a.get_stress())
+    return dict(
+        energy=a.get_potential_energy(),
+        forces=a.get_forces(),
+        energies=a.get_potential_energies(),
+        stress=a.get_stress(),
+    )
 
 
 def test_ensemble_results(atoms, tmp_path):
@@ -46,8 +53,12 @@ def test_ensemble_results(atoms, tmp_path):
         # the deviations, against a direct evaluation of the definitions
         F = np.stack([r["forces"] for r in refs])
         E = np.stack([r["energies"] for r in refs])
-        fd = np.array([np.sqrt(np.mean([np.sum((F[m, i] - F[:, i].mean(0)) ** 2) for m in range(3)]))
-                       for i in range(len(atoms))])
+        fd = np.array(
+            [
+                np.sqrt(np.mean([np.sum((F[m, i] - F[:, i].mean(0)) ** 2) for m in range(3)]))
+                for i in range(len(atoms))
+            ]
+        )
         r = a.calc.results
         np.testing.assert_allclose(r["force_deviation"], fd, rtol=1e-10, atol=1e-14)
         assert r["max_force_deviation"] == pytest.approx(fd.max(), rel=1e-10)
@@ -77,9 +88,13 @@ def test_mismatched_models_are_refused(tmp_path):
     a = export(net(0), tmp_path / "a.pt")
     b = export(net(1, species=("O", "Si")), tmp_path / "b.pt")
     c = export(net(2, cutoff=3.5), tmp_path / "c.pt")
-    with pytest.raises(ValueError, match=r"b\.pt \(model 2 of the ensemble\) has species \['O', 'Si'\].*\['Si'\]"):
+    with pytest.raises(
+        ValueError, match=r"b\.pt \(model 2 of the ensemble\) has species \['O', 'Si'\].*\['Si'\]"
+    ):
         NBodyCalculator([a, b])
-    with pytest.raises(ValueError, match=r"c\.pt \(model 3 of the ensemble\) has level cutoffs \[3\.5, 3\.5\]"):
+    with pytest.raises(
+        ValueError, match=r"c\.pt \(model 3 of the ensemble\) has level cutoffs \[3\.5, 3\.5\]"
+    ):
         NBodyCalculator([a, a, c])
     with pytest.raises(ValueError, match="needs a model"):
         NBodyCalculator([])

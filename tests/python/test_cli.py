@@ -1,5 +1,6 @@
 """The `nbody-lmp` command (nbody_lmp/cli.py): --help with an example for every subcommand;
 `evaluate` and `info` on a tiny exported model; train -> export; errors are one line, exit 2."""
+
 import json
 import os
 import subprocess
@@ -14,8 +15,17 @@ from _trainutils import TINY_MODEL, tiny_config, write_lj_data
 import nbody_lmp
 from nbody_lmp.cli import main
 
-SUBCOMMANDS = [["train"], ["evaluate"], ["export"], ["info"], ["generate"], ["generate", "sw-si"], ["plugin-path"],
-               ["demo"], ["select"]]
+SUBCOMMANDS = [
+    ["train"],
+    ["evaluate"],
+    ["export"],
+    ["info"],
+    ["generate"],
+    ["generate", "sw-si"],
+    ["plugin-path"],
+    ["demo"],
+    ["select"],
+]
 
 
 @pytest.mark.parametrize("cmd", SUBCOMMANDS, ids=lambda c: " ".join(c))
@@ -40,7 +50,9 @@ def tiny_model(tmp_path_factory):
 def test_evaluate_tiny_model(tiny_model, tmp_path, capsys):
     model, path, data = tiny_model
     plot, js = tmp_path / "parity.png", tmp_path / "m.json"
-    assert main(["evaluate", str(path), str(data), "--plot", str(plot), "--json", str(js), "-q"]) == 0
+    assert (
+        main(["evaluate", str(path), str(data), "--plot", str(plot), "--json", str(js), "-q"]) == 0
+    )
     out = capsys.readouterr().out
     for word in ("energy_per_atom", "forces", "stress", "MAE", "RMSE", "meV/Å"):
         assert word in out
@@ -48,6 +60,7 @@ def test_evaluate_tiny_model(tiny_model, tmp_path, capsys):
     m = json.loads(js.read_text())
     # the same errors from the ASE calculator, configuration by configuration
     import ase.io
+
     calc = nbody_lmp.NBodyCalculator(str(path))
     de, df, ds = [], [], []
     for a in ase.io.read(str(data), ":"):
@@ -58,10 +71,10 @@ def test_evaluate_tiny_model(tiny_model, tmp_path, capsys):
         df.append(b.get_forces() - ref_f)
         ds.append(b.get_stress(voigt=False) - ref_s)
     de, df, ds = np.array(de), np.concatenate(df).ravel(), np.array(ds).ravel()
-    assert m["energy_per_atom"]["rmse"] == pytest.approx(np.sqrt(np.mean(de ** 2)), rel=1e-9)
+    assert m["energy_per_atom"]["rmse"] == pytest.approx(np.sqrt(np.mean(de**2)), rel=1e-9)
     assert m["forces"]["mae"] == pytest.approx(np.mean(np.abs(df)), rel=1e-9)
-    assert m["forces"]["rmse"] == pytest.approx(np.sqrt(np.mean(df ** 2)), rel=1e-9)
-    assert m["stress"]["rmse"] == pytest.approx(np.sqrt(np.mean(ds ** 2)), rel=1e-9)
+    assert m["forces"]["rmse"] == pytest.approx(np.sqrt(np.mean(df**2)), rel=1e-9)
+    assert m["stress"]["rmse"] == pytest.approx(np.sqrt(np.mean(ds**2)), rel=1e-9)
     assert m["n_configs"] == 5
 
 
@@ -69,8 +82,19 @@ def test_info_tiny_model(tiny_model, capsys):
     _, path, _ = tiny_model
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
-    for word in ("format_version", "species", "[Si]", "receptive_field", "6", "dtype", "float64", "model_hash",
-                 "hyperparameters.lmax", "note", "tiny test model"):
+    for word in (
+        "format_version",
+        "species",
+        "[Si]",
+        "receptive_field",
+        "6",
+        "dtype",
+        "float64",
+        "model_hash",
+        "hyperparameters.lmax",
+        "note",
+        "tiny test model",
+    ):
         assert word in out
     assert main(["info", str(path), "--json"]) == 0
     meta = json.loads(capsys.readouterr().out)
@@ -89,21 +113,41 @@ def one_line_error(capsys, rc, *needles):
 
 def test_user_errors_are_one_line(tmp_path, tiny_model, capsys):
     _, path, data = tiny_model
-    one_line_error(capsys, main(["evaluate", str(tmp_path / "missing.pt"), str(data)]), "does not exist")
-    one_line_error(capsys, main(["evaluate", str(path), str(tmp_path / "missing.xyz")]), "missing.xyz")
+    one_line_error(
+        capsys, main(["evaluate", str(tmp_path / "missing.pt"), str(data)]), "does not exist"
+    )
+    one_line_error(
+        capsys, main(["evaluate", str(path), str(tmp_path / "missing.xyz")]), "missing.xyz"
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"data: {{train: {data}}}\ntraining: {{batchsize: 2}}\n")
-    one_line_error(capsys, main(["train", str(bad)]), "unknown key 'training.batchsize'", "Did you mean 'batch_size'?")
+    one_line_error(
+        capsys,
+        main(["train", str(bad)]),
+        "unknown key 'training.batchsize'",
+        "Did you mean 'batch_size'?",
+    )
     not_model = tmp_path / "x.pt"
     not_model.write_bytes(b"hello")
-    one_line_error(capsys, main(["info", str(not_model)]), "neither an exported nbody-lmp model nor a checkpoint")
-    one_line_error(capsys, main(["export", str(tmp_path), "-o", str(tmp_path / "m.pt")]), "holds no best.pt")
+    one_line_error(
+        capsys,
+        main(["info", str(not_model)]),
+        "neither an exported nbody-lmp model nor a checkpoint",
+    )
+    one_line_error(
+        capsys, main(["export", str(tmp_path), "-o", str(tmp_path / "m.pt")]), "holds no best.pt"
+    )
 
 
 def test_train_export_info_evaluate(tmp_path, capsys):
     data = write_lj_data(tmp_path / "train.xyz", n=8)
-    cfg = tiny_config(tmp_path, data=data, run_dir="run", training={"max_epochs": 2},
-                      output={"plots": True, "export_dtype": "float64"})
+    cfg = tiny_config(
+        tmp_path,
+        data=data,
+        run_dir="run",
+        training={"max_epochs": 2},
+        output={"plots": True, "export_dtype": "float64"},
+    )
     assert main(["train", str(cfg), "-q"]) == 0
     out = capsys.readouterr().out
     assert "epoch 1/2" in out and "epoch 2/2" in out and "stopped after epoch 2" in out
@@ -123,11 +167,16 @@ def test_train_export_info_evaluate(tmp_path, capsys):
     capsys.readouterr()
     assert main(["info", str(out_model)]) == 0
     out = capsys.readouterr().out
-    assert "training_data.n_train" in out and "metrics.validation.forces" in out and "training.best_epoch" in out
+    assert (
+        "training_data.n_train" in out
+        and "metrics.validation.forces" in out
+        and "training.best_epoch" in out
+    )
 
     # the exported model (float64) reproduces the checkpoint's evaluation weights
     from nbody_lmp.training import load_checkpoint, model_from_checkpoint
     import ase.io
+
     ref = model_from_checkpoint(load_checkpoint(run / "best.pt"))
     atoms = ase.io.read(str(data), 0)
     a, b = atoms.copy(), atoms.copy()
@@ -145,10 +194,13 @@ def test_generate_sw_si_and_refuse_overwrite(tmp_path, capsys):
     out = tmp_path / "sw.xyz"
     assert main(["generate", "sw-si", "-o", str(out), "--configs", "3", "--seed", "4", "-q"]) == 0
     import ase.io
+
     frames = ase.io.read(str(out), ":")
     assert len(frames) == 3 and all(len(f) in (63, 64) for f in frames)
     capsys.readouterr()
-    one_line_error(capsys, main(["generate", "sw-si", "-o", str(out), "--configs", "3", "-q"]), "exists")
+    one_line_error(
+        capsys, main(["generate", "sw-si", "-o", str(out), "--configs", "3", "-q"]), "exists"
+    )
 
 
 def test_plugin_path(capsys):
@@ -161,8 +213,13 @@ def test_plugin_path(capsys):
 
 
 def test_console_script_runs():
-    proc = subprocess.run([sys.executable, "-m", "nbody_lmp.cli", "--help"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbody_lmp.cli", "--help"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "train" in proc.stdout and "evaluate" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "nbody_lmp.cli", "info", "/nonexistent/model.pt"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbody_lmp.cli", "info", "/nonexistent/model.pt"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

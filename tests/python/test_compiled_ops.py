@@ -5,6 +5,7 @@ replace on CPU, float64: the neighbourhood sum ``torch.ops.nbody.neighbourhood_s
 (lammps_plugin/ops/nbody_cg_ops.cpp). Values, first and second derivatives (forces; training on
 forces) to 1e-12; the whole model's energies, forces and parameter gradients of a force loss
 with and without them; clear errors on bad graphs."""
+
 import pytest
 import torch
 
@@ -24,7 +25,9 @@ def _reference(x, w, y, child, center, n, cg):
     deg = torch.cat([torch.full((2 * l + 1,), l) for l in range(w.shape[2])])
     z = w[:, :, deg] * y.unsqueeze(1)  # [E, C, B]
     C, A, B = x.shape[1], x.shape[2], z.shape[2]
-    s = torch.zeros(n, C, A, B, dtype=x.dtype).index_add(0, center, x[child].unsqueeze(-1) * z.unsqueeze(-2))
+    s = torch.zeros(n, C, A, B, dtype=x.dtype).index_add(
+        0, center, x[child].unsqueeze(-1) * z.unsqueeze(-2)
+    )
     ab, k, value, K = cg
     M = torch.zeros(A * B, K, dtype=x.dtype).index_put((ab, k), value.to(x.dtype), accumulate=True)
     return s.reshape(n, C, A * B) @ M
@@ -38,8 +41,12 @@ def _graph(seed, E=31, N=8, n=6, C=3, A=4, L1=3, K=11, nnz=40, dtype=torch.float
     x = torch.randn(N, C, A, generator=g, dtype=dtype).requires_grad_()
     w = torch.randn(E, C, L1, generator=g, dtype=dtype).requires_grad_()
     y = torch.randn(E, L1 * L1, generator=g, dtype=dtype).requires_grad_()
-    cg = (torch.randint(0, A * L1 * L1, (nnz,), generator=g), torch.randint(0, K, (nnz,), generator=g),
-          torch.randn(nnz, generator=g, dtype=torch.float64), K)
+    cg = (
+        torch.randint(0, A * L1 * L1, (nnz,), generator=g),
+        torch.randint(0, K, (nnz,), generator=g),
+        torch.randn(nnz, generator=g, dtype=torch.float64),
+        K,
+    )
     return x, w, y, child, center, n, cg
 
 
@@ -75,7 +82,7 @@ def test_first_and_second_derivatives(A):
     for fn in (_op, _reference):
         out = fn(x, w, y, child, center, n, cg)
         gx, gy = torch.autograd.grad(out.sin().sum(), [x, y], create_graph=True)
-        grads.append(torch.autograd.grad(gx.cos().sum() + (gy ** 2).sum(), [x, w, y]))
+        grads.append(torch.autograd.grad(gx.cos().sum() + (gy**2).sum(), [x, w, y]))
     for a, b in zip(*grads):
         assert rel_err(a, b) < 1e-12
     # training on forces with radial weights that learn: w and y wanted together (one node, PartialWY)
@@ -83,7 +90,9 @@ def test_first_and_second_derivatives(A):
     for fn in (_op, _reference):
         out = fn(x, w, y, child, center, n, cg)
         gx, gw, gy = torch.autograd.grad(out.sin().sum(), [x, w, y], create_graph=True)
-        grads.append(torch.autograd.grad(gx.cos().sum() + (gy ** 2).sum() + (gw * gw.sum(0)).sum(), [x, w, y]))
+        grads.append(
+            torch.autograd.grad(gx.cos().sum() + (gy**2).sum() + (gw * gw.sum(0)).sum(), [x, w, y])
+        )
     for a, b in zip(*grads):
         assert rel_err(a, b) < 1e-12
     # and with only one of the two used by the loss (the other's gradient is undefined)
@@ -92,7 +101,9 @@ def test_first_and_second_derivatives(A):
         for fn in (_op, _reference):
             out = fn(x, w, y, child, center, n, cg)
             first = torch.autograd.grad(out.sin().sum(), [x, w, y], create_graph=True)
-            grads.append(torch.autograd.grad((first[keep] ** 2).sum(), [x, w, y], allow_unused=True))
+            grads.append(
+                torch.autograd.grad((first[keep] ** 2).sum(), [x, w, y], allow_unused=True)
+            )
         for a, b in zip(*grads):
             assert (a is None) == (b is None) and (a is None or rel_err(a, b) < 1e-12)
     # forces only (no graph kept): the shared pass for w and y gives the same numbers
@@ -108,7 +119,9 @@ def test_third_derivatives():
     x, w, y, child, center, n, cg = _graph(3, A=4, E=9, N=5, n=4, C=2, L1=2, K=5, nnz=14)
 
     def first(x, w, y):
-        return torch.autograd.grad(_op(x, w, y, child, center, n, cg).sin().sum(), [x, w, y], create_graph=True)
+        return torch.autograd.grad(
+            _op(x, w, y, child, center, n, cg).sin().sum(), [x, w, y], create_graph=True
+        )
 
     assert torch.autograd.gradgradcheck(first, (x, w, y))
 
@@ -116,7 +129,9 @@ def test_third_derivatives():
 @pytest.mark.parametrize("second", ["sh", "hidden"])
 def test_sparse_cg_matches_dense_matrix(second):
     hidden = natural_irreps(2, "natural")
-    cg = CGBlocks(hidden, [sh_irrep(l) for l in range(3)] if second == "sh" else hidden, hidden).double()
+    cg = CGBlocks(
+        hidden, [sh_irrep(l) for l in range(3)] if second == "sh" else hidden, hidden
+    ).double()
     nnz = cg.entry_value.numel()
     assert 0 < nnz < 0.05 * cg.matrix.numel() and (cg.matrix != 0).sum() == nnz
     g = torch.Generator().manual_seed(1)
@@ -130,33 +145,50 @@ def test_sparse_cg_matches_dense_matrix(second):
     assert rel_err(lin(t), dense(t)) < 1e-14
     assert rel_err(prod(u, v), dense((u.unsqueeze(-1) * v.unsqueeze(-2)).flatten(-2))) < 1e-14
     with torch.inference_mode():  # the CPU kernels alone
-        assert rel_err(lin(t), dense(t)) < 1e-14 and rel_err(prod(u, v), cg.product(u, v).detach()) == 0
+        assert (
+            rel_err(lin(t), dense(t)) < 1e-14
+            and rel_err(prod(u, v), cg.product(u, v).detach()) == 0
+        )
     assert torch.autograd.gradcheck(lin, (t,)) and torch.autograd.gradgradcheck(lin, (t,))
     assert torch.autograd.gradcheck(prod, (u, v)) and torch.autograd.gradgradcheck(prod, (u, v))
     cg.sparse = False
     out = cg.product(u, v)
-    gu, = torch.autograd.grad(out.sin().sum(), [u], create_graph=True)
-    expected = torch.autograd.grad((gu ** 2).sum(), [u, v])
+    (gu,) = torch.autograd.grad(out.sin().sum(), [u], create_graph=True)
+    expected = torch.autograd.grad((gu**2).sum(), [u, v])
     cg.sparse = True
     out = cg.product(u, v)
-    gu, = torch.autograd.grad(out.sin().sum(), [u], create_graph=True)
-    for a, b in zip(torch.autograd.grad((gu ** 2).sum(), [u, v]), expected):
+    (gu,) = torch.autograd.grad(out.sin().sum(), [u], create_graph=True)
+    for a, b in zip(torch.autograd.grad((gu**2).sum(), [u, v]), expected):
         assert rel_err(a, b) < 1e-12
     with pytest.raises(RuntimeError, match=r"index \d+ out of \[0, 4\)"):
-        torch.ops.nbody.cg_product(u, v[:, :4], cg.entry_a, cg.entry_b, cg.entry_k, cg.entry_value, cg.d_out)
+        torch.ops.nbody.cg_product(
+            u, v[:, :4], cg.entry_a, cg.entry_b, cg.entry_k, cg.entry_value, cg.d_out
+        )
     with pytest.raises(RuntimeError, match="one row per channel"):
-        torch.ops.nbody.cg_product(u, v[:3], cg.entry_a, cg.entry_b, cg.entry_k, cg.entry_value, cg.d_out)
+        torch.ops.nbody.cg_product(
+            u, v[:3], cg.entry_a, cg.entry_b, cg.entry_k, cg.entry_value, cg.d_out
+        )
     with pytest.raises(RuntimeError, match="out of"):
         torch.ops.nbody.cg_linear(t[:, :10], cg.entry_ab, cg.entry_k, cg.entry_value, cg.d_out)
 
 
 def test_model_fused_equals_pure_torch():
     torch.manual_seed(2)
-    model = NBodyNetwork(["Si", "O"], cutoff=[3.2, 2.9], levels=2, lmax=2, channels=3, gate="first_order",
-                         radial_weights="per_channel", dtype=torch.float64)
+    model = NBodyNetwork(
+        ["Si", "O"],
+        cutoff=[3.2, 2.9],
+        levels=2,
+        lmax=2,
+        channels=3,
+        gate="first_order",
+        radial_weights="per_channel",
+        dtype=torch.float64,
+    )
     sums = [m for m in model.modules() if isinstance(m, ChannelNeighbourhoodFragments)]
     cgs = [m for m in model.modules() if isinstance(m, CGBlocks)]
-    assert sums and all(m.fused for m in sums) and len(cgs) > len(sums) and all(m.sparse for m in cgs)
+    assert (
+        sums and all(m.fused for m in sums) and len(cgs) > len(sums) and all(m.sparse for m in cgs)
+    )
     atoms = random_crystal(("Si", "O"), seed=4, n=7)
     species = torch.tensor([model.species.index(s) for s in atoms.get_chemical_symbols()])
     results = []
@@ -169,7 +201,7 @@ def test_model_fused_equals_pure_torch():
         ei, ev, nn = model_inputs(model, pos)
         energy = model(species, ei, ev, nn).sum()
         forces = -torch.autograd.grad(energy, pos, create_graph=True)[0]
-        loss = (forces ** 2).sum()
+        loss = (forces**2).sum()
         params = torch.autograd.grad(loss, list(model.parameters()), allow_unused=True)
         results.append((energy, forces, params))
     (e1, f1, p1), (e2, f2, p2) = results

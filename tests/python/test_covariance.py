@@ -1,6 +1,7 @@
 """Every intermediate part of every gate type is covariant (docs/theory.md, "Why it is exactly
 symmetric"): it transforms by its
 Wigner D under random rotations and by its parity under inversion, to <= 1e-12 relative (float64)."""
+
 import pytest
 import torch
 
@@ -28,8 +29,17 @@ def test_intermediate_parts_covariant(gate, parity, seed):
     torch.manual_seed(seed)
     atoms = random_cluster(7, ("Si", "O"), seed=seed, box=4.5)
     # the shared radial weights (full W^l mixing); the per-channel default: test_radial_weights.py
-    model = NBodyNetwork(["Si", "O"], cutoff=[3.5, 3.0, 3.2], levels=3, lmax=2, channels=3, gate=gate,
-                         parity=parity, radial_weights="shared", dtype=torch.float64)
+    model = NBodyNetwork(
+        ["Si", "O"],
+        cutoff=[3.5, 3.0, 3.2],
+        levels=3,
+        lmax=2,
+        channels=3,
+        gate=gate,
+        parity=parity,
+        radial_weights="shared",
+        dtype=torch.float64,
+    )
     species = torch.tensor([model.species.index(s) for s in atoms.get_chemical_symbols()])
     pos = torch.from_numpy(atoms.positions)
     g = torch.Generator().manual_seed(100 + seed)

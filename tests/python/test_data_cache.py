@@ -16,10 +16,15 @@ def _write(path, n=3, shift=0.0):
 
     frames = []
     for k in range(n):
-        atoms = Atoms("Si2", positions=[[0, 0, 0], [1.3 + 0.1 * k + shift, 0.2, 0.1]],
-                      cell=np.eye(3) * 4.0, pbc=True)
-        atoms.calc = SinglePointCalculator(atoms, energy=-k, forces=np.ones((2, 3)) * k,
-                                           stress=np.arange(6.0) * 1e-3)
+        atoms = Atoms(
+            "Si2",
+            positions=[[0, 0, 0], [1.3 + 0.1 * k + shift, 0.2, 0.1]],
+            cell=np.eye(3) * 4.0,
+            pbc=True,
+        )
+        atoms.calc = SinglePointCalculator(
+            atoms, energy=-k, forces=np.ones((2, 3)) * k, stress=np.arange(6.0) * 1e-3
+        )
         frames.append(atoms)
     ase.io.write(path, frames, format="extxyz")
     return path
@@ -65,7 +70,9 @@ def test_neighbor_list_cache(tmp_path):
     data = _write(tmp_path / "data.xyz")
     lists = load_neighbor_lists(data, 3.0, cache_dir=tmp_path / "c")
     again = load_neighbor_lists(data, 3.0, cache_dir=tmp_path / "c")
-    assert len(lists) == 3 and all(torch.equal(a, b) for x, y in zip(lists, again) for a, b in zip(x, y))
+    assert len(lists) == 3 and all(
+        torch.equal(a, b) for x, y in zip(lists, again) for a, b in zip(x, y)
+    )
 
 
 def test_cache_never_overwrites_a_foreign_file(tmp_path):

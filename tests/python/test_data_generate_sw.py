@@ -58,7 +58,12 @@ def test_file_contents(tiny_file):
     assert set(kinds) == {"crystal", "strained", "vacancy", "liquid", "amorphous"}
     # 40/25/15/10/10 % of 10, largest remainder (ties in the order of the kinds)
     assert [kinds.count(k) for k in ("crystal", "strained", "vacancy", "liquid", "amorphous")] == [
-        4, 3, 1, 1, 1]
+        4,
+        3,
+        1,
+        1,
+        1,
+    ]
     for c in confs:
         n = 7 if c.config_type == "vacancy" else 8
         assert c.n_atoms == n and c.pbc.all()
@@ -79,10 +84,20 @@ def test_labels_match_a_fresh_single_point(tiny_file):
 def test_default_recipe_64_atoms_triclinic():
     from nbody_lmp.workflows.generate_sw import sample_sw_si
 
-    frames = sample_sw_si(12, seed=0, equilibration_steps=20, sample_interval=5, melt_steps=20,
-                          quench_steps=20, progress=False, fractions={"strained": 1.0})
+    frames = sample_sw_si(
+        12,
+        seed=0,
+        equilibration_steps=20,
+        sample_interval=5,
+        melt_steps=20,
+        quench_steps=20,
+        progress=False,
+        fractions={"strained": 1.0},
+    )
     assert all(len(a) == 64 for a in frames)
-    tilts = [abs(a.cell.array[1, 0]) + abs(a.cell.array[2, 0]) + abs(a.cell.array[2, 1]) for a in frames]
+    tilts = [
+        abs(a.cell.array[1, 0]) + abs(a.cell.array[2, 0]) + abs(a.cell.array[2, 1]) for a in frames
+    ]
     assert any(t > 1e-3 for t in tilts) and any(t == 0.0 for t in tilts)
 
 

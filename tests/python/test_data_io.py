@@ -178,14 +178,23 @@ def test_inf_forces(tmp_path):
     atoms = _frame(key_style="info")
     atoms.arrays["REF_forces"][1, 2] = np.inf
     path = _write(tmp_path, [atoms])
-    _expect(path, r"forces on atoms \[1\] are NaN or inf",
-            energy_key="REF_energy", forces_key="REF_forces")
+    _expect(
+        path,
+        r"forces on atoms \[1\] are NaN or inf",
+        energy_key="REF_energy",
+        forces_key="REF_forces",
+    )
 
 
 def test_nan_stress(tmp_path):
     path = _write(tmp_path, [_frame(key_style="info", my_stress=np.full(9, np.nan))])
-    _expect(path, "stress contains NaN", energy_key="REF_energy", forces_key="REF_forces",
-            stress_key="my_stress")
+    _expect(
+        path,
+        "stress contains NaN",
+        energy_key="REF_energy",
+        forces_key="REF_forces",
+        stress_key="my_stress",
+    )
 
 
 def test_nan_positions(tmp_path):
@@ -208,8 +217,9 @@ def test_wrong_force_shape(tmp_path):
     atoms.info["REF_forces"] = np.zeros(5)  # not per-atom
     del atoms.arrays["REF_forces"]
     path = _write(tmp_path, [atoms])
-    _expect(path, r"shape \(5,\), expected \(3, 3\)", energy_key="REF_energy",
-            forces_key="REF_forces")
+    _expect(
+        path, r"shape \(5,\), expected \(3, 3\)", energy_key="REF_energy", forces_key="REF_forces"
+    )
 
 
 def test_wrong_force_columns_in_file(tmp_path):
@@ -223,8 +233,13 @@ def test_wrong_force_columns_in_file(tmp_path):
 
 def test_wrong_stress_shape(tmp_path):
     path = _write(tmp_path, [_frame(key_style="info", my_stress=np.zeros(4))])
-    _expect(path, r"stress under key 'my_stress' has shape \(4,\)", energy_key="REF_energy",
-            forces_key="REF_forces", stress_key="my_stress")
+    _expect(
+        path,
+        r"stress under key 'my_stress' has shape \(4,\)",
+        energy_key="REF_energy",
+        forces_key="REF_forces",
+        stress_key="my_stress",
+    )
 
 
 def test_energy_not_scalar(tmp_path):
@@ -325,7 +340,11 @@ def test_shared_mlearn_with_stress(element):
     path = SHARED / "mlearn" / f"{element}_train.xyz"
     symbol = element.capitalize()
     confs = read_configurations(
-        path, ":5", species=[symbol], stress_key="virial_kbar_raw", stress_format="vasp_kbar",
+        path,
+        ":5",
+        species=[symbol],
+        stress_key="virial_kbar_raw",
+        stress_format="vasp_kbar",
         require_stress=True,
     )
     assert len(confs) == 5

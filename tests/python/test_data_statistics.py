@@ -1,6 +1,5 @@
 """nbody_lmp.data.statistics: E0 least squares recovers known E0; shift/scale; neighbour counts."""
 
-
 import numpy as np
 import pytest
 from ase.build import bulk

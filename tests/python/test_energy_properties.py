@@ -5,6 +5,7 @@ covariant and equal to -finite-difference gradients; stress equal to the finite-
 strain derivative; locality within the receptive field; smoothness at the cutoff; batching,
 TorchScript and float32 agreement.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -23,15 +24,25 @@ GATES = ["zeroth_order", "first_order", "first_order_pairs"]
 
 def make_model(gate, species=("Si", "O"), seed=0, cutoff=(3.2, 2.8), **kw):
     torch.manual_seed(seed)
-    return NBodyNetwork(list(species), cutoff=list(cutoff), levels=len(cutoff), lmax=2, channels=4, gate=gate,
-                        dtype=torch.float64, **kw)
+    return NBodyNetwork(
+        list(species),
+        cutoff=list(cutoff),
+        levels=len(cutoff),
+        lmax=2,
+        channels=4,
+        gate=gate,
+        dtype=torch.float64,
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("gate", GATES)
 @pytest.mark.parametrize("periodic", [False, True])
 def test_invariance_and_force_covariance(gate, periodic):
     model = make_model(gate)
-    atoms = random_crystal(("Si", "O"), seed=3) if periodic else random_cluster(8, ("Si", "O"), seed=3)
+    atoms = (
+        random_crystal(("Si", "O"), seed=3) if periodic else random_cluster(8, ("Si", "O"), seed=3)
+    )
     ref = props(model, atoms)
     assert abs(ref["energy"]) > 1e-3 and np.abs(ref["forces"]).max() > 1e-4  # non-trivial
     rng = np.random.default_rng(0)
@@ -43,11 +54,19 @@ def test_invariance_and_force_covariance(gate, periodic):
             b.cell = atoms.cell.array @ T.T
         out = props(model, b)
         assert abs(out["energy"] - ref["energy"]) < 1e-13 * abs(ref["energy"])
-        np.testing.assert_allclose(out["energies"], ref["energies"], rtol=0, atol=1e-12 * np.abs(ref["energies"]).max())
-        np.testing.assert_allclose(out["forces"], ref["forces"] @ T.T, rtol=0, atol=1e-12 * np.abs(ref["forces"]).max())
+        np.testing.assert_allclose(
+            out["energies"], ref["energies"], rtol=0, atol=1e-12 * np.abs(ref["energies"]).max()
+        )
+        np.testing.assert_allclose(
+            out["forces"], ref["forces"] @ T.T, rtol=0, atol=1e-12 * np.abs(ref["forces"]).max()
+        )
         if periodic:
-            np.testing.assert_allclose(out["stress"], T @ ref["stress"] @ T.T, rtol=0,
-                                       atol=1e-12 * np.abs(ref["stress"]).max())
+            np.testing.assert_allclose(
+                out["stress"],
+                T @ ref["stress"] @ T.T,
+                rtol=0,
+                atol=1e-12 * np.abs(ref["stress"]).max(),
+            )
     # translation (and, for a crystal, wrapping atoms back into the cell)
     b = atoms.copy()
     b.positions += rng.normal(size=3) * 3.0
@@ -55,14 +74,20 @@ def test_invariance_and_force_covariance(gate, periodic):
         b.wrap()
     out = props(model, b)
     assert abs(out["energy"] - ref["energy"]) < 1e-13 * abs(ref["energy"])
-    np.testing.assert_allclose(out["forces"], ref["forces"], rtol=0, atol=1e-12 * np.abs(ref["forces"]).max())
+    np.testing.assert_allclose(
+        out["forces"], ref["forces"], rtol=0, atol=1e-12 * np.abs(ref["forces"]).max()
+    )
     # permutation of atoms
     perm = rng.permutation(len(atoms))
     b = atoms[perm]
     out = props(model, b)
     assert abs(out["energy"] - ref["energy"]) < 1e-13 * abs(ref["energy"])
-    np.testing.assert_allclose(out["energies"], ref["energies"][perm], rtol=0, atol=1e-12 * np.abs(ref["energies"]).max())
-    np.testing.assert_allclose(out["forces"], ref["forces"][perm], rtol=0, atol=1e-12 * np.abs(ref["forces"]).max())
+    np.testing.assert_allclose(
+        out["energies"], ref["energies"][perm], rtol=0, atol=1e-12 * np.abs(ref["energies"]).max()
+    )
+    np.testing.assert_allclose(
+        out["forces"], ref["forces"][perm], rtol=0, atol=1e-12 * np.abs(ref["forces"]).max()
+    )
 
 
 @pytest.mark.parametrize("gate", GATES)
@@ -75,7 +100,9 @@ def test_supercell_and_cell_choice(gate):
     out = props(model, sc)
     assert abs(out["energy"] - 8 * ref["energy"]) < 1e-13 * abs(8 * ref["energy"])
     np.testing.assert_allclose(out["energies"], np.tile(ref["energies"], 8), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(out["stress"], ref["stress"], rtol=0, atol=1e-12 * np.abs(ref["stress"]).max())
+    np.testing.assert_allclose(
+        out["stress"], ref["stress"], rtol=0, atol=1e-12 * np.abs(ref["stress"]).max()
+    )
     # another choice of cell for the same crystal: cubic conventional cell vs primitive
     cub = bulk("Si", "diamond", a=5.43, cubic=True)
     prim = bulk("Si", "diamond", a=5.43)
@@ -89,10 +116,12 @@ def test_forces_are_minus_gradient(gate):
     f = props(model, atoms)["forces"]
     h = 1e-4
     for a, c in [(0, 0), (2, 1), (5, 2)]:
+
         def energy(x):
             b = atoms.copy()
             b.positions[a, c] = x
             return props(model, b)["energy"]
+
         fd = -five_point(energy, atoms.positions[a, c], h)
         assert abs(fd - f[a, c]) < 1e-9 * max(1.0, np.abs(f).max())
 
@@ -104,6 +133,7 @@ def test_stress_is_strain_derivative(gate):
     s = props(model, atoms)["stress"]
     vol = atoms.get_volume()
     for a, b in [(0, 0), (1, 2), (2, 0)]:
+
         def energy(eps):
             strain = np.eye(3)
             strain[a, b] += eps / 2
@@ -111,6 +141,7 @@ def test_stress_is_strain_derivative(gate):
             x = atoms.copy()
             x.set_cell(atoms.cell.array @ strain, scale_atoms=True)
             return props(model, x)["energy"]
+
         fd = five_point(energy, 0.0, 1e-5) / vol
         assert abs(fd - s[a, b]) < 1e-9 * max(1e-3, np.abs(s).max())
 
@@ -141,11 +172,13 @@ def test_locality_receptive_field(gate):
 def test_smooth_across_cutoff(gate):
     model = make_model(gate, species=("Si",), cutoff=(3.0,))
     from ase import Atoms
+
     def ef(r):
         a = Atoms("Si3", positions=[[0, 0, 0], [2.2, 0, 0], [0.3, r, 0.1]])
         p = props(model, a)
         return p["energy"], p["forces"]
-    rc = np.sqrt(3.0 ** 2 - 0.3 ** 2 - 0.1 ** 2)  # atom 2 crosses atom 0's cutoff at y = rc
+
+    rc = np.sqrt(3.0**2 - 0.3**2 - 0.1**2)  # atom 2 crosses atom 0's cutoff at y = rc
     e_in, f_in = ef(rc - 1e-6)
     e_out, f_out = ef(rc + 1e-6)
     assert abs(e_in - e_out) < 1e-9
@@ -154,13 +187,20 @@ def test_smooth_across_cutoff(gate):
 
 def test_batch_equals_single_and_script_equals_eager():
     model = make_model("first_order")
-    systems = [random_cluster(5, ("Si", "O"), seed=1), random_crystal(("Si", "O"), seed=2, n=6),
-               bulk("Si", "diamond", a=5.43)]
+    systems = [
+        random_cluster(5, ("Si", "O"), seed=1),
+        random_crystal(("Si", "O"), seed=2, n=6),
+        bulk("Si", "diamond", a=5.43),
+    ]
     graphs = [atoms_to_graph(a, model.species, max(model.cutoffs)) for a in systems]
     singles = [compute_properties(model, g, forces=True, stress=False) for g in graphs]
     batch = compute_properties(model, collate(graphs), forces=True, stress=False)
-    torch.testing.assert_close(batch["energy"], torch.cat([s["energy"] for s in singles]), rtol=0, atol=1e-12)
-    torch.testing.assert_close(batch["forces"], torch.cat([s["forces"] for s in singles]), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        batch["energy"], torch.cat([s["energy"] for s in singles]), rtol=0, atol=1e-12
+    )
+    torch.testing.assert_close(
+        batch["forces"], torch.cat([s["forces"] for s in singles]), rtol=0, atol=1e-12
+    )
     scripted = torch.jit.script(model)
     out = compute_properties(scripted, collate(graphs), forces=True)
     torch.testing.assert_close(out["forces"], batch["forces"], rtol=0, atol=1e-13)
@@ -175,11 +215,14 @@ def test_float32_agrees_with_float64(gate):
     m32 = make_model(gate).to(torch.float32)
     out = props(m32, atoms)
     assert abs(out["energy"] - ref["energy"]) < 1e-5 * max(1.0, abs(ref["energy"]))
-    np.testing.assert_allclose(out["forces"], ref["forces"], rtol=0, atol=1e-5 * max(1.0, np.abs(ref["forces"]).max()))
+    np.testing.assert_allclose(
+        out["forces"], ref["forces"], rtol=0, atol=1e-5 * max(1.0, np.abs(ref["forces"]).max())
+    )
 
 
 def test_bad_input_errors():
     from ase import Atoms
+
     with pytest.raises(ValueError, match="lmax"):
         NBodyNetwork(["Si"], lmax=-1)
     with pytest.raises(ValueError, match="cutoff"):
@@ -199,7 +242,12 @@ def test_bad_input_errors():
         a.calc = NBodyCalculator(model)
         a.get_potential_energy()
     with pytest.raises(ValueError, match="singular"):
-        a = Atoms("Si2", positions=[[0, 0, 0], [1.5, 0, 0]], cell=[[3, 0, 0], [6, 0, 0], [0, 0, 3]], pbc=True)
+        a = Atoms(
+            "Si2",
+            positions=[[0, 0, 0], [1.5, 0, 0]],
+            cell=[[3, 0, 0], [6, 0, 0], [0, 0, 3]],
+            pbc=True,
+        )
         a.calc = NBodyCalculator(model)
         a.get_potential_energy()
 
@@ -212,6 +260,7 @@ def test_structure_with_no_edges_and_lazy_package_import(tmp_path):
 
     from ase import Atoms
     from nbody_lmp import export
+
     model = make_model("first_order", species=("Si",), cutoff=(3.0,))
     path = export(model, tmp_path / "m.pt")
     for calc_model in (model, str(path)):

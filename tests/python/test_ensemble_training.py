@@ -2,6 +2,7 @@
 each in RUN_DIR/member-k, on one validation split; --resume continues each member where it
 stopped and ends with the same weights as an uninterrupted ensemble; `nbody-lmp export` of the
 ensemble folder writes one file per member."""
+
 import json
 
 import pytest
@@ -23,24 +24,40 @@ def data(tmp_path_factory):
 
 
 def test_cli_ensemble_members_differ_only_in_seed(tmp_path, data, capsys):
-    cfg = tiny_config(tmp_path, data=data, run_dir=tmp_path / "ens", training={"max_epochs": 2},
-                      output={"export_dtype": "float64"})
+    cfg = tiny_config(
+        tmp_path,
+        data=data,
+        run_dir=tmp_path / "ens",
+        training={"max_epochs": 2},
+        output={"export_dtype": "float64"},
+    )
     assert main(["train", str(cfg), "--ensemble", "3", "-q"]) == 0
     out = capsys.readouterr().out
     run = tmp_path / "ens"
     manifest = json.loads((run / "ensemble.json").read_text())
     assert manifest["ensemble"] == 3 and manifest["seeds"] == [3, 4, 5]
     assert manifest["models"] == [f"member-{k}/model.pt" for k in range(3)]
-    assert "pair_coeff * * " + " ".join(str(run / f"member-{k}" / "model.pt") for k in range(3)) + " Si" in out
+    assert (
+        "pair_coeff * * "
+        + " ".join(str(run / f"member-{k}" / "model.pt") for k in range(3))
+        + " Si"
+        in out
+    )
     states = [load_checkpoint(run / f"member-{k}" / "best.pt") for k in range(3)]
     for k, st in enumerate(states):
         assert st["config"]["seed"] == 3 + k
         assert st["config"]["data"]["split_seed"] == 3  # one validation split for all members
         others = {key: v for key, v in st["config"].items() if key not in ("seed", "output")}
-        assert others == {key: v for key, v in states[0]["config"].items() if key not in ("seed", "output")}
+        assert others == {
+            key: v for key, v in states[0]["config"].items() if key not in ("seed", "output")
+        }
         assert st["data_summary"]["n_validation"] == states[0]["data_summary"]["n_validation"] == 2
-    w = [st["eval_state"]["embedding"] if "embedding" in st["eval_state"] else next(iter(st["eval_state"].values()))
-         for st in states]
+    w = [
+        st["eval_state"]["embedding"]
+        if "embedding" in st["eval_state"]
+        else next(iter(st["eval_state"].values()))
+        for st in states
+    ]
     assert not torch.equal(w[0], w[1]) and not torch.equal(w[1], w[2])
 
     # export of the ensemble folder: one file per member, never over existing files without --force
@@ -58,20 +75,34 @@ def test_cli_ensemble_members_differ_only_in_seed(tmp_path, data, capsys):
 
 
 def test_ensemble_split_member_gives_each_member_its_own_split(tmp_path, data):
-    cfg = load_config(tiny_config(tmp_path, data=data, run_dir=tmp_path / "ens",
-                                  training={"max_epochs": 1, "ensemble": 2, "ensemble_split": "member"}))
+    cfg = load_config(
+        tiny_config(
+            tmp_path,
+            data=data,
+            run_dir=tmp_path / "ens",
+            training={"max_epochs": 1, "ensemble": 2, "ensemble_split": "member"},
+        )
+    )
     EnsembleTrainer(cfg, **QUIET).run()
-    seeds = [load_checkpoint(tmp_path / "ens" / f"member-{k}" / "last.pt")["config"]["data"]["split_seed"]
-             for k in range(2)]
+    seeds = [
+        load_checkpoint(tmp_path / "ens" / f"member-{k}" / "last.pt")["config"]["data"][
+            "split_seed"
+        ]
+        for k in range(2)
+    ]
     assert seeds == [None, None]
 
 
 def test_interrupted_ensemble_resumes_per_member(tmp_path, data):
     training = {"max_epochs": 3, "ensemble": 3}
-    full = load_config(tiny_config(tmp_path, "a.yaml", data, run_dir=tmp_path / "full", training=training))
+    full = load_config(
+        tiny_config(tmp_path, "a.yaml", data, run_dir=tmp_path / "full", training=training)
+    )
     EnsembleTrainer(full, **QUIET).run()
 
-    cfg = load_config(tiny_config(tmp_path, "b.yaml", data, run_dir=tmp_path / "killed", training=training))
+    cfg = load_config(
+        tiny_config(tmp_path, "b.yaml", data, run_dir=tmp_path / "killed", training=training)
+    )
     seen = []
 
     def kill_in_member_1(trainer, row):
@@ -88,18 +119,36 @@ def test_interrupted_ensemble_resumes_per_member(tmp_path, data):
         EnsembleTrainer(cfg, **QUIET).run()
 
     seen.clear()
-    EnsembleTrainer(cfg, resume=True, callbacks=[lambda t, r: seen.append((t.cfg.seed, r["epoch"]))], **QUIET).run()
-    assert seen == [(4, 3), (5, 1), (5, 2), (5, 3)]  # member 0 kept, member 1 from epoch 3, member 2 all
+    EnsembleTrainer(
+        cfg, resume=True, callbacks=[lambda t, r: seen.append((t.cfg.seed, r["epoch"]))], **QUIET
+    ).run()
+    assert seen == [
+        (4, 3),
+        (5, 1),
+        (5, 2),
+        (5, 3),
+    ]  # member 0 kept, member 1 from epoch 3, member 2 all
     assert member0.stat().st_mtime_ns == stamp
     for k in range(3):
-        assert_same_state(load_checkpoint(tmp_path / "killed" / f"member-{k}" / "last.pt"),
-                          load_checkpoint(tmp_path / "full" / f"member-{k}" / "last.pt"))
+        assert_same_state(
+            load_checkpoint(tmp_path / "killed" / f"member-{k}" / "last.pt"),
+            load_checkpoint(tmp_path / "full" / f"member-{k}" / "last.pt"),
+        )
 
     # more members on --resume: only the new one trains
     seen.clear()
-    more = load_config(tiny_config(tmp_path, "b.yaml", data, run_dir=tmp_path / "killed",
-                                   training={**training, "ensemble": 4}))
-    EnsembleTrainer(more, resume=True, callbacks=[lambda t, r: seen.append(t.cfg.seed)], **QUIET).run()
+    more = load_config(
+        tiny_config(
+            tmp_path,
+            "b.yaml",
+            data,
+            run_dir=tmp_path / "killed",
+            training={**training, "ensemble": 4},
+        )
+    )
+    EnsembleTrainer(
+        more, resume=True, callbacks=[lambda t, r: seen.append(t.cfg.seed)], **QUIET
+    ).run()
     assert set(seen) == {6}
     assert json.loads((tmp_path / "killed" / "ensemble.json").read_text())["ensemble"] == 4
 
@@ -110,17 +159,33 @@ def test_ensemble_config_errors(tmp_path, data):
     with pytest.raises(ConfigError, match="ensemble_split"):
         load_config(tiny_config(tmp_path, data=data, training={"ensemble_split": "random"}))
     with pytest.raises(FileNotFoundError, match="not an ensemble run folder"):
-        EnsembleTrainer(load_config(tiny_config(tmp_path, data=data, run_dir=tmp_path / "none",
-                                                training={"ensemble": 2})), resume=True, **QUIET).run()
+        EnsembleTrainer(
+            load_config(
+                tiny_config(
+                    tmp_path, data=data, run_dir=tmp_path / "none", training={"ensemble": 2}
+                )
+            ),
+            resume=True,
+            **QUIET,
+        ).run()
 
 
 def test_resume_exports_a_finished_member_that_has_no_model_file(tmp_path, data):
     """A member interrupted while exporting: --resume writes its model.pt without training it again."""
-    cfg = load_config(tiny_config(tmp_path, data=data, run_dir=tmp_path / "ens",
-                                  training={"max_epochs": 1, "ensemble": 2}, output={"export_dtype": "float64"}))
+    cfg = load_config(
+        tiny_config(
+            tmp_path,
+            data=data,
+            run_dir=tmp_path / "ens",
+            training={"max_epochs": 1, "ensemble": 2},
+            output={"export_dtype": "float64"},
+        )
+    )
     EnsembleTrainer(cfg, **QUIET).run()
     model = tmp_path / "ens" / "member-1" / "model.pt"
     model.unlink()
     seen = []
-    result = EnsembleTrainer(cfg, resume=True, callbacks=[lambda t, r: seen.append(r)], **QUIET).run()
+    result = EnsembleTrainer(
+        cfg, resume=True, callbacks=[lambda t, r: seen.append(r)], **QUIET
+    ).run()
     assert seen == [] and model.is_file() and result.model_files[1] == model

@@ -6,6 +6,7 @@ exported with ``--dtype float64``, must be as covariant as one built in float64:
 the exact constants (CG matrices) are computed in float64 and rounded once to the model's dtype
 (``nbody_lmp.nn.constants``); with float32-rounded CG matrices the error is ~1e-9.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -25,6 +26,7 @@ GATES = ["zeroth_order", "first_order", "first_order_pairs"]
 def _max_symmetry_errors(calc_factory, atoms, seed=11):
     """Largest relative energy and force errors over a rotation, an inversion, an improper rotation
     and a mirror plane."""
+
     def run(a):
         a = a.copy()
         a.calc = calc_factory()
@@ -80,7 +82,9 @@ def test_cg_buffers_are_rounded_once(float32_default):
 
 def test_energy_statistics_stay_float64(float32_default):
     e0 = -158.123456789012
-    model = NBodyNetwork(["Si"], cutoff=3.0, levels=1, lmax=1, channels=2, e0={"Si": e0}, shift=0.1234567890123)
+    model = NBodyNetwork(
+        ["Si"], cutoff=3.0, levels=1, lmax=1, channels=2, e0={"Si": e0}, shift=0.1234567890123
+    )
     assert model.embedding.dtype == torch.float32
     assert model.e0.dtype == torch.float64 and float(model.e0[0]) == e0
     assert float(model.to(torch.float64).shift) == 0.1234567890123
@@ -88,8 +92,11 @@ def test_energy_statistics_stay_float64(float32_default):
 
 @pytest.mark.parametrize("gate", ["first_order", "first_order_pairs"])
 def test_float32_trained_model_exported_as_float64(gate, tmp_path, float32_default):
-    cfg = tiny_config(tmp_path, model={"gate": gate, "lmax": 2, "channels": 3},
-                      training={"dtype": "float32", "max_epochs": 2})
+    cfg = tiny_config(
+        tmp_path,
+        model={"gate": gate, "lmax": 2, "channels": 3},
+        training={"dtype": "float32", "max_epochs": 2},
+    )
     assert main(["train", str(cfg), "-q"]) == 0
     out = tmp_path / "model64.pt"
     assert main(["export", str(tmp_path / "run"), "-o", str(out), "--dtype", "float64"]) == 0
@@ -109,14 +116,18 @@ def test_exported_file_holds_exact_float64_cg(tmp_path, float32_default, dtype):
     scripted = torch.jit.load(str(path))
     assert scripted.embedding.dtype == getattr(torch, dtype)
     torch.set_default_dtype(torch.float64)
-    exact = NBodyNetwork(["Si"], cutoff=3.0, levels=2, lmax=2, channels=2, gate="first_order").state_dict()
+    exact = NBodyNetwork(
+        ["Si"], cutoff=3.0, levels=2, lmax=2, channels=2, gate="first_order"
+    ).state_dict()
     cg = {k: v for k, v in scripted.state_dict().items() if k.endswith(".matrix")}
     assert cg and all(v.dtype == torch.float64 and torch.equal(v, exact[k]) for k, v in cg.items())
 
 
 def test_float32_file_cast_to_float64_is_exactly_covariant(tmp_path, float32_default):
     torch.manual_seed(2)
-    model = NBodyNetwork(["Si", "O"], cutoff=3.2, levels=2, lmax=2, channels=4, gate="first_order_pairs")
+    model = NBodyNetwork(
+        ["Si", "O"], cutoff=3.2, levels=2, lmax=2, channels=4, gate="first_order_pairs"
+    )
     path = export(model, tmp_path / "m32.pt", dtype="float32")
     module = torch.jit.load(str(path)).to(torch.float64)
     module.dtype = "float64"

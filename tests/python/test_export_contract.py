@@ -38,7 +38,7 @@ def local_hierarchy_inputs(module, positions, species, owned, owner):
     ei, ev = [], []
     for k in range(1, K + 1):
         mask = (d < cut[k - 1]) & ~torch.eye(len(pos), dtype=torch.bool)
-        mask[n_nodes[k]:] = False
+        mask[n_nodes[k] :] = False
         i, j = mask.nonzero(as_tuple=True)
         assert int(j.max()) < n_nodes[k - 1]
         ei.append(torch.stack([i, j]))
@@ -68,7 +68,9 @@ def ghost_copies(atoms, rf):
     i, j, S = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, rf)
     img = {(int(a), tuple(s)) for a, s in zip(j, S) if any(s)}
     img = sorted(img)
-    pos = np.concatenate([atoms.positions] + [[atoms.positions[a] + np.array(s) @ atoms.cell.array] for a, s in img])
+    pos = np.concatenate(
+        [atoms.positions] + [[atoms.positions[a] + np.array(s) @ atoms.cell.array] for a, s in img]
+    )
     return pos, np.concatenate([np.arange(n), [a for a, _ in img]]).astype(int)
 
 
@@ -76,15 +78,23 @@ def ghost_copies(atoms, rf):
 @pytest.mark.parametrize("system", ["cubic", "triclinic", "cluster", "small_box"])
 def test_ghost_inputs_match_in_memory_model(tmp_path, gate, system):
     torch.manual_seed(0)
-    model = NBodyNetwork(["Si", "O"], cutoff=[3.0, 2.7], levels=2, lmax=2, channels=4, gate=gate, dtype=torch.float64)
-    atoms = {"cubic": lambda: bulk("Si", "diamond", a=5.43, cubic=True),
-             "triclinic": lambda: random_crystal(("Si", "O"), seed=1),
-             "cluster": lambda: random_cluster(9, ("Si", "O"), seed=1),
-             "small_box": lambda: bulk("Si", "diamond", a=5.43)}[system]()
+    model = NBodyNetwork(
+        ["Si", "O"], cutoff=[3.0, 2.7], levels=2, lmax=2, channels=4, gate=gate, dtype=torch.float64
+    )
+    atoms = {
+        "cubic": lambda: bulk("Si", "diamond", a=5.43, cubic=True),
+        "triclinic": lambda: random_crystal(("Si", "O"), seed=1),
+        "cluster": lambda: random_cluster(9, ("Si", "O"), seed=1),
+        "small_box": lambda: bulk("Si", "diamond", a=5.43),
+    }[system]()
     atoms.rattle(0.05, seed=2)
     path = export(model, tmp_path / "model.pt", dtype="float64")
     module, meta = load_exported(path)
-    assert meta["species"] == ["Si", "O"] and meta["cutoffs"] == [3.0, 2.7] and meta["dtype"] == "float64"
+    assert (
+        meta["species"] == ["Si", "O"]
+        and meta["cutoffs"] == [3.0, 2.7]
+        and meta["dtype"] == "float64"
+    )
     assert module.receptive_field == pytest.approx(5.7) and module.format_version == 1
 
     ref = atoms.copy()
@@ -117,7 +127,9 @@ def test_domain_decomposition_sums_to_whole(tmp_path):
     for part in (np.arange(0, 6), np.arange(6, 12)):
         rest = np.setdiff1d(np.arange(len(atoms)), part)
         owner = np.concatenate([part, rest])
-        inputs = local_hierarchy_inputs(module, atoms.positions[owner], [0] * len(owner), len(part), owner)
+        inputs = local_hierarchy_inputs(
+            module, atoms.positions[owner], [0] * len(owner), len(part), owner
+        )
         e, f, _ = run_contract(module, *inputs, n_atoms=len(atoms))
         total_e += e.sum()
         total_f += f
@@ -127,9 +139,15 @@ def test_domain_decomposition_sums_to_whole(tmp_path):
 
 def test_float32_export_and_metadata(tmp_path):
     model = NBodyNetwork(["Si"], cutoff=3.0, levels=2, lmax=1, channels=4, dtype=torch.float64)
-    path = export(model, tmp_path / "m32.pt", dtype="float32", metadata={"training": {"configs": 3}})
+    path = export(
+        model, tmp_path / "m32.pt", dtype="float32", metadata={"training": {"configs": 3}}
+    )
     module, meta = load_exported(path)
-    assert module.dtype == "float32" and meta["dtype"] == "float32" and meta["training"] == {"configs": 3}
+    assert (
+        module.dtype == "float32"
+        and meta["dtype"] == "float32"
+        and meta["training"] == {"configs": 3}
+    )
     assert len(meta["model_hash"]) == 64
     a = bulk("Si", "diamond", a=5.43)
     a.calc = NBodyCalculator(path)

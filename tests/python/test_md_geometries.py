@@ -3,6 +3,7 @@
 any training pair, atoms on top of each other, NaN positions, boxes thinner than the receptive
 field in one direction and very thin triclinic boxes. Each gives a finite answer that is right
 (periodic images counted, forces = -gradient) or a clear error naming the atoms."""
+
 import numpy as np
 import pytest
 import torch
@@ -19,15 +20,28 @@ pytestmark = pytest.mark.usefixtures("float64")
 def sw_like_model(dtype=torch.float64, seed=0, **kw):
     """The si-sw recipe's radial terms (inverse powers up to 6, an MLP) at a small size."""
     torch.manual_seed(seed)
-    return NBodyNetwork(["Si"], cutoff=3.8, levels=2, lmax=2, channels=4, gate="first_order", radial_max_power=6,
-                        n_radial=4, radial_hidden=16, dtype=dtype, **kw)
+    return NBodyNetwork(
+        ["Si"],
+        cutoff=3.8,
+        levels=2,
+        lmax=2,
+        channels=4,
+        gate="first_order",
+        radial_max_power=6,
+        n_radial=4,
+        radial_hidden=16,
+        dtype=dtype,
+        **kw,
+    )
 
 
 def close_pair(d, seed=0):
     """A 10-atom cluster with atoms 0 and 1 at distance ``d``."""
     a = random_cluster(9, ("Si",), seed=seed, box=6.0, min_dist=2.0)
     p = a.positions[0] + d * np.array([0.6, -0.48, 0.64])
-    return Atoms("Si10", positions=np.vstack([a.positions, p[None]]))[[0, 9, 1, 2, 3, 4, 5, 6, 7, 8]]
+    return Atoms("Si10", positions=np.vstack([a.positions, p[None]]))[
+        [0, 9, 1, 2, 3, 4, 5, 6, 7, 8]
+    ]
 
 
 def energy_forces(model, atoms):
@@ -71,17 +85,21 @@ def test_close_pair_forces_are_minus_gradient(d):
     atoms = close_pair(d, seed=2)
     _, f = energy_forces(model, atoms)
     for comp in range(3):
+
         def energy(x):
             b = atoms.copy()
             b.positions[1, comp] = x
             return energy_forces(model, b)[0]
+
         fd = -five_point(energy, atoms.positions[1, comp], 1e-4)
         assert abs(fd - f[1, comp]) < 1e-6 * max(1.0, np.abs(f).max())
 
 
 @pytest.mark.parametrize("d", [0.0, 0.05])
 def test_overlapping_atoms_are_an_error(d):
-    with pytest.raises(ValueError, match=r"atoms 0 and 1 are .* A apart .*remove the overlapping atom"):
+    with pytest.raises(
+        ValueError, match=r"atoms 0 and 1 are .* A apart .*remove the overlapping atom"
+    ):
         energy_forces(sw_like_model(), close_pair(d))
 
 
@@ -95,8 +113,10 @@ def test_nan_position_is_an_error():
 def thin_cells():
     """(name, cell): thinner than the 7.6 A receptive field in one direction only, and a very thin,
     strongly tilted triclinic cell."""
-    return [("slab-z", np.diag([11.0, 10.5, 2.6])),
-            ("thin-triclinic", np.array([[8.0, 0.0, 0.0], [6.5, 6.0, 0.0], [-5.0, 4.0, 1.9]]))]
+    return [
+        ("slab-z", np.diag([11.0, 10.5, 2.6])),
+        ("thin-triclinic", np.array([[8.0, 0.0, 0.0], [6.5, 6.0, 0.0], [-5.0, 4.0, 1.9]])),
+    ]
 
 
 @pytest.mark.parametrize("name,cell", thin_cells())
@@ -108,6 +128,7 @@ def test_thin_cells_count_every_image(name, cell):
         frac = rng.uniform(0, 1, (n, 3))
         atoms = Atoms("Si%d" % n, scaled_positions=frac, cell=cell, pbc=True)
         from nbody_lmp.data.neighbors import neighbor_list
+
         i, j, S = neighbor_list(atoms.positions, atoms.cell.array, True, 1.7)
         if len(i) == 0:
             break
@@ -118,5 +139,7 @@ def test_thin_cells_count_every_image(name, cell):
     big = atoms.repeat((1, 1, 3))
     big.calc = NBodyCalculator(model)
     assert abs(big.get_potential_energy() - 3 * e) < 1e-12 * abs(3 * e)
-    np.testing.assert_allclose(big.get_potential_energies(), np.tile(ea, 3), rtol=0, atol=1e-12 * np.abs(ea).max())
+    np.testing.assert_allclose(
+        big.get_potential_energies(), np.tile(ea, 3), rtol=0, atol=1e-12 * np.abs(ea).max()
+    )
     assert np.isfinite(a.get_stress()).all()

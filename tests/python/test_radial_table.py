@@ -3,6 +3,7 @@
 reproduces the radial functions and their derivatives, is exactly zero from the cutoff on, and
 the tabulated model keeps covariance (1e-12), force = -grad E (finite differences) and agrees
 with the untabulated model to 1e-8 relative, for both radial-weight variants."""
+
 import copy
 import json
 
@@ -23,8 +24,18 @@ pytestmark = pytest.mark.usefixtures("float64")
 
 def make(radial_weights, seed=0):
     torch.manual_seed(seed)
-    return NBodyNetwork(["Si", "O"], cutoff=[3.2, 2.8], levels=2, lmax=2, channels=4, radial_max_power=6,
-                        n_radial=6, radial_hidden=32, radial_weights=radial_weights, dtype=torch.float64)
+    return NBodyNetwork(
+        ["Si", "O"],
+        cutoff=[3.2, 2.8],
+        levels=2,
+        lmax=2,
+        channels=4,
+        radial_max_power=6,
+        n_radial=6,
+        radial_hidden=32,
+        radial_weights=radial_weights,
+        dtype=torch.float64,
+    )
 
 
 def shared_or_per_channel(radial, kind):
@@ -55,7 +66,9 @@ def test_table_holds_below_min_distance_like_the_model(kind):
     """Below radial_min_distance the table is the model's held value with zero slope, not
     its first cubic extrapolated towards r = 0."""
     torch.manual_seed(1)
-    radial = shared_or_per_channel(InversePowerRadial(3.8, 6, 8, 32, min_distance=0.5).to(torch.float64), kind)
+    radial = shared_or_per_channel(
+        InversePowerRadial(3.8, 6, 8, 32, min_distance=0.5).to(torch.float64), kind
+    )
     table = TabulatedRadial(radial, 3.8, points=2048, r_min=radial_min_distance(radial))
     assert table.r_min == 0.5
     r = torch.tensor([1e-4, 0.1, 0.3, 0.5, 0.50001, 0.7], dtype=torch.float64, requires_grad=True)
@@ -90,10 +103,12 @@ def test_tabulated_model_symmetric_and_conservative(radial_weights):
 
     _, f = energy_forces(crystal)
     for a, c in [(0, 0), (3, 2)]:
+
         def energy(x):
             b = crystal.copy()
             b.positions[a, c] = x
             return energy_forces(b)[0]
+
         fd = -five_point(energy, crystal.positions[a, c], 1e-4)
         assert abs(fd - f[a, c]) < 1e-8 * max(1.0, np.abs(f).max())
 
@@ -105,10 +120,20 @@ def test_export_with_table_metadata(tmp_path):
     scripted = torch.jit.load(str(path), _extra_files=extra)
     meta = json.loads(extra["metadata.json"])
     assert meta["radial_table"]["points"] == 1024 and meta["radial_table"]["r_min"] == 0.5
-    assert json.loads(torch.jit.load(str(export(model, tmp_path / "n.pt")), _extra_files=extra)
-                      and extra["metadata.json"])["radial_table"] is None
+    assert (
+        json.loads(
+            torch.jit.load(str(export(model, tmp_path / "n.pt")), _extra_files=extra)
+            and extra["metadata.json"]
+        )["radial_table"]
+        is None
+    )
     atoms = random_crystal(("Si", "O"), seed=1, n=6)
     species = torch.tensor([model.species.index(s) for s in atoms.get_chemical_symbols()])
     pos = torch.from_numpy(atoms.positions)
-    assert rel_err(scripted(species, *model_inputs(model, pos)), model(species, *model_inputs(model, pos))) < 1e-8
+    assert (
+        rel_err(
+            scripted(species, *model_inputs(model, pos)), model(species, *model_inputs(model, pos))
+        )
+        < 1e-8
+    )
     assert all(p.requires_grad for p in model.parameters())  # the model itself is untouched

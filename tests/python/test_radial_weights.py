@@ -3,6 +3,7 @@ docs/theory.md "Per-channel radial weights and Proposition 1"), float64: every i
 covariant under rotations, inversion and improper rotations to 1e-12 relative; forces are
 -grad E by finite differences; the channel-wise neighbourhood sum is the plain per-edge sum;
 the option reaches the exported file's metadata and the training config."""
+
 import json
 
 import numpy as np
@@ -16,14 +17,24 @@ from nbody_lmp.nn.tensor_product import ChannelwiseProduct
 from nbody_lmp.so3 import random_rotation
 from nbody_lmp.training.config import ConfigError, config_from_dict
 
-from _netutils import apply_D, five_point, model_inputs, random_cluster, random_crystal, record_parts, rel_err
+from _netutils import (
+    apply_D,
+    five_point,
+    model_inputs,
+    random_cluster,
+    random_crystal,
+    record_parts,
+    rel_err,
+)
 
 pytestmark = pytest.mark.usefixtures("float64")
 GATES = ["zeroth_order", "first_order", "first_order_pairs"]
 
 
 def _record(model, species, positions):
-    return record_parts(model, species, positions, (ChannelNeighbourhoodFragments, ChannelwiseProduct))
+    return record_parts(
+        model, species, positions, (ChannelNeighbourhoodFragments, ChannelwiseProduct)
+    )
 
 
 @pytest.mark.parametrize("gate", GATES)
@@ -31,8 +42,17 @@ def _record(model, species, positions):
 def test_per_channel_parts_covariant(gate, parity):
     torch.manual_seed(3)
     atoms = random_cluster(7, ("Si", "O"), seed=3, box=4.5)
-    model = NBodyNetwork(["Si", "O"], cutoff=[3.5, 3.0, 3.2], levels=3, lmax=2, channels=3, gate=gate,
-                         parity=parity, radial_weights="per_channel", dtype=torch.float64)
+    model = NBodyNetwork(
+        ["Si", "O"],
+        cutoff=[3.5, 3.0, 3.2],
+        levels=3,
+        lmax=2,
+        channels=3,
+        gate=gate,
+        parity=parity,
+        radial_weights="per_channel",
+        dtype=torch.float64,
+    )
     assert any(isinstance(m, ChannelNeighbourhoodFragments) for m in model.modules())
     species = torch.tensor([model.species.index(s) for s in atoms.get_chemical_symbols()])
     pos = torch.from_numpy(atoms.positions)
@@ -56,8 +76,16 @@ def test_per_channel_parts_covariant(gate, parity):
 @pytest.mark.parametrize("gate", GATES)
 def test_per_channel_forces_are_minus_gradient(gate):
     torch.manual_seed(1)
-    model = NBodyNetwork(["Si", "O"], cutoff=[3.2, 2.8], levels=2, lmax=2, channels=4, gate=gate,
-                         radial_weights="per_channel", dtype=torch.float64)
+    model = NBodyNetwork(
+        ["Si", "O"],
+        cutoff=[3.2, 2.8],
+        levels=2,
+        lmax=2,
+        channels=4,
+        gate=gate,
+        radial_weights="per_channel",
+        dtype=torch.float64,
+    )
     atoms = random_crystal(("Si", "O"), seed=5, n=6)
 
     def energy_forces(a):
@@ -69,10 +97,12 @@ def test_per_channel_forces_are_minus_gradient(gate):
     assert np.abs(f).max() > 1e-3
     h = 1e-4
     for a, c in [(0, 0), (2, 1), (5, 2)]:
+
         def energy(x):
             b = atoms.copy()
             b.positions[a, c] = x
             return energy_forces(b)[0]
+
         fd = -five_point(energy, atoms.positions[a, c], h)
         assert abs(fd - f[a, c]) < 1e-9 * max(1.0, np.abs(f).max())
 
@@ -84,7 +114,9 @@ def test_channelwise_sum_is_per_edge_sum():
     child = torch.randint(0, N + 2, (E,), generator=g)
     for A in (1, 4):
         x, weight = torch.randn(N + 2, C, A, generator=g), torch.randn(E, C, B, generator=g)
-        expected = torch.zeros(N, C, A, B).index_add(0, center, x[child].unsqueeze(-1) * weight.unsqueeze(-2))
+        expected = torch.zeros(N, C, A, B).index_add(
+            0, center, x[child].unsqueeze(-1) * weight.unsqueeze(-2)
+        )
         got = channelwise_neighbourhood_sum(x, child, weight, center, N).transpose(0, 1)
         assert rel_err(got, expected) < 1e-13
         assert got[N - 1].abs().max() == 0
@@ -94,20 +126,37 @@ def test_channelwise_sum_is_per_edge_sum():
 
 def test_per_channel_export_metadata_and_script(tmp_path):
     torch.manual_seed(0)
-    model = NBodyNetwork(["Si"], cutoff=3.0, levels=2, lmax=2, channels=4, radial_weights="per_channel",
-                         dtype=torch.float64)
+    model = NBodyNetwork(
+        ["Si"],
+        cutoff=3.0,
+        levels=2,
+        lmax=2,
+        channels=4,
+        radial_weights="per_channel",
+        dtype=torch.float64,
+    )
     path = export(model, tmp_path / "m.pt")
     extra = {"metadata.json": ""}
     scripted = torch.jit.load(str(path), _extra_files=extra)
     meta = json.loads(extra["metadata.json"])
-    assert meta["radial_weights"] == "per_channel" and meta["hyperparameters"]["radial_weights"] == "per_channel"
+    assert (
+        meta["radial_weights"] == "per_channel"
+        and meta["hyperparameters"]["radial_weights"] == "per_channel"
+    )
     atoms = random_crystal(("Si",), seed=2, n=6)
     pos = torch.from_numpy(atoms.positions)
     species = torch.zeros(len(atoms), dtype=torch.long)
     ei, ev, nn = model_inputs(model, pos)
     assert rel_err(scripted(species, ei, ev, nn), model(species, ei, ev, nn)) < 1e-12
-    shared = NBodyNetwork(["Si"], cutoff=3.0, levels=2, lmax=2, channels=4, radial_weights="shared",
-                          dtype=torch.float64)
+    shared = NBodyNetwork(
+        ["Si"],
+        cutoff=3.0,
+        levels=2,
+        lmax=2,
+        channels=4,
+        radial_weights="shared",
+        dtype=torch.float64,
+    )
     assert sum(p.numel() for p in model.parameters()) != sum(p.numel() for p in shared.parameters())
 
 
@@ -125,15 +174,35 @@ def test_default_is_per_channel_and_old_checkpoints_stay_shared():
     rebuilds the shared network, the only kind such a checkpoint holds."""
     from nbody_lmp.training.checkpoint import model_from_checkpoint
 
-    assert NBodyNetwork(["Si"], cutoff=3.0, levels=1, channels=2).config["radial_weights"] == "per_channel"
-    assert config_from_dict({"data": {"train": "x.xyz"}}).model_kwargs()["radial_weights"] == "per_channel"
-    shared = NBodyNetwork(["Si"], cutoff=3.0, levels=2, lmax=1, channels=2, radial_weights="shared",
-                          dtype=torch.float64)
+    assert (
+        NBodyNetwork(["Si"], cutoff=3.0, levels=1, channels=2).config["radial_weights"]
+        == "per_channel"
+    )
+    assert (
+        config_from_dict({"data": {"train": "x.xyz"}}).model_kwargs()["radial_weights"]
+        == "per_channel"
+    )
+    shared = NBodyNetwork(
+        ["Si"],
+        cutoff=3.0,
+        levels=2,
+        lmax=1,
+        channels=2,
+        radial_weights="shared",
+        dtype=torch.float64,
+    )
     old_config = {k: v for k, v in shared.config.items() if k != "radial_weights"}
-    state = {"model_config": old_config, "dtype": "float64", "model_state": shared.state_dict(), "eval_state": None}
+    state = {
+        "model_config": old_config,
+        "dtype": "float64",
+        "model_state": shared.state_dict(),
+        "eval_state": None,
+    }
     rebuilt = model_from_checkpoint(state)
     assert rebuilt.config["radial_weights"] == "shared"
-    for (k, a), (_, b) in zip(sorted(shared.state_dict().items()), sorted(rebuilt.state_dict().items())):
+    for (k, a), (_, b) in zip(
+        sorted(shared.state_dict().items()), sorted(rebuilt.state_dict().items())
+    ):
         assert torch.equal(a, b), k
 
 
@@ -147,7 +216,9 @@ def test_channelwise_sum_gradients_match_the_per_edge_sum():
     x = torch.randn(N, C, A, generator=g, requires_grad=True)
     weight = torch.randn(E, C, B, generator=g, requires_grad=True)
     probe = torch.randn(N, C, A, B, generator=g)
-    expected = torch.zeros(N, C, A, B).index_add(0, center, x[child].unsqueeze(-1) * weight.unsqueeze(-2))
+    expected = torch.zeros(N, C, A, B).index_add(
+        0, center, x[child].unsqueeze(-1) * weight.unsqueeze(-2)
+    )
     want = torch.autograd.grad((expected * probe).sum(), (x, weight))
     got = channelwise_neighbourhood_sum(x, child, weight, center, N).transpose(0, 1)
     have = torch.autograd.grad((got * probe).sum(), (x, weight))

@@ -12,7 +12,14 @@ from nbody_lmp.cli import main
 from nbody_lmp.workflows.selection import read_lammps_dump, select_frames
 
 
-MAXDEV = [0.01, 0.05, 0.2, 0.2999, 0.3, 0.8]  # lo = 0.05 and hi = 0.3: frames 1, 2, 3 are candidates
+MAXDEV = [
+    0.01,
+    0.05,
+    0.2,
+    0.2999,
+    0.3,
+    0.8,
+]  # lo = 0.05 and hi = 0.3: frames 1, 2, 3 are candidates
 
 
 def write_dump(path, tilt=(0.0, 0.0, 0.0), element=False):
@@ -32,7 +39,9 @@ def write_dump(path, tilt=(0.0, 0.0, 0.0), element=False):
             out += [f"{lo[0]} {hi[0]} {xy}", f"{lo[1]} {hi[1]} {xz}", f"{lo[2]} {hi[2]} {yz}"]
         else:
             out += ["ITEM: BOX BOUNDS pp pp pp", f"0 {lx}", f"0 {ly}", f"0 {lz}"]
-        out.append("ITEM: ATOMS id " + ("element" if element else "type") + " x y z c_dev[1] c_dev[2]")
+        out.append(
+            "ITEM: ATOMS id " + ("element" if element else "type") + " x y z c_dev[1] c_dev[2]"
+        )
         for i in (3, 1, 0, 2):  # not sorted by id
             t = "O" if (element and i == 3) else ("Si" if element else ("2" if i == 3 else "1"))
             out.append(f"{i + 1} {t} {pos[i, 0]} {pos[i, 1]} {pos[i, 2]} {col[i]} 0.001")
@@ -43,9 +52,31 @@ def write_dump(path, tilt=(0.0, 0.0, 0.0), element=False):
 def test_select_window_from_dump(tmp_path, capsys):
     dump = write_dump(tmp_path / "traj.dump")
     out = tmp_path / "cand.xyz"
-    assert main(["select", str(dump), "-o", str(out), "--lo", "0.05", "--hi", "0.3", "--elements", "Si", "O"]) == 0
+    assert (
+        main(
+            [
+                "select",
+                str(dump),
+                "-o",
+                str(out),
+                "--lo",
+                "0.05",
+                "--hi",
+                "0.3",
+                "--elements",
+                "Si",
+                "O",
+            ]
+        )
+        == 0
+    )
     msg = capsys.readouterr().out
-    assert "6 frames: 1 accurate" in msg and "3 candidates" in msg and "2 failed" in msg and "c_dev[1]" in msg
+    assert (
+        "6 frames: 1 accurate" in msg
+        and "3 candidates" in msg
+        and "2 failed" in msg
+        and "c_dev[1]" in msg
+    )
     frames = ase.io.read(out, ":")
     assert [f.info["timestep"] for f in frames] == [10, 20, 30]
     assert [f.info["max_force_deviation"] for f in frames] == pytest.approx(MAXDEV[1:4])
@@ -55,11 +86,35 @@ def test_select_window_from_dump(tmp_path, capsys):
         assert f.pbc.all() and np.allclose(f.cell.lengths(), [6, 7, 8])
 
     # never over an existing file without --force
-    assert main(["select", str(dump), "-o", str(out), "--lo", "0", "--hi", "1", "--elements", "Si", "O"]) == 2
+    assert (
+        main(
+            ["select", str(dump), "-o", str(out), "--lo", "0", "--hi", "1", "--elements", "Si", "O"]
+        )
+        == 2
+    )
     assert "--force" in capsys.readouterr().err
     assert len(ase.io.read(out, ":")) == 3
-    assert main(["select", str(dump), "-o", str(out), "--lo", "0", "--hi", "1", "--elements", "Si", "O",
-                 "--force", "--max", "2"]) == 0
+    assert (
+        main(
+            [
+                "select",
+                str(dump),
+                "-o",
+                str(out),
+                "--lo",
+                "0",
+                "--hi",
+                "1",
+                "--elements",
+                "Si",
+                "O",
+                "--force",
+                "--max",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert [f.info["timestep"] for f in ase.io.read(out, ":")] == [0, 50]
 
 
@@ -79,8 +134,24 @@ def test_select_from_extxyz(tmp_path):
         a.arrays["force_deviation"] = np.array([dev / 2, dev])
         frames.append(a)
     ase.io.write(tmp_path / "t.xyz", frames)
-    assert main(["select", str(tmp_path / "t.xyz"), "-o", str(tmp_path / "c.xyz"), "--lo", "0.05", "--hi", "0.3"]) == 0
-    assert [f.info["max_force_deviation"] for f in ase.io.read(tmp_path / "c.xyz", ":")] == pytest.approx(MAXDEV[1:4])
+    assert (
+        main(
+            [
+                "select",
+                str(tmp_path / "t.xyz"),
+                "-o",
+                str(tmp_path / "c.xyz"),
+                "--lo",
+                "0.05",
+                "--hi",
+                "0.3",
+            ]
+        )
+        == 0
+    )
+    assert [
+        f.info["max_force_deviation"] for f in ase.io.read(tmp_path / "c.xyz", ":")
+    ] == pytest.approx(MAXDEV[1:4])
 
 
 def test_select_errors(tmp_path, capsys):

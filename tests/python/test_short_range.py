@@ -1,6 +1,7 @@
 """The smooth radial basis and the ZBL short-range prior (docs/theory.md "Radial basis" and
 "Short-range prior"), float64: the model with them keeps every symmetry and force = -grad E, the
 ZBL term is the published screened Coulomb repulsion, and close pairs are pushed apart."""
+
 import numpy as np
 import pytest
 import torch
@@ -19,25 +20,40 @@ pytestmark = pytest.mark.usefixtures("float64")
 def make_model(seed=0, species=("C", "H"), **kw):
     torch.manual_seed(seed)
     kw = {"radial_basis": "bessel", "zbl": True, **kw}
-    return NBodyNetwork(list(species), cutoff=[3.2, 2.8], levels=2, lmax=2, channels=4, dtype=torch.float64, **kw)
+    return NBodyNetwork(
+        list(species), cutoff=[3.2, 2.8], levels=2, lmax=2, channels=4, dtype=torch.float64, **kw
+    )
 
 
 def zbl_reference(z1, z2, r):
     """The ZBL universal screened Coulomb energy (eV), written out independently of the module."""
-    a = 0.46850 / (z1 ** 0.23 + z2 ** 0.23)
+    a = 0.46850 / (z1**0.23 + z2**0.23)
     x = r / a
-    screen = (0.18175 * np.exp(-3.19980 * x) + 0.50986 * np.exp(-0.94229 * x)
-              + 0.28022 * np.exp(-0.40290 * x) + 0.02817 * np.exp(-0.20162 * x))
+    screen = (
+        0.18175 * np.exp(-3.19980 * x)
+        + 0.50986 * np.exp(-0.94229 * x)
+        + 0.28022 * np.exp(-0.40290 * x)
+        + 0.02817 * np.exp(-0.20162 * x)
+    )
     return 14.3996454784255 * z1 * z2 / r * screen
 
 
 @pytest.mark.parametrize("periodic", [False, True])
-@pytest.mark.parametrize("kw", [{"radial_basis": "bessel", "zbl": True}, {"radial_basis": "inverse_power", "zbl": True},
-                                {"radial_basis": "bessel", "zbl": False}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"radial_basis": "bessel", "zbl": True},
+        {"radial_basis": "inverse_power", "zbl": True},
+        {"radial_basis": "bessel", "zbl": False},
+    ],
+)
 def test_symmetries_with_bessel_basis_and_zbl(periodic, kw):
     model = make_model(**kw)
-    atoms = (random_crystal(("C", "H"), seed=2, n=8) if periodic
-             else random_cluster(8, ("C", "H"), seed=2, box=3.6, min_dist=0.7))
+    atoms = (
+        random_crystal(("C", "H"), seed=2, n=8)
+        if periodic
+        else random_cluster(8, ("C", "H"), seed=2, box=3.6, min_dist=0.7)
+    )
     ref = props(model, atoms)
     assert abs(ref["energy"]) > 1e-3 and np.abs(ref["forces"]).max() > 1e-4
     R = random_rotation(torch.Generator().manual_seed(3)).numpy()
@@ -49,10 +65,16 @@ def test_symmetries_with_bessel_basis_and_zbl(periodic, kw):
             b.cell = atoms.cell.array @ T.T
         out = props(model, b)
         assert abs(out["energy"] - ref["energy"]) < 1e-12 * abs(ref["energy"])
-        np.testing.assert_allclose(out["forces"], ref["forces"] @ T.T, rtol=0, atol=1e-11 * np.abs(ref["forces"]).max())
+        np.testing.assert_allclose(
+            out["forces"], ref["forces"] @ T.T, rtol=0, atol=1e-11 * np.abs(ref["forces"]).max()
+        )
         if periodic:
-            np.testing.assert_allclose(out["stress"], T @ ref["stress"] @ T.T, rtol=0,
-                                       atol=1e-11 * np.abs(ref["stress"]).max())
+            np.testing.assert_allclose(
+                out["stress"],
+                T @ ref["stress"] @ T.T,
+                rtol=0,
+                atol=1e-11 * np.abs(ref["stress"]).max(),
+            )
     b = atoms.copy()
     b.positions += rng.normal(size=3) * 2.0
     if periodic:
@@ -60,23 +82,33 @@ def test_symmetries_with_bessel_basis_and_zbl(periodic, kw):
     assert abs(props(model, b)["energy"] - ref["energy"]) < 1e-12 * abs(ref["energy"])
     perm = rng.permutation(len(atoms))
     out = props(model, atoms[perm])
-    np.testing.assert_allclose(out["energies"], ref["energies"][perm], rtol=0, atol=1e-11 * np.abs(ref["energies"]).max())
-    np.testing.assert_allclose(out["forces"], ref["forces"][perm], rtol=0, atol=1e-11 * np.abs(ref["forces"]).max())
+    np.testing.assert_allclose(
+        out["energies"], ref["energies"][perm], rtol=0, atol=1e-11 * np.abs(ref["energies"]).max()
+    )
+    np.testing.assert_allclose(
+        out["forces"], ref["forces"][perm], rtol=0, atol=1e-11 * np.abs(ref["forces"]).max()
+    )
 
 
 def test_forces_and_stress_are_derivatives_with_zbl_active():
     model = make_model(seed=1)
     atoms = random_crystal(("C", "H"), seed=4, n=6)
-    atoms.positions[1] = atoms.positions[0] + [0.55, 0.3, 0.2]  # C-H / C-C well inside the ZBL range
+    atoms.positions[1] = atoms.positions[0] + [
+        0.55,
+        0.3,
+        0.2,
+    ]  # C-H / C-C well inside the ZBL range
     ref = props(model, atoms)
     zbl_part = float(model.priors[0](*_level1(model, atoms)).sum())
     assert zbl_part > 1.0  # the prior is doing something here
     h = 1e-5
     for a, c in [(0, 0), (1, 1), (4, 2)]:
+
         def energy(x):
             b = atoms.copy()
             b.positions[a, c] = x
             return props(model, b)["energy"]
+
         fd = -five_point(energy, atoms.positions[a, c], h)
         assert abs(fd - ref["forces"][a, c]) < 1e-8 * max(1.0, np.abs(ref["forces"]).max())
     vol = atoms.get_volume()
@@ -88,11 +120,16 @@ def test_forces_and_stress_are_derivatives_with_zbl_active():
         s[1, 0] += eps / 2
         x.set_cell(atoms.cell.array @ s, scale_atoms=True)
         return props(model, x)["energy"]
-    assert abs(five_point(strained, 0.0, 1e-6) / vol - ref["stress"][0, 1]) < 1e-8 * np.abs(ref["stress"]).max()
+
+    assert (
+        abs(five_point(strained, 0.0, 1e-6) / vol - ref["stress"][0, 1])
+        < 1e-8 * np.abs(ref["stress"]).max()
+    )
 
 
 def _level1(model, atoms):
     from nbody_lmp.data.graph import atoms_to_graph
+
     g = atoms_to_graph(atoms, model.species, model.cutoffs[0])
     return g.species, g.edge_index, g.edge_vectors(), len(atoms)
 
@@ -107,14 +144,22 @@ def test_zbl_pair_energy_is_the_published_form_and_vanishes_smoothly():
         torch.testing.assert_close(z.pair_energy(r, pair), expected, rtol=1e-13, atol=0)
     # r * phi(r) -> Z1 Z2 e^2 / (4 pi eps0) as r -> 0: the screening sums to 1
     tiny = torch.tensor([1e-6], dtype=torch.float64)
-    assert abs(float(z.pair_energy(tiny, torch.tensor([0])) * tiny) / (14.3996454784255 * 36) - 1) < 1e-4
+    assert (
+        abs(float(z.pair_energy(tiny, torch.tensor([0])) * tiny) / (14.3996454784255 * 36) - 1)
+        < 1e-4
+    )
     # zero, with zero slope, from the sum of covalent radii on
     outer = float(z.outer[0])
     r = torch.tensor([outer - 1e-4, outer, outer + 0.3], dtype=torch.float64, requires_grad=True)
     e = z.pair_energy(r, torch.zeros(3, dtype=torch.long))
     (g,) = torch.autograd.grad(e.sum(), r)
     e = e.detach()
-    assert float(e[1]) == 0 and float(e[2]) == 0 and abs(float(e[0])) < 1e-9 and abs(float(g[0])) < 1e-5
+    assert (
+        float(e[1]) == 0
+        and float(e[2]) == 0
+        and abs(float(e[0])) < 1e-9
+        and abs(float(g[0])) < 1e-5
+    )
 
 
 def test_zbl_reach_must_fit_in_the_first_cutoff():
@@ -145,7 +190,9 @@ def test_bessel_basis_is_bounded_and_smooth_to_zero_at_the_cutoff():
     u = b(r)
     assert u.shape == (400, 6)
     n = torch.arange(1, 7, dtype=torch.float64)
-    assert float(u.detach().abs().max()) <= float((2 / 4.0) ** 0.5 * n.max() * np.pi / 4.0) + 1e-12  # |sin x / x| <= 1
+    assert (
+        float(u.detach().abs().max()) <= float((2 / 4.0) ** 0.5 * n.max() * np.pi / 4.0) + 1e-12
+    )  # |sin x / x| <= 1
     (g,) = torch.autograd.grad(u.sum(), r)
     assert float(u[-1].abs().max()) < 1e-14 and abs(float(g[-1])) < 1e-10
     # orthogonal on [0, r_c] without the envelope: the defining property of the basis
@@ -162,10 +209,14 @@ def test_calculator_warns_once_below_the_training_data():
     atoms = Atoms("CHCH", positions=[[0, 0, 0], [0.8, 0, 0], [0, 3, 0], [0, 4.5, 0]])
     atoms.calc = NBodyCalculator(model)
     from nbody_lmp.data_range import OutsideTrainingDataWarning
-    with pytest.warns(OutsideTrainingDataWarning, match=r"atoms 0 and 1 \(C-H\) at 0.800 A < 1.000 A"):
+
+    with pytest.warns(
+        OutsideTrainingDataWarning, match=r"atoms 0 and 1 \(C-H\) at 0.800 A < 1.000 A"
+    ):
         atoms.get_potential_energy()
     atoms.positions[1, 0] = 0.7
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", OutsideTrainingDataWarning)
         atoms.get_potential_energy()  # once per calculator
@@ -183,17 +234,32 @@ def test_training_records_the_shortest_distances_and_the_export_carries_them(tmp
     from nbody_lmp.training import Trainer, load_config
 
     data = write_lj_data(tmp_path / "train.xyz", n=6, species=("Si", "C"))
-    cfg = load_config(tiny_config(tmp_path, data=data, model={"zbl": True, "radial_basis": "bessel", "n_bessel": 5},
-                                  output={"export_dtype": "float64"}))
+    cfg = load_config(
+        tiny_config(
+            tmp_path,
+            data=data,
+            model={"zbl": True, "radial_basis": "bessel", "n_bessel": 5},
+            output={"export_dtype": "float64"},
+        )
+    )
     tr = Trainer(cfg, log=lambda s: None)
     tr.run()
     expected = shortest_distances(tr.train_graphs, tr.species)
     assert tr.species == ["C", "Si"] and "C-Si" in expected
-    for key in ("C-C", "C-Si", "Si-Si"):  # brute force over the training configurations, minimum image
+    for key in (
+        "C-C",
+        "C-Si",
+        "Si-Si",
+    ):  # brute force over the training configurations, minimum image
         a, b = (tr.species.index(x) for x in key.split("-"))
         best = np.inf
         for g in tr.train_graphs:
-            at = Atoms(numbers=[1] * len(g.species), positions=g.positions.numpy(), cell=g.cell[0].numpy(), pbc=True)
+            at = Atoms(
+                numbers=[1] * len(g.species),
+                positions=g.positions.numpy(),
+                cell=g.cell[0].numpy(),
+                pbc=True,
+            )
             d = at.get_all_distances(mic=True)
             sp = g.species.numpy()
             mask = ((sp[:, None] == a) & (sp[None, :] == b)) & ~np.eye(len(sp), dtype=bool)
@@ -210,4 +276,7 @@ def test_training_records_the_shortest_distances_and_the_export_carries_them(tmp
         a, b = (module.species.index(x) for x in key.split("-"))
         assert table[a * S + b] == table[b * S + a] == value
     assert meta["training_data"]["shortest_distances"] == expected
-    assert meta["hyperparameters"]["zbl"] is True and meta["hyperparameters"]["radial_basis"] == "bessel"
+    assert (
+        meta["hyperparameters"]["zbl"] is True
+        and meta["hyperparameters"]["radial_basis"] == "bessel"
+    )

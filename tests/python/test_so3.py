@@ -1,4 +1,5 @@
 """so3 algebra (sections 3-4.1 of the paper; docs/theory.md, "Paper → code") against closed forms (sympy) and group properties."""
+
 import cmath  # noqa: F401  (lambdify backend)
 import math
 
@@ -7,8 +8,17 @@ import pytest
 import sympy
 import torch
 
-from nbody_lmp.so3 import (CGPlan, Irrep, Irreps, clebsch_gordan, complex_clebsch_gordan, o3_D, random_rotation,
-                           spherical_harmonics, wigner_D)
+from nbody_lmp.so3 import (
+    CGPlan,
+    Irrep,
+    Irreps,
+    clebsch_gordan,
+    complex_clebsch_gordan,
+    o3_D,
+    random_rotation,
+    spherical_harmonics,
+    wigner_D,
+)
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -39,7 +49,9 @@ def test_spherical_harmonics_match_sympy(seed):
             sigma = 1 if m == 0 else ((-1) ** m if m > 0 else -1)
             for k in range(4):
                 ref = complex(f(math.acos(v[k, 2] / r[k]), math.atan2(v[k, 1], v[k, 0]))).real
-                assert abs(Y[k, l * l + l + m].item() - sigma * math.sqrt(4 * math.pi) * ref) < 1e-10
+                assert (
+                    abs(Y[k, l * l + l + m].item() - sigma * math.sqrt(4 * math.pi) * ref) < 1e-10
+                )
 
 
 def test_spherical_harmonics_addition_theorem():
@@ -49,12 +61,16 @@ def test_spherical_harmonics_addition_theorem():
     for l in range(LMAX + 1):
         sl = slice(l * l, (l + 1) ** 2)
         P = torch.from_numpy(np.polynomial.legendre.legval(cos.numpy(), [0] * l + [1]))
-        torch.testing.assert_close((Ya[:, sl] * Yb[:, sl]).sum(1), (2 * l + 1) * P, rtol=0, atol=1e-10)
+        torch.testing.assert_close(
+            (Ya[:, sl] * Yb[:, sl]).sum(1), (2 * l + 1) * P, rtol=0, atol=1e-10
+        )
 
 
 def test_spherical_harmonics_gradient_finite_at_poles():
     v = torch.tensor([[0.0, 0.0, 1.3], [0.0, 0.0, -0.7], [1e-9, 0.0, 1.0]], requires_grad=True)
-    (g,) = torch.autograd.grad(spherical_harmonics(LMAX, v).pow(2).sum() + spherical_harmonics(LMAX, v)[:, 7].sum(), v)
+    (g,) = torch.autograd.grad(
+        spherical_harmonics(LMAX, v).pow(2).sum() + spherical_harmonics(LMAX, v)[:, 7].sum(), v
+    )
     assert torch.isfinite(g).all()
     # gradient at the pole equals the limit approaching it
     w = v.detach().clone()
@@ -83,18 +99,31 @@ def test_wigner_D_is_a_representation_and_rotates_harmonics(seed):
     for l in range(LMAX + 1):
         sl = slice(l * l, (l + 1) ** 2)
         torch.testing.assert_close(Yi[:, sl], (-1) ** l * Y[:, sl], rtol=0, atol=1e-12)
-        torch.testing.assert_close(o3_D(Irrep(l, -1), -torch.eye(3)), -torch.eye(2 * l + 1), rtol=0, atol=1e-12)
+        torch.testing.assert_close(
+            o3_D(Irrep(l, -1), -torch.eye(3)), -torch.eye(2 * l + 1), rtol=0, atol=1e-12
+        )
 
 
 def test_complex_cg_matches_sympy():
     from sympy.physics.quantum.cg import CG
+
     rng = np.random.default_rng(0)
     for _ in range(40):
         l1, l2 = rng.integers(0, 4, 2)
         l = rng.integers(abs(l1 - l2), l1 + l2 + 1)
         m1, m2 = rng.integers(-l1, l1 + 1), rng.integers(-l2, l2 + 1)
-        ref = float(CG(int(l1), int(m1), int(l2), int(m2), int(l), int(m1 + m2)).doit()) if abs(m1 + m2) <= l else 0.0
-        assert abs(complex_clebsch_gordan(int(l1), int(m1), int(l2), int(m2), int(l), int(m1 + m2)) - ref) < 1e-12
+        ref = (
+            float(CG(int(l1), int(m1), int(l2), int(m2), int(l), int(m1 + m2)).doit())
+            if abs(m1 + m2) <= l
+            else 0.0
+        )
+        assert (
+            abs(
+                complex_clebsch_gordan(int(l1), int(m1), int(l2), int(m2), int(l), int(m1 + m2))
+                - ref
+            )
+            < 1e-12
+        )
 
 
 @pytest.mark.parametrize("l1,l2", [(0, 0), (1, 1), (1, 2), (2, 2), (3, 2), (2, 4), (3, 3)])
@@ -119,5 +148,7 @@ def test_real_cg_orthonormal_and_covariant(l1, l2):
 def test_cg_selection_rules_and_plan_parity():
     with pytest.raises(ValueError, match="no degree-3"):
         clebsch_gordan(1, 1, 3)
-    plan = CGPlan([Irrep(1, -1)], [Irrep(1, -1)], [Irrep(0, 1), Irrep(1, 1), Irrep(1, -1), Irrep(2, 1)])
+    plan = CGPlan(
+        [Irrep(1, -1)], [Irrep(1, -1)], [Irrep(0, 1), Irrep(1, 1), Irrep(1, -1), Irrep(2, 1)]
+    )
     assert plan.irreps_out == [Irrep(0, 1), Irrep(1, 1), Irrep(2, 1)]  # 1o x 1o has no 1o

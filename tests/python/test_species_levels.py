@@ -2,6 +2,7 @@
 the network exactly invariant (rotation, reflection, translation, permutation) and its forces
 -grad E, in float64 to 1e-12; they change the energies; TorchScript export runs them; a model
 without them keeps its old parameters (checkpoints of the leaves-only default still load)."""
+
 import numpy as np
 import pytest
 import torch
@@ -18,11 +19,19 @@ pytestmark = pytest.mark.usefixtures("float64")
 
 def _model(gate="first_order", species_levels="all", seed=0):
     torch.manual_seed(seed)
-    m = NBodyNetwork(["Si", "O", "H"], cutoff=[3.2, 2.8], levels=2, lmax=2, channels=4, gate=gate,
-                     species_levels=species_levels, dtype=torch.float64)
+    m = NBodyNetwork(
+        ["Si", "O", "H"],
+        cutoff=[3.2, 2.8],
+        levels=2,
+        lmax=2,
+        channels=4,
+        gate=gate,
+        species_levels=species_levels,
+        dtype=torch.float64,
+    )
     g = torch.Generator().manual_seed(seed + 10)
     for mod in m.modules():
-        if isinstance(mod, SpeciesGain):     # away from the identity they start at
+        if isinstance(mod, SpeciesGain):  # away from the identity they start at
             mod.gain.data = 0.5 + torch.rand(mod.gain.shape, generator=g, dtype=torch.float64)
             mod.bias.data = torch.randn(mod.bias.shape, generator=g, dtype=torch.float64)
     return m
@@ -36,8 +45,11 @@ def _props(model, atoms):
 
 @pytest.mark.parametrize("parity", ["natural", "full"])
 def test_gain_commutes_with_o3(parity):
-    irreps = natural_irreps(2, parity) if parity == "natural" else [Irrep(0, 1), Irrep(0, -1), Irrep(1, -1),
-                                                                    Irrep(1, 1), Irrep(2, 1)]
+    irreps = (
+        natural_irreps(2, parity)
+        if parity == "natural"
+        else [Irrep(0, 1), Irrep(0, -1), Irrep(1, -1), Irrep(1, 1), Irrep(2, 1)]
+    )
     C, n = 3, 5
     sg = SpeciesGain(irreps, C, n_species=2)
     g = torch.Generator().manual_seed(1)
@@ -72,10 +84,12 @@ def test_invariance_and_forces(gate):
     np.testing.assert_allclose(ea2, ea[perm], rtol=0, atol=1e-12 * np.abs(ea).max())
     np.testing.assert_allclose(f2, f[perm], rtol=0, atol=1e-12 * np.abs(f).max())
     for a, c in [(0, 0), (3, 1), (7, 2)]:
+
         def energy(x):
             b = atoms.copy()
             b.positions[a, c] = x
             return _props(model, b)[0]
+
         fd = -five_point(energy, atoms.positions[a, c], 1e-4)
         assert abs(fd - f[a, c]) < 1e-9 * max(1.0, np.abs(f).max())
 
@@ -83,19 +97,32 @@ def test_invariance_and_forces(gate):
 def test_gains_change_the_energy_and_start_as_the_identity():
     atoms = random_cluster(8, ("Si", "O", "H"), seed=5, box=5.0)
     torch.manual_seed(0)
-    leaves = NBodyNetwork(["Si", "O", "H"], cutoff=[3.2, 2.8], lmax=2, channels=4, dtype=torch.float64)
+    leaves = NBodyNetwork(
+        ["Si", "O", "H"], cutoff=[3.2, 2.8], lmax=2, channels=4, dtype=torch.float64
+    )
     torch.manual_seed(0)
-    fresh = NBodyNetwork(["Si", "O", "H"], cutoff=[3.2, 2.8], lmax=2, channels=4, species_levels="all",
-                         dtype=torch.float64)
+    fresh = NBodyNetwork(
+        ["Si", "O", "H"],
+        cutoff=[3.2, 2.8],
+        lmax=2,
+        channels=4,
+        species_levels="all",
+        dtype=torch.float64,
+    )
     fresh.load_state_dict(leaves.state_dict(), strict=False)
-    assert abs(_props(fresh, atoms)[0] - _props(leaves, atoms)[0]) < 1e-12 * abs(_props(leaves, atoms)[0])
+    assert abs(_props(fresh, atoms)[0] - _props(leaves, atoms)[0]) < 1e-12 * abs(
+        _props(leaves, atoms)[0]
+    )
     trained = _model()
     assert abs(_props(trained, atoms)[0] - _props(_model(species_levels="leaves"), atoms)[0]) > 1e-3
     # the leaves-only default has no new parameters: its state dict is what it was
     assert not any("species_gain" in k for k in leaves.state_dict())
     # 3 species x 4 channels: gains of 3 parts + biases at level 1, of the 1 scalar part + biases at level 2
     extra = (3 * 4 * 3 + 3 * 4) + (3 * 4 * 1 + 3 * 4)
-    assert sum(p.numel() for p in fresh.parameters()) - sum(p.numel() for p in leaves.parameters()) == extra
+    assert (
+        sum(p.numel() for p in fresh.parameters()) - sum(p.numel() for p in leaves.parameters())
+        == extra
+    )
 
 
 def test_scripted_equals_eager(tmp_path):

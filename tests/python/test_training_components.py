@@ -1,4 +1,5 @@
 """Loss, metrics, EMA and atomic checkpoints (nbody_lmp.training)."""
+
 import os
 
 import numpy as np
@@ -32,7 +33,9 @@ def batch():
 
 def test_weighted_loss_terms(batch):
     _, g, pred = batch
-    loss, terms = WeightedLoss(LossSection(energy_weight=2.0, forces_weight=3.0, stress_weight=5.0))(pred, g)
+    loss, terms = WeightedLoss(
+        LossSection(energy_weight=2.0, forces_weight=3.0, stress_weight=5.0)
+    )(pred, g)
     n = g.n_atoms.double()
     e = torch.mean(((pred["energy"] - g.targets["energy"]) / n) ** 2)
     f = torch.mean((pred["forces"] - g.targets["forces"]) ** 2)
@@ -55,11 +58,11 @@ def test_metrics_match_numpy(batch):
     s = acc.summary()
     err_f = (pred["forces"] - g.targets["forces"]).detach().numpy().ravel()
     assert s["forces"]["mae"] == pytest.approx(np.abs(err_f).mean(), rel=1e-12)
-    assert s["forces"]["rmse"] == pytest.approx(np.sqrt((err_f ** 2).mean()), rel=1e-12)
+    assert s["forces"]["rmse"] == pytest.approx(np.sqrt((err_f**2).mean()), rel=1e-12)
     assert s["forces"]["std"] == pytest.approx(g.targets["forces"].numpy().std(), rel=1e-10)
     n = g.n_atoms.double().numpy()
     err_e = ((pred["energy"] - g.targets["energy"]).detach().numpy()) / n
-    assert s["energy_per_atom"]["rmse"] == pytest.approx(np.sqrt((err_e ** 2).mean()), rel=1e-12)
+    assert s["energy_per_atom"]["rmse"] == pytest.approx(np.sqrt((err_e**2).mean()), rel=1e-12)
     assert s["stress"]["n"] == 27
     ref, p = acc.pairs("forces")
     assert np.allclose(p - ref, err_f)

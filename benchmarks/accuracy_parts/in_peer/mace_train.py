@@ -14,6 +14,7 @@ and minute of the checkpoint MACE keeps (its best validation loss): a best epoch
 budget ran out says the run had stopped improving, not that it was cut short.
 Imports only MACE (and what it imports).
 """
+
 import importlib
 import json
 import os
@@ -28,8 +29,11 @@ class BudgetSpent(Exception):
 
 def _kept_checkpoint(folder, wall_start):
     """{"best_epoch" (1-based), "best_at_s"} of the newest ``*_epoch-N.pt`` MACE wrote in ``folder``."""
-    found = [(int(m.group(1)), os.path.join(folder, f)) for f in os.listdir(folder)
-             if (m := re.search(r"_epoch-(\d+)", f)) and f.endswith(".pt")]
+    found = [
+        (int(m.group(1)), os.path.join(folder, f))
+        for f in os.listdir(folder)
+        if (m := re.search(r"_epoch-(\d+)", f)) and f.endswith(".pt")
+    ]
     if not found:
         return {}
     epoch, path = max(found)
@@ -38,12 +42,15 @@ def _kept_checkpoint(folder, wall_start):
 
 def main(argv):
     if len(argv) < 3 or argv[2] != "--":
-        raise SystemExit("usage: mace_train.py BUDGET_SECONDS STATUS.json -- <mace_run_train arguments>")
+        raise SystemExit(
+            "usage: mace_train.py BUDGET_SECONDS STATUS.json -- <mace_run_train arguments>"
+        )
     budget, status_path, mace_args = float(argv[0]), argv[1], argv[3:]
     from contextlib import nullcontext
 
     from mace import tools
-    loop = importlib.import_module("mace.tools.train")    # the module (tools.train is the function)
+
+    loop = importlib.import_module("mace.tools.train")  # the module (tools.train is the function)
     st = {"budget_s": budget, "epochs": 0, "steps": 0, "stopped_by": None}
     clock = {}
 
@@ -74,9 +81,13 @@ def main(argv):
         folder = handler.io.directory
         if not (os.path.isdir(folder) and any(f.endswith(".pt") for f in os.listdir(folder))):
             ema = kwargs.get("ema")
-            with (ema.average_parameters() if ema is not None else nullcontext()):
-                handler.save(tools.CheckpointState(kwargs["model"], kwargs["optimizer"], kwargs["lr_scheduler"]),
-                             epochs=st["epochs"])
+            with ema.average_parameters() if ema is not None else nullcontext():
+                handler.save(
+                    tools.CheckpointState(
+                        kwargs["model"], kwargs["optimizer"], kwargs["lr_scheduler"]
+                    ),
+                    epochs=st["epochs"],
+                )
             st["note"] = "no epoch finished within the budget: the current weights were saved"
         st.update(_kept_checkpoint(folder, clock["wall_start"]))
         with open(status_path, "w") as fh:
@@ -86,6 +97,7 @@ def main(argv):
     loop.train_one_epoch = counted_epoch
     tools.train = budgeted_train
     from mace.cli import run_train
+
     sys.argv = ["mace_run_train", *mace_args]
     run_train.main()
 

@@ -156,8 +156,17 @@ def graph_from_payload(payload: dict):
 
 def _read_options(options: Mapping[str, Any]) -> dict:
     allowed = {
-        "index", "format", "energy_key", "forces_key", "stress_key", "virial_key",
-        "stress_format", "require_energy", "require_forces", "require_stress", "min_distance",
+        "index",
+        "format",
+        "energy_key",
+        "forces_key",
+        "stress_key",
+        "virial_key",
+        "stress_format",
+        "require_energy",
+        "require_forces",
+        "require_stress",
+        "min_distance",
     }
     unknown = set(options) - allowed
     if unknown:

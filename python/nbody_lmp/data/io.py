@@ -129,7 +129,10 @@ class Configuration:
         from .graph import atoms_to_graph
 
         return atoms_to_graph(
-            self.to_atoms(), species, cutoff, targets=self.targets(),
+            self.to_atoms(),
+            species,
+            cutoff,
+            targets=self.targets(),
             where=f"{self.source}, frame {self.frame}: ",
         )
 
@@ -245,13 +248,13 @@ def _check_cell(cell: np.ndarray, pbc: np.ndarray) -> str | None:
         return (
             f"the cell is singular: periodic direction(s) {np.flatnonzero(pbc).tolist()} have "
             f"lattice vectors {vectors.tolist()} of (near) zero length. Give the cell "
-            f"(extxyz: Lattice=\"...\") or set pbc to False in those directions"
+            f'(extxyz: Lattice="...") or set pbc to False in those directions'
         )
     sv = np.linalg.svd(vectors / lengths[:, None], compute_uv=False)
     if sv.min() < 1e-6:
         return (
             f"the cell is singular: the periodic lattice vectors {vectors.tolist()} are linearly "
-            f"dependent. Give a valid cell (extxyz: Lattice=\"...\") or set pbc=False"
+            f'dependent. Give a valid cell (extxyz: Lattice="...") or set pbc=False'
         )
     return None
 
@@ -369,6 +372,7 @@ def _extract(
 ) -> Configuration:
     """One ``ase.Atoms`` -> :class:`Configuration`: its arrays copied, its labels found under the
     keys of the module docstring; a missing required label or a malformed one is a DataError."""
+
     def fail(msg):
         raise DataError(msg, source, frame)
 
@@ -425,7 +429,9 @@ def _energy_label(atoms, energy_key: str | None, require_energy: bool, fail) -> 
         fail(f"energy under key '{energy_key}' is {raw!r}, not a number")
 
 
-def _forces_label(atoms, forces_key: str | None, n: int, require_forces: bool, fail) -> np.ndarray | None:
+def _forces_label(
+    atoms, forces_key: str | None, n: int, require_forces: bool, fail
+) -> np.ndarray | None:
     """The ``(n, 3)`` forces (eV/Å) under ``forces_key``; zero for a lone atom without any; or None."""
     raw = _find(atoms, forces_key, "arrays")
     if raw is not None:
@@ -450,8 +456,15 @@ def _forces_label(atoms, forces_key: str | None, n: int, require_forces: bool, f
     return None
 
 
-def _stress_label(atoms, stress_key: str | None, virial_key: str | None, stress_format: str, cell: np.ndarray,
-                  require_stress: bool, fail) -> np.ndarray | None:
+def _stress_label(
+    atoms,
+    stress_key: str | None,
+    virial_key: str | None,
+    stress_format: str,
+    cell: np.ndarray,
+    require_stress: bool,
+    fail,
+) -> np.ndarray | None:
     """The 3x3 stress (eV/Å³, ASE sign) under ``stress_key``, else from the virial under
     ``virial_key``, else None."""
     raw = _find(atoms, stress_key, "info")

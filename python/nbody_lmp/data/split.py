@@ -18,7 +18,9 @@ __all__ = ["split_indices", "train_val_split", "load_train_val"]
 T = TypeVar("T")
 
 
-def split_indices(n: int, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def split_indices(
+    n: int, val_fraction: float = 0.1, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """(train, validation) indices of ``n`` items, each sorted ascending.
 
     ``round(val_fraction * n)`` items go to validation, but at least one when

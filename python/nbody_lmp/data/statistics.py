@@ -119,7 +119,9 @@ def fit_e0(
     return out
 
 
-def e0_from_isolated_atoms(configs: Sequence, species: Sequence[str] | None = None) -> dict[str, float]:
+def e0_from_isolated_atoms(
+    configs: Sequence, species: Sequence[str] | None = None
+) -> dict[str, float]:
     """E0 from the single-atom configurations of ``configs`` (e.g. a file ``iso_atoms.xyz``)."""
     out: dict[str, float] = {}
     for conf in configs:
@@ -263,7 +265,9 @@ def shortest_distances(graphs: Sequence, species: Sequence[str]) -> dict[str, fl
             continue
         r = torch.linalg.norm(g.edge_vectors(), dim=-1).to(torch.float64)
         pair = g.species[g.edge_index[0]] * n + g.species[g.edge_index[1]]
-        best = torch.minimum(best, torch.full_like(best, float("inf")).scatter_reduce(0, pair, r, "amin"))
+        best = torch.minimum(
+            best, torch.full_like(best, float("inf")).scatter_reduce(0, pair, r, "amin")
+        )
     out: dict[str, float] = {}
     for a in range(n):
         for b in range(a, n):

@@ -10,6 +10,7 @@ The CG transform is linear, so it is applied once per node afterwards, not per e
 itself is a batched matrix product over a padded ``[parents, K, .]`` layout (``K`` = most
 children of any parent): no ``[edges, C, D_in, D_sh]`` intermediate is ever built.
 """
+
 from __future__ import annotations
 
 from typing import Tuple
@@ -27,8 +28,9 @@ def padded_slots(center: torch.Tensor, n_parents: int) -> Tuple[torch.Tensor, to
     return order, sorted_center * K + rank, K
 
 
-def neighbourhood_sum(child: torch.Tensor, weight: torch.Tensor, center: torch.Tensor,
-                      n_parents: int) -> torch.Tensor:
+def neighbourhood_sum(
+    child: torch.Tensor, weight: torch.Tensor, center: torch.Tensor, n_parents: int
+) -> torch.Tensor:
     """``sum_{e: center[e] = i} child[e] (x) weight[e]``.
 
     child  [E, A]   (e.g. psi_j flattened over channels and parts)
@@ -39,13 +41,18 @@ def neighbourhood_sum(child: torch.Tensor, weight: torch.Tensor, center: torch.T
     order, slot, K = padded_slots(center, n_parents)
     if K == 0:
         return torch.zeros(n_parents, A, B, dtype=child.dtype, device=child.device)
-    cp = torch.zeros(n_parents * K, A, dtype=child.dtype, device=child.device).index_copy(0, slot, child[order])
-    wp = torch.zeros(n_parents * K, B, dtype=weight.dtype, device=weight.device).index_copy(0, slot, weight[order])
+    cp = torch.zeros(n_parents * K, A, dtype=child.dtype, device=child.device).index_copy(
+        0, slot, child[order]
+    )
+    wp = torch.zeros(n_parents * K, B, dtype=weight.dtype, device=weight.device).index_copy(
+        0, slot, weight[order]
+    )
     return torch.bmm(cp.view(n_parents, K, A).transpose(1, 2), wp.view(n_parents, K, B))
 
 
-def channelwise_neighbourhood_sum(x: torch.Tensor, child: torch.Tensor, weight: torch.Tensor, center: torch.Tensor,
-                                  n_parents: int) -> torch.Tensor:
+def channelwise_neighbourhood_sum(
+    x: torch.Tensor, child: torch.Tensor, weight: torch.Tensor, center: torch.Tensor, n_parents: int
+) -> torch.Tensor:
     """``sum_{e: center[e] = i} x[child[e], c] (x) weight[e, c]``, channel by channel (no channel mixing).
 
     x      [N, C, A]   (the children's states psi_j, channel c)
@@ -66,7 +73,9 @@ def channelwise_neighbourhood_sum(x: torch.Tensor, child: torch.Tensor, weight: 
     if K == 0:
         return torch.zeros(C, n_parents, A, B, dtype=x.dtype, device=x.device)
     # an empty slot reads the zero child row N (and a zero weight)
-    child_of_slot = torch.full((n_parents * K,), N, dtype=torch.long, device=x.device).index_copy(0, slot, child[order])
+    child_of_slot = torch.full((n_parents * K,), N, dtype=torch.long, device=x.device).index_copy(
+        0, slot, child[order]
+    )
     xc = torch.cat([x, x.new_zeros(1, C, A)]).transpose(0, 1)  # [C, N+1, A]
     p = xc.index_select(1, child_of_slot).view(C * n_parents, K, A)
     # each edge fills one slot: written by index_copy, whose backward is a gather (index_select's

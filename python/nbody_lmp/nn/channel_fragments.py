@@ -19,6 +19,7 @@ On CPU the sum and its CG transform run as one compiled operator that forms neit
 per edge nor the ``[n, C, D_in * D_sh]`` sums (``torch.ops.nbody.neighbourhood_sum`` of the
 operator library, :mod:`nbody_lmp.ops`).
 """
+
 from __future__ import annotations
 
 import math
@@ -54,11 +55,19 @@ class ChannelNeighbourhoodFragments(torch.nn.Module):
 
     Same interface as :class:`.zeroth_order.NeighbourhoodFragments` (``fragments``, ``irreps_out``, forward)."""
 
-    def __init__(self, irreps_in: Sequence[Irrep], channels: int, lmax_sh: int, irreps_out: Sequence[Irrep],
-                 radial: ChannelRadial):
+    def __init__(
+        self,
+        irreps_in: Sequence[Irrep],
+        channels: int,
+        lmax_sh: int,
+        irreps_out: Sequence[Irrep],
+        radial: ChannelRadial,
+    ):
         super().__init__()
         if radial.channels != channels or radial.n_l != lmax_sh + 1:
-            raise ValueError("internal error: the per-channel radial does not match the gate's channels / lmax")
+            raise ValueError(
+                "internal error: the per-channel radial does not match the gate's channels / lmax"
+            )
         self.sh = SphericalHarmonics(lmax_sh)
         self.radial = radial
         self.cg = CGBlocks(irreps_in, [sh_irrep(l) for l in range(lmax_sh + 1)], irreps_out)
@@ -74,18 +83,37 @@ class ChannelNeighbourhoodFragments(torch.nn.Module):
         # (the same numbers)
         self.fused = True
 
-    def forward(self, x: torch.Tensor, center: torch.Tensor, child: torch.Tensor, vectors: torch.Tensor,
-                n_out: int, edge_weight: torch.Tensor) -> List[torch.Tensor]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        center: torch.Tensor,
+        child: torch.Tensor,
+        vectors: torch.Tensor,
+        n_out: int,
+        edge_weight: torch.Tensor,
+    ) -> List[torch.Tensor]:
         """``x [N, C, D_in]``; ``edge_weight [E]`` multiplies each child's term (1 for a plain gate)."""
         r = torch.linalg.norm(vectors, dim=-1)
         w = self.radial(r) * (edge_weight * self.inv_num_children).view(-1, 1, 1)  # [E, C, L+1]
         sh = self.sh(vectors)  # [E, D_sh]
         C = self.channels
         if self.fused and x.device.type == "cpu":
-            y = torch.ops.nbody.neighbourhood_sum(x, w, sh, child, center, n_out, self.cg.entry_ab, self.cg.entry_k,
-                                                  self.cg.entry_value, self.cg.d_out)  # [n, C, D_cg]
+            y = torch.ops.nbody.neighbourhood_sum(
+                x,
+                w,
+                sh,
+                child,
+                center,
+                n_out,
+                self.cg.entry_ab,
+                self.cg.entry_k,
+                self.cg.entry_value,
+                self.cg.d_out,
+            )  # [n, C, D_cg]
             return self.cg.split(y)
-        a = channelwise_neighbourhood_sum(x, child, self.edge_factors(w, sh), center, n_out)  # [C, n, D_in, D_sh]
+        a = channelwise_neighbourhood_sum(
+            x, child, self.edge_factors(w, sh), center, n_out
+        )  # [C, n, D_in, D_sh]
         y = self.cg.matrix_product(a.reshape(C * n_out, self.d_in * self.d_sh)).view(C, n_out, -1)
         return self.cg.split(y.transpose(0, 1))
 
@@ -94,6 +122,8 @@ class ChannelNeighbourhoodFragments(torch.nn.Module):
         sh = sh.unsqueeze(1)
         blocks: List[torch.Tensor] = []
         w_l = w.unbind(2)  # (unbind's backward is one stack, not a zero-filled tensor per slice)
-        for l in range(self.n_l):  # Y_l R_{c l}: backward keeps w and Y, not an [E, C, D_sh] copy of w
-            blocks.append(w_l[l].unsqueeze(-1) * sh[:, :, l * l:(l + 1) * (l + 1)])
+        for l in range(
+            self.n_l
+        ):  # Y_l R_{c l}: backward keeps w and Y, not an [E, C, D_sh] copy of w
+            blocks.append(w_l[l].unsqueeze(-1) * sh[:, :, l * l : (l + 1) * (l + 1)])
         return torch.cat(blocks, dim=-1)

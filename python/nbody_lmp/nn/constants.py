@@ -15,6 +15,7 @@ the constants in float64 whatever its dtype (:meth:`ExactConstants.constants_to_
 whole module to one dtype when they load it, and the forward casts a constant to its input's
 dtype (a no-op once they agree).
 """
+
 from __future__ import annotations
 
 from typing import Dict, List
@@ -62,7 +63,9 @@ class ExactConstants(torch.nn.Module):
     def _restore_constants(self) -> None:
         for name, exact in self._float64_constants.items():
             current = self._buffers[name]
-            self._buffers[name] = exact.to(device=current.device, dtype=current.dtype, copy=True)  # never alias the float64 value
+            self._buffers[name] = exact.to(
+                device=current.device, dtype=current.dtype, copy=True
+            )  # never alias the float64 value
 
     def _apply(self, fn, recurse: bool = True):
         kept = {name: self._buffers[name] for name in self._float64_buffers}
@@ -72,8 +75,10 @@ class ExactConstants(torch.nn.Module):
         self._restore_constants()
         return out
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs):
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
-                                      unexpected_keys, error_msgs)
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ):
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
         self._restore_constants()

@@ -13,6 +13,7 @@ with it (Proposition 1), the two factors are taken after the zeroth-order fragme
 multiplied channel by channel. The gate's output mixes the zeroth-order fragments, these
 first-order fragments and the node's own child.
 """
+
 from __future__ import annotations
 
 from typing import List, Sequence
@@ -28,9 +29,17 @@ from .zeroth_order import make_fragments
 
 
 class FirstOrderGate(torch.nn.Module):
-    def __init__(self, irreps_in: Sequence[Irrep], channels_in: int, irreps_hidden: Sequence[Irrep],
-                 irreps_out: Sequence[Irrep], channels_out: int, lmax_sh: int, radial: InversePowerRadial,
-                 hidden: bool):
+    def __init__(
+        self,
+        irreps_in: Sequence[Irrep],
+        channels_in: int,
+        irreps_hidden: Sequence[Irrep],
+        irreps_out: Sequence[Irrep],
+        channels_out: int,
+        lmax_sh: int,
+        radial: InversePowerRadial,
+        hidden: bool,
+    ):
         super().__init__()
         self.sums = make_fragments(irreps_in, channels_in, lmax_sh, irreps_hidden, radial)
         mid = self.sums.irreps_out
@@ -41,14 +50,22 @@ class FirstOrderGate(torch.nn.Module):
         self.zeroth_index: List[int] = [mid.index(o) for o in irreps_out if o in mid]
         zeroth_parts = [o for o in irreps_out if o in mid]
         self.out = GateOutput(
-            irreps_in, channels_in,
+            irreps_in,
+            channels_in,
             [zeroth_parts, self.product.irreps_out],
-            [[self.sums.fragments[k] for k in self.zeroth_index], [channels_out * p for p in self.product.paths]],
-            irreps_out, channels_out, hidden)
+            [
+                [self.sums.fragments[k] for k in self.zeroth_index],
+                [channels_out * p for p in self.product.paths],
+            ],
+            irreps_out,
+            channels_out,
+            hidden,
+        )
         self.irreps_out: List[Irrep] = self.out.irreps_out
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_vectors: torch.Tensor,
-                n_out: int) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, edge_index: torch.Tensor, edge_vectors: torch.Tensor, n_out: int
+    ) -> torch.Tensor:
         ones = torch.ones(edge_vectors.shape[0], dtype=x.dtype, device=x.device)
         phi = self.sums(x, edge_index[0], edge_index[1], edge_vectors, n_out, ones)
         u = torch.cat(self.mix_u(phi), dim=-1)

@@ -13,6 +13,7 @@ Smoothness: each term is weighted by the envelopes of both children's distances 
 so a child crossing the cutoff enters continuously; ``R_s`` of ``r_jk`` uses twice the cutoff.
 The gate's output mixes these fragments, the zeroth-order fragments and the own child.
 """
+
 from __future__ import annotations
 
 from typing import List, Sequence, Tuple
@@ -41,9 +42,17 @@ def child_pairs(center: torch.Tensor, n_parents: int) -> Tuple[torch.Tensor, tor
 
 
 class FirstOrderPairsGate(torch.nn.Module):
-    def __init__(self, irreps_in: Sequence[Irrep], channels: int, irreps_hidden: Sequence[Irrep],
-                 irreps_out: Sequence[Irrep], lmax_sh: int, radial: InversePowerRadial,
-                 pair_radial: InversePowerRadial, hidden: bool):
+    def __init__(
+        self,
+        irreps_in: Sequence[Irrep],
+        channels: int,
+        irreps_hidden: Sequence[Irrep],
+        irreps_out: Sequence[Irrep],
+        lmax_sh: int,
+        radial: InversePowerRadial,
+        pair_radial: InversePowerRadial,
+        hidden: bool,
+    ):
         super().__init__()
         self.sums = make_fragments(irreps_in, channels, lmax_sh, irreps_out, radial)
         self.pair_sums = make_fragments(irreps_in, channels, lmax_sh, irreps_hidden, pair_radial)
@@ -51,13 +60,20 @@ class FirstOrderPairsGate(torch.nn.Module):
         self.mix_q = PartMixing(self.pair_sums.fragments, channels)
         self.product = ChannelwiseProduct(irreps_in, self.pair_sums.irreps_out, irreps_out)
         self.out = GateOutput(
-            irreps_in, channels, [self.sums.irreps_out, self.product.irreps_out],
-            [self.sums.fragments, [channels * p for p in self.product.paths]], irreps_out, channels, hidden)
+            irreps_in,
+            channels,
+            [self.sums.irreps_out, self.product.irreps_out],
+            [self.sums.fragments, [channels * p for p in self.product.paths]],
+            irreps_out,
+            channels,
+            hidden,
+        )
         self.irreps_out: List[Irrep] = self.out.irreps_out
         self.register_buffer("inv_num_children", torch.ones(()))
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_vectors: torch.Tensor,
-                n_out: int) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, edge_index: torch.Tensor, edge_vectors: torch.Tensor, n_out: int
+    ) -> torch.Tensor:
         center, child = edge_index[0], edge_index[1]
         E = edge_vectors.shape[0]
         env = self.envelope(torch.linalg.norm(edge_vectors, dim=-1))
@@ -69,6 +85,9 @@ class FirstOrderPairsGate(torch.nn.Module):
         summed: List[torch.Tensor] = []
         w = (env * self.inv_num_children).view(-1, 1, 1)
         for p in pair:
-            summed.append(torch.zeros(n_out, p.shape[1], p.shape[2], dtype=p.dtype, device=p.device)
-                          .index_add(0, center, p * w))
+            summed.append(
+                torch.zeros(
+                    n_out, p.shape[1], p.shape[2], dtype=p.dtype, device=p.device
+                ).index_add(0, center, p * w)
+            )
         return self.out(x[:n_out], [frags, summed])

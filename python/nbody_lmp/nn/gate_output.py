@@ -7,6 +7,7 @@ per-part linear map (no harmonic, no ``r^-s``). After mixing, hidden levels appl
 normalisation and the scalar-only nonlinearity (:mod:`.normalization`). The result is a flat
 state ``[n, C_out, D_out]``.
 """
+
 from __future__ import annotations
 
 from typing import List, Sequence
@@ -20,9 +21,16 @@ from .tensor_product import layout_lists, split_parts
 
 
 class GateOutput(torch.nn.Module):
-    def __init__(self, irreps_in: Sequence[Irrep], channels_in: int, sources: Sequence[Sequence[Irrep]],
-                 source_fragments: Sequence[Sequence[int]], irreps_out: Sequence[Irrep], channels_out: int,
-                 hidden: bool):
+    def __init__(
+        self,
+        irreps_in: Sequence[Irrep],
+        channels_in: int,
+        sources: Sequence[Sequence[Irrep]],
+        source_fragments: Sequence[Sequence[int]],
+        irreps_out: Sequence[Irrep],
+        channels_out: int,
+        hidden: bool,
+    ):
         """``sources[s]``: parts produced by aggregation source ``s``, with ``source_fragments[s][k]``
         fragments for its part ``k``. Output parts that no source and no own-child part reach are dropped."""
         super().__init__()
@@ -45,8 +53,12 @@ class GateOutput(torch.nn.Module):
             frag_in.append(max(f, 1))  # an own-child-only part mixes one zero fragment
         self.mix = PartMixing(frag_in, channels_out)
         # own child: part o of the input state, channels_in fragments
-        self.self_index: List[int] = [list(irreps_in).index(o) if o in irreps_in else -1 for o in wanted]
-        self.self_mix = PartMixing([channels_in if k >= 0 else 1 for k in self.self_index], channels_out)
+        self.self_index: List[int] = [
+            list(irreps_in).index(o) if o in irreps_in else -1 for o in wanted
+        ]
+        self.self_mix = PartMixing(
+            [channels_in if k >= 0 else 1 for k in self.self_index], channels_out
+        )
         self.in_offsets, self.in_dims = layout_lists(irreps_in)
         self.hidden = hidden
         self.out_dims: List[int] = [o.dim for o in wanted]

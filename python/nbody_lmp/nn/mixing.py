@@ -6,6 +6,7 @@ and why": "O(3), not only SO(3)"). Input fragments of one part are ``[n, F_in, 2
 output is ``[n, C_out, 2l+1]``; nothing mixes the ``2l+1`` components or different parts, which
 is what makes the map covariant.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,7 +21,11 @@ class PartMixing(torch.nn.Module):
     def __init__(self, fragments_in: List[int], channels_out: int):
         super().__init__()
         self.weights = torch.nn.ParameterList(
-            [torch.nn.Parameter(torch.randn(f, channels_out) / math.sqrt(max(f, 1))) for f in fragments_in])
+            [
+                torch.nn.Parameter(torch.randn(f, channels_out) / math.sqrt(max(f, 1)))
+                for f in fragments_in
+            ]
+        )
 
     def forward(self, parts: List[torch.Tensor]) -> List[torch.Tensor]:
         out: List[torch.Tensor] = []

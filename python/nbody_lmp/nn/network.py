@@ -11,6 +11,7 @@ top-level scalar part (plus per-species reference energies ``E0``).
 species, one edge list and edge-vector list per level, and how many nodes each level computes
 (the local hierarchy). It is TorchScript-compatible.
 """
+
 from __future__ import annotations
 
 import math
@@ -75,25 +76,56 @@ class NBodyNetwork(ExactConstants):
 
     __jit_ignored_attributes__ = ExactConstants.__jit_ignored_attributes__ + ["config"]
 
-    def __init__(self, species: Sequence[str], cutoff: Union[float, Sequence[float]] = 4.0, levels: int = 2,
-                 lmax: int = 2, channels: int = 8, gate: str = "first_order", dtype: Optional[torch.dtype] = None,
-                 parity: str = "natural", radial_max_power: int = 2, n_radial: int = 4, radial_hidden: int = 16,
-                 readout_hidden: int = 16, e0: Optional[Dict[str, float]] = None, scale: float = 1.0,
-                 shift: float = 0.0, avg_num_children: Union[None, float, Sequence[float]] = None,
-                 radial_min_distance: float = 0.5, radial_weights: str = "per_channel",
-                 species_levels: str = "leaves", radial_basis: str = "inverse_power", n_bessel: int = 8,
-                 zbl: bool = False):
+    def __init__(
+        self,
+        species: Sequence[str],
+        cutoff: Union[float, Sequence[float]] = 4.0,
+        levels: int = 2,
+        lmax: int = 2,
+        channels: int = 8,
+        gate: str = "first_order",
+        dtype: Optional[torch.dtype] = None,
+        parity: str = "natural",
+        radial_max_power: int = 2,
+        n_radial: int = 4,
+        radial_hidden: int = 16,
+        readout_hidden: int = 16,
+        e0: Optional[Dict[str, float]] = None,
+        scale: float = 1.0,
+        shift: float = 0.0,
+        avg_num_children: Union[None, float, Sequence[float]] = None,
+        radial_min_distance: float = 0.5,
+        radial_weights: str = "per_channel",
+        species_levels: str = "leaves",
+        radial_basis: str = "inverse_power",
+        n_bessel: int = 8,
+        zbl: bool = False,
+    ):
         super().__init__()
         if radial_basis not in RADIAL_BASES:
             raise ValueError(f"radial_basis must be one of {RADIAL_BASES}, got {radial_basis!r}")
-        species, cutoffs, levels, e0 = _checked_arguments(species, cutoff, levels, lmax, channels, gate,
-                                                          radial_weights, species_levels, e0)
-        self.config = dict(species=species, cutoff=cutoffs, levels=levels, lmax=int(lmax), channels=int(channels),
-                           gate=gate, parity=parity, radial_max_power=int(radial_max_power), n_radial=int(n_radial),
-                           radial_hidden=int(radial_hidden), readout_hidden=int(readout_hidden),
-                           radial_min_distance=float(radial_min_distance), radial_weights=radial_weights,
-                           species_levels=species_levels, radial_basis=radial_basis, n_bessel=int(n_bessel),
-                           zbl=bool(zbl))
+        species, cutoffs, levels, e0 = _checked_arguments(
+            species, cutoff, levels, lmax, channels, gate, radial_weights, species_levels, e0
+        )
+        self.config = dict(
+            species=species,
+            cutoff=cutoffs,
+            levels=levels,
+            lmax=int(lmax),
+            channels=int(channels),
+            gate=gate,
+            parity=parity,
+            radial_max_power=int(radial_max_power),
+            n_radial=int(n_radial),
+            radial_hidden=int(radial_hidden),
+            readout_hidden=int(readout_hidden),
+            radial_min_distance=float(radial_min_distance),
+            radial_weights=radial_weights,
+            species_levels=species_levels,
+            radial_basis=radial_basis,
+            n_bessel=int(n_bessel),
+            zbl=bool(zbl),
+        )
 
         # the exported-model contract (docs/model-format.md)
         self.format_version: int = FORMAT_VERSION
@@ -107,20 +139,34 @@ class NBodyNetwork(ExactConstants):
 
         C = int(channels)
         self.embedding = torch.nn.Parameter(torch.randn(len(species), C))
-        radial_args = dict(max_power=radial_max_power, n_radial=n_radial, hidden=radial_hidden,
-                           weights=radial_weights, channels=C, lmax=int(lmax), min_distance=radial_min_distance,
-                           basis=radial_basis, n_bessel=int(n_bessel))
-        gates, gains = _build_levels(cutoffs, C, int(lmax), parity, gate, species_levels, len(species), radial_args)
+        radial_args = dict(
+            max_power=radial_max_power,
+            n_radial=n_radial,
+            hidden=radial_hidden,
+            weights=radial_weights,
+            channels=C,
+            lmax=int(lmax),
+            min_distance=radial_min_distance,
+            basis=radial_basis,
+            n_bessel=int(n_bessel),
+        )
+        gates, gains = _build_levels(
+            cutoffs, C, int(lmax), parity, gate, species_levels, len(species), radial_args
+        )
         self.gates = torch.nn.ModuleList(gates)
         self.species_gains = torch.nn.ModuleList(gains)
         self.priors = torch.nn.ModuleList([ZBLRepulsion(species, cutoffs[0])] if zbl else [])
         H = int(readout_hidden)
         if H > 0:
-            self.readout = torch.nn.Sequential(torch.nn.Linear(C, H), torch.nn.SiLU(), torch.nn.Linear(H, 1))
+            self.readout = torch.nn.Sequential(
+                torch.nn.Linear(C, H), torch.nn.SiLU(), torch.nn.Linear(H, 1)
+            )
         else:
             self.readout = torch.nn.Sequential(torch.nn.Linear(C, 1))
         # energy statistics stay float64 in a float32 model (E0 ~ 1e2 eV would lose 1e-5 eV)
-        self.register_float64_buffer("e0", torch.tensor([e0.get(s, 0.0) for s in species], dtype=torch.float64))
+        self.register_float64_buffer(
+            "e0", torch.tensor([e0.get(s, 0.0) for s in species], dtype=torch.float64)
+        )
         self.register_float64_buffer("scale", torch.tensor(float(scale), dtype=torch.float64))
         self.register_float64_buffer("shift", torch.tensor(float(shift), dtype=torch.float64))
         if avg_num_children is not None:
@@ -130,8 +176,18 @@ class NBodyNetwork(ExactConstants):
 
     # ----------------------------------------------------------------- set-up helpers (Python only)
     @staticmethod
-    def _radial(cutoff: float, max_power: int, n_radial: int, hidden: int, weights: str, channels: int,
-                lmax: int, min_distance: float, basis: str = "inverse_power", n_bessel: int = 8) -> torch.nn.Module:
+    def _radial(
+        cutoff: float,
+        max_power: int,
+        n_radial: int,
+        hidden: int,
+        weights: str,
+        channels: int,
+        lmax: int,
+        min_distance: float,
+        basis: str = "inverse_power",
+        n_bessel: int = 8,
+    ) -> torch.nn.Module:
         if basis == "bessel":
             base = BesselRadial(cutoff, n_bessel, n_radial, hidden, min_distance)
         else:
@@ -141,7 +197,9 @@ class NBodyNetwork(ExactConstants):
     @torch.jit.unused
     def set_avg_num_children(self, avg: Union[float, Sequence[float]]) -> None:
         """Divide each level's neighbourhood sums by its average number of children (+1: the node itself)."""
-        avg = [float(avg)] * self.levels if isinstance(avg, (int, float)) else [float(a) for a in avg]
+        avg = (
+            [float(avg)] * self.levels if isinstance(avg, (int, float)) else [float(a) for a in avg]
+        )
         if len(avg) != self.levels:
             raise ValueError(f"avg_num_children needs {self.levels} values, got {len(avg)}")
         for g, a in zip(self.gates, avg):
@@ -163,12 +221,18 @@ class NBodyNetwork(ExactConstants):
         self.shortest_distance = table
 
     @torch.jit.unused
-    def set_energy_statistics(self, e0: Optional[Dict[str, float]] = None, scale: Optional[float] = None,
-                              shift: Optional[float] = None) -> None:
+    def set_energy_statistics(
+        self,
+        e0: Optional[Dict[str, float]] = None,
+        scale: Optional[float] = None,
+        shift: Optional[float] = None,
+    ) -> None:
         if e0 is not None:
             for s, v in e0.items():
                 if s not in self.species:
-                    raise ValueError(f"e0 names {s!r}, which is not in the model's species {self.species}")
+                    raise ValueError(
+                        f"e0 names {s!r}, which is not in the model's species {self.species}"
+                    )
                 self.e0[self.species.index(s)] = float(v)
         if scale is not None:
             self.scale.fill_(float(scale))
@@ -176,26 +240,51 @@ class NBodyNetwork(ExactConstants):
             self.shift.fill_(float(shift))
 
     # ----------------------------------------------------------------- the contract
-    def forward(self, species: torch.Tensor, edge_index: List[torch.Tensor], edge_vectors: List[torch.Tensor],
-                n_nodes: List[int]) -> torch.Tensor:
-        if len(edge_index) != self.levels or len(edge_vectors) != self.levels or len(n_nodes) != self.levels + 1:
-            raise ValueError("nbody model: expected one edge_index and edge_vectors tensor per level and "
-                             "levels + 1 entries in n_nodes")
+    def forward(
+        self,
+        species: torch.Tensor,
+        edge_index: List[torch.Tensor],
+        edge_vectors: List[torch.Tensor],
+        n_nodes: List[int],
+    ) -> torch.Tensor:
+        if (
+            len(edge_index) != self.levels
+            or len(edge_vectors) != self.levels
+            or len(n_nodes) != self.levels + 1
+        ):
+            raise ValueError(
+                "nbody model: expected one edge_index and edge_vectors tensor per level and "
+                "levels + 1 entries in n_nodes"
+            )
         x = self.embedding[species].unsqueeze(-1)  # [N, C, 1]: the leaves' scalar fragments
         k = 0
         for gate, gain in zip(self.gates, self.species_gains):
-            x = gain(gate(x, edge_index[k], edge_vectors[k], n_nodes[k + 1]), species[:n_nodes[k + 1]])
+            x = gain(
+                gate(x, edge_index[k], edge_vectors[k], n_nodes[k + 1]), species[: n_nodes[k + 1]]
+            )
             k += 1
         n_out = n_nodes[self.levels]
         e = self.readout(x[:, :, 0]).squeeze(-1)
-        e = e * self.scale.to(e.dtype) + self.shift.to(e.dtype) + self.e0.to(e.dtype)[species[:n_out]]
+        e = (
+            e * self.scale.to(e.dtype)
+            + self.shift.to(e.dtype)
+            + self.e0.to(e.dtype)[species[:n_out]]
+        )
         for prior in self.priors:
             e = e + prior(species, edge_index[0], edge_vectors[0], n_out)
         return e
 
 
-def _build_levels(cutoffs: List[float], C: int, lmax: int, parity: str, gate: str, species_levels: str,
-                  n_species: int, radial_args: Dict) -> Tuple[List[torch.nn.Module], List[torch.nn.Module]]:
+def _build_levels(
+    cutoffs: List[float],
+    C: int,
+    lmax: int,
+    parity: str,
+    gate: str,
+    species_levels: str,
+    n_species: int,
+    radial_args: Dict,
+) -> Tuple[List[torch.nn.Module], List[torch.nn.Module]]:
     """One gate (eq. 10, 11 or 12) and one species gain per level ``k = 1..K``, built in level order
     (so their parameters are created, and drawn from the random generator, in that order). Hidden
     levels output every part up to ``lmax``; the top level only the scalar part the read-out needs.
@@ -212,38 +301,59 @@ def _build_levels(cutoffs: List[float], C: int, lmax: int, parity: str, gate: st
         if gate == "zeroth_order":
             g = ZerothOrderGate(irreps_in, C, irreps_out, C, lmax, radial, hidden=not last)
         elif gate == "first_order":
-            g = FirstOrderGate(irreps_in, C, hidden_irreps, irreps_out, C, lmax, radial, hidden=not last)
+            g = FirstOrderGate(
+                irreps_in, C, hidden_irreps, irreps_out, C, lmax, radial, hidden=not last
+            )
         else:  # eq. 12: the children's relative positions reach twice the cutoff
             pair_radial = NBodyNetwork._radial(2 * cutoffs[k], **radial_args)
-            g = FirstOrderPairsGate(irreps_in, C, hidden_irreps, irreps_out, lmax, radial, pair_radial,
-                                    hidden=not last)
+            g = FirstOrderPairsGate(
+                irreps_in, C, hidden_irreps, irreps_out, lmax, radial, pair_radial, hidden=not last
+            )
         gates.append(g)
-        gains.append(SpeciesGain(g.irreps_out, C, n_species) if species_levels == "all" else NoSpeciesGain())
+        gains.append(
+            SpeciesGain(g.irreps_out, C, n_species) if species_levels == "all" else NoSpeciesGain()
+        )
         irreps_in = g.irreps_out
     if irreps_in != scalar:
         raise RuntimeError("internal error: the top level has no scalar part")
     return gates, gains
 
 
-def _checked_arguments(species: Sequence[str], cutoff: Union[float, Sequence[float]], levels: int, lmax: int,
-                       channels: int, gate: str, radial_weights: str, species_levels: str,
-                       e0: Optional[Dict[str, float]]) -> Tuple[List[str], List[float], int, Dict[str, float]]:
+def _checked_arguments(
+    species: Sequence[str],
+    cutoff: Union[float, Sequence[float]],
+    levels: int,
+    lmax: int,
+    channels: int,
+    gate: str,
+    radial_weights: str,
+    species_levels: str,
+    e0: Optional[Dict[str, float]],
+) -> Tuple[List[str], List[float], int, Dict[str, float]]:
     """The network's arguments checked (a ValueError that says what to give), and normalised:
     ``(species list, one cutoff per level, levels, e0 dict)``."""
     species = list(species)
     if not species:
-        raise ValueError("species is empty: give the chemical symbols the model should know, e.g. ['Si']")
+        raise ValueError(
+            "species is empty: give the chemical symbols the model should know, e.g. ['Si']"
+        )
     for s in species:
         if s not in atomic_numbers:
-            raise ValueError(f"unknown chemical symbol {s!r} in species; use symbols like 'Si', 'O'")
+            raise ValueError(
+                f"unknown chemical symbol {s!r} in species; use symbols like 'Si', 'O'"
+            )
     if len(set(species)) != len(species):
         raise ValueError(f"species contains duplicates: {species}")
     if int(levels) < 1:
         raise ValueError(f"levels must be >= 1, got {levels}")
     levels = int(levels)
-    cutoffs = [float(cutoff)] * levels if isinstance(cutoff, (int, float)) else [float(c) for c in cutoff]
+    cutoffs = (
+        [float(cutoff)] * levels if isinstance(cutoff, (int, float)) else [float(c) for c in cutoff]
+    )
     if len(cutoffs) != levels:
-        raise ValueError(f"cutoff lists {len(cutoffs)} values but levels = {levels}: give one per level")
+        raise ValueError(
+            f"cutoff lists {len(cutoffs)} values but levels = {levels}: give one per level"
+        )
     for c in cutoffs:
         if not (c > 0 and math.isfinite(c)):
             raise ValueError(f"cutoffs must be positive and finite (Angstrom), got {cutoffs}")

@@ -10,6 +10,7 @@ which is smooth, bounded, and leaves small fragments unchanged. A pointwise nonl
 applied to scalar (``0e``) fragments only: on any other part it would break covariance
 (paper §4, after Proposition 1).
 """
+
 from __future__ import annotations
 
 from typing import List

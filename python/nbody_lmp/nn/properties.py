@@ -10,6 +10,7 @@ the energy divided by the volume). Forces are therefore ``-dE/dr`` exactly.
 Per-level edge lists are chosen from the largest-cutoff list by distance (composition scheme:
 the level-``k`` node aggregates the atoms within the level-``k`` cutoff).
 """
+
 from __future__ import annotations
 
 from typing import Dict, List
@@ -39,8 +40,13 @@ def level_edges(model: torch.nn.Module, edge_index: torch.Tensor, vectors: torch
     return ei, ev
 
 
-def compute_properties(model: torch.nn.Module, graph: AtomicGraph, forces: bool = True, stress: bool = False,
-                       training: bool = False) -> Dict[str, torch.Tensor]:
+def compute_properties(
+    model: torch.nn.Module,
+    graph: AtomicGraph,
+    forces: bool = True,
+    stress: bool = False,
+    training: bool = False,
+) -> Dict[str, torch.Tensor]:
     """Returns ``energy [B]``, ``energies [N]`` and, if asked, ``forces [N, 3]``, ``stress [B, 3, 3]``.
 
     ``training=True`` keeps the graph of the derivatives so a force/stress loss can be back-propagated.
@@ -54,21 +60,29 @@ def compute_properties(model: torch.nn.Module, graph: AtomicGraph, forces: bool 
     n = int(graph.positions.shape[0])
     energies = model(graph.species, ei, ev, [n] * (len(ei) + 1))
     energy = torch.zeros(graph.num_systems, dtype=energies.dtype, device=energies.device).index_add(
-        0, graph.batch, energies)
+        0, graph.batch, energies
+    )
     out = {"energy": energy, "energies": energies}
     if need_grad:
         g = None
         if energy.requires_grad:  # False for a frozen model on a structure with no edges
-            (g,) = torch.autograd.grad(energy.sum(), vectors, create_graph=training, allow_unused=True)
+            (g,) = torch.autograd.grad(
+                energy.sum(), vectors, create_graph=training, allow_unused=True
+            )
         if g is None:  # no edge within any cutoff: no forces
             g = torch.zeros_like(vectors)
         i, j = graph.edge_index
         if forces:
-            out["forces"] = torch.zeros(n, 3, dtype=g.dtype, device=g.device).index_add(0, i, g).index_add(0, j, -g)
+            out["forces"] = (
+                torch.zeros(n, 3, dtype=g.dtype, device=g.device)
+                .index_add(0, i, g)
+                .index_add(0, j, -g)
+            )
         if stress:
             vir = torch.einsum("ea,eb->eab", vectors, g)
             s = torch.zeros(graph.num_systems, 3, 3, dtype=g.dtype, device=g.device).index_add(
-                0, graph.batch[i], vir)
+                0, graph.batch[i], vir
+            )
             volume = torch.abs(torch.linalg.det(graph.cell.to(g.dtype)))
             out["stress"] = s / volume.view(-1, 1, 1)
     return out

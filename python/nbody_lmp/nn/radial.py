@@ -20,6 +20,7 @@ Optionally a small learnable network of these invariants mixes them into ``n_rad
 ``R(r) = f(x) MLP(u(r))`` (the envelope again outside, so a bias cannot leak past the cutoff).
 Radial weights are invariant, so covariance is untouched.
 """
+
 from __future__ import annotations
 
 import torch
@@ -42,7 +43,9 @@ class Envelope(torch.nn.Module):
 def check_min_distance(min_distance: float, cutoff: float) -> float:
     """``min_distance`` (Angstrom) as a float, or a ValueError unless ``0 < min_distance < cutoff``."""
     if not 0 < min_distance < cutoff:
-        raise ValueError(f"radial min_distance must be > 0 and below the cutoff {cutoff}, got {min_distance}")
+        raise ValueError(
+            f"radial min_distance must be > 0 and below the cutoff {cutoff}, got {min_distance}"
+        )
     return float(min_distance)
 
 
@@ -50,15 +53,23 @@ def radial_mixer(n_in: int, n_radial: int, hidden: int) -> torch.nn.Module:
     """The small network that mixes ``n_in`` basis functions into ``n_radial`` radial functions
     (one hidden SiLU layer of width ``hidden``), or the identity when ``n_radial == 0``."""
     if n_radial > 0:
-        return torch.nn.Sequential(torch.nn.Linear(n_in, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, n_radial))
+        return torch.nn.Sequential(
+            torch.nn.Linear(n_in, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, n_radial)
+        )
     return torch.nn.Identity()
 
 
 class InversePowerRadial(torch.nn.Module):
     """The paper's ``(r/r_c)^-s`` for ``s = 0..S`` times the envelope, optionally MLP-mixed."""
 
-    def __init__(self, cutoff: float, max_power: int = 2, n_radial: int = 0, hidden: int = 16,
-                 min_distance: float = 0.5):
+    def __init__(
+        self,
+        cutoff: float,
+        max_power: int = 2,
+        n_radial: int = 0,
+        hidden: int = 16,
+        min_distance: float = 0.5,
+    ):
         super().__init__()
         if max_power < 0:
             raise ValueError(f"radial max_power must be >= 0, got {max_power}")

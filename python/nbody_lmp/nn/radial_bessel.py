@@ -17,6 +17,7 @@ functions on ``[0, r_c]``. A small learnable network may mix them into ``n_radia
 terms are held at their value there, the same rule as the inverse powers, so radial tables
 (:mod:`.radial_table`) start at the same point whatever the basis.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,14 @@ from .radial import Envelope, check_min_distance, radial_mixer
 class BesselRadial(torch.nn.Module):
     """``u_n(r) = b_n(r) f(r / r_c)`` for ``n = 1..N``, optionally MLP-mixed: ``r [E] -> [E, num_out]``."""
 
-    def __init__(self, cutoff: float, n_basis: int = 8, n_radial: int = 0, hidden: int = 16,
-                 min_distance: float = 0.5):
+    def __init__(
+        self,
+        cutoff: float,
+        n_basis: int = 8,
+        n_radial: int = 0,
+        hidden: int = 16,
+        min_distance: float = 0.5,
+    ):
         super().__init__()
         if n_basis < 1:
             raise ValueError(f"the Bessel radial basis needs n_basis >= 1, got {n_basis}")
@@ -39,8 +46,10 @@ class BesselRadial(torch.nn.Module):
         self.cutoff = float(cutoff)
         self.n_basis = int(n_basis)
         self.prefactor = math.sqrt(2.0 / self.cutoff)
-        self.register_buffer("frequencies", torch.arange(1, n_basis + 1, dtype=torch.get_default_dtype())
-                             * (math.pi / self.cutoff))
+        self.register_buffer(
+            "frequencies",
+            torch.arange(1, n_basis + 1, dtype=torch.get_default_dtype()) * (math.pi / self.cutoff),
+        )
         self.use_mlp = n_radial > 0
         self.num_out = n_radial if self.use_mlp else self.n_basis
         self.mlp = radial_mixer(self.n_basis, n_radial, hidden)

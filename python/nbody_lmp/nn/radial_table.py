@@ -16,6 +16,7 @@ cubic extrapolated to ``r = 0``); beyond ``r_c`` the value is exactly zero, like
 (within a rounding of ``r_c`` the last interval's cubic gives zero to the coefficients'
 rounding). Covariance is untouched: only invariant factors change.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -42,10 +43,14 @@ class TabulatedRadial(torch.nn.Module):
     table then holds ``S`` columns instead of ``C x (L+1)``, and one small matmul per call mixes them
     (gathering ``7 x C x (L+1)`` coefficients per edge would cost more than the arithmetic)."""
 
-    def __init__(self, radial: torch.nn.Module, cutoff: float, points: int = 2048, r_min: float = R_MIN):
+    def __init__(
+        self, radial: torch.nn.Module, cutoff: float, points: int = 2048, r_min: float = R_MIN
+    ):
         super().__init__()
         if points < 2 or not 0 < r_min < cutoff:
-            raise ValueError(f"radial table needs >= 2 points and 0 < r_min < cutoff, got {points}, {r_min}, {cutoff}")
+            raise ValueError(
+                f"radial table needs >= 2 points and 0 < r_min < cutoff, got {points}, {r_min}, {cutoff}"
+            )
         self.cutoff = float(cutoff)
         self.r_min = float(r_min)
         self.points = int(points)
@@ -56,11 +61,19 @@ class TabulatedRadial(torch.nn.Module):
         mixing = getattr(f64, "weight", None) if hasattr(f64, "base") else None
         self.mixed = mixing is not None
         tabulated = f64.base if self.mixed else f64
-        r = torch.linspace(self.r_min, self.cutoff, self.points, dtype=torch.float64).requires_grad_(True)
+        r = torch.linspace(
+            self.r_min, self.cutoff, self.points, dtype=torch.float64
+        ).requires_grad_(True)
         y = tabulated(r)
         self.out_shape = list(f64(r[:1]).shape[1:])
         y = y.reshape(self.points, -1)
-        dy = torch.stack([torch.autograd.grad(y[:, k].sum(), r, retain_graph=True)[0] for k in range(y.shape[1])], 1)
+        dy = torch.stack(
+            [
+                torch.autograd.grad(y[:, k].sum(), r, retain_graph=True)[0]
+                for k in range(y.shape[1])
+            ],
+            1,
+        )
         y, dy = y.detach(), dy.detach() * self.h  # derivative in grid units
         y[-1] = 0.0  # the envelope is exactly zero at r_c, with zero slope
         dy[-1] = 0.0
@@ -76,7 +89,10 @@ class TabulatedRadial(torch.nn.Module):
         rows = torch.cat([below, rows, torch.zeros_like(rows[:1])], 0)
         self.register_buffer("coeff", rows.reshape(self.points + 1, -1).to(dtype))  # [G+1, 7*S]
         self.n_out = y.shape[1]
-        self.register_buffer("mixing", (mixing.detach() if self.mixed else torch.zeros(0, 0, dtype=torch.float64)).to(dtype))
+        self.register_buffer(
+            "mixing",
+            (mixing.detach() if self.mixed else torch.zeros(0, 0, dtype=torch.float64)).to(dtype),
+        )
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         # value p(t) and derivative p'(t) / h without autograd; the derivative enters through
@@ -111,14 +127,24 @@ def _float64_copy(module: torch.nn.Module) -> torch.nn.Module:
     return m
 
 
-def tabulate_radials(model: torch.nn.Module, points: int = 2048, r_min: Optional[float] = None) -> int:
+def tabulate_radials(
+    model: torch.nn.Module, points: int = 2048, r_min: Optional[float] = None
+) -> int:
     """Replace the ``radial`` of every neighbourhood-fragments module of ``model`` by its table, in
     place (the model must be frozen: the table does not train). Returns how many were replaced."""
     n = 0
     for m in list(model.modules()):
         radial = getattr(m, "radial", None)
-        if radial is not None and hasattr(m, "inv_num_children") and not isinstance(radial, TabulatedRadial):
-            m.radial = TabulatedRadial(radial, radial.cutoff, points,
-                                       radial_min_distance(radial) if r_min is None else r_min)
+        if (
+            radial is not None
+            and hasattr(m, "inv_num_children")
+            and not isinstance(radial, TabulatedRadial)
+        ):
+            m.radial = TabulatedRadial(
+                radial,
+                radial.cutoff,
+                points,
+                radial_min_distance(radial) if r_min is None else r_min,
+            )
             n += 1
     return n

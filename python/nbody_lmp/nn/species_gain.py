@@ -13,6 +13,7 @@ map that combines whole fragments of one part with weights that are scalars of t
 covariance; the species is one), and the bias is an invariant added to an invariant. The gains
 start at 1 and the biases at 0, so training starts from the leaves-only network.
 """
+
 from __future__ import annotations
 
 from typing import List, Sequence
@@ -39,17 +40,17 @@ class SpeciesGain(torch.nn.Module):
         self.scalar_offset: int = scalars[0] if scalars else -1
 
     def forward(self, x: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
-        g = self.gain[species]                                    # [n, C, parts]
+        g = self.gain[species]  # [n, C, parts]
         cols: List[torch.Tensor] = []
         k = 0
         for d in self.part_dims:
-            cols.append(g[:, :, k:k + 1].expand(-1, -1, d))
+            cols.append(g[:, :, k : k + 1].expand(-1, -1, d))
             k += 1
         y = x * torch.cat(cols, dim=-1)
         if self.scalar_offset >= 0:
             o = self.scalar_offset
-            b = self.bias[species].unsqueeze(-1)                  # [n, C, 1]
-            y = torch.cat([y[:, :, :o], y[:, :, o:o + 1] + b, y[:, :, o + 1:]], dim=-1)
+            b = self.bias[species].unsqueeze(-1)  # [n, C, 1]
+            y = torch.cat([y[:, :, :o], y[:, :, o : o + 1] + b, y[:, :, o + 1 :]], dim=-1)
         return y
 
 

@@ -5,6 +5,7 @@ A covariant state with ``C`` channels of every part of its type is stored flat a
 states (and products of them, paper §4.1, eq. 13) into lists of per-part fragment stacks
 ``[n, F, 2l+1]`` that :class:`~nbody_lmp.nn.mixing.PartMixing` (Proposition 1) consumes.
 """
+
 from __future__ import annotations
 
 from typing import List, Sequence
@@ -23,7 +24,9 @@ def split_parts(x: torch.Tensor, offsets: List[int], dims: List[int]) -> List[to
     return list(x.split(dims, dim=-1))
 
 
-def split_blocks(y: torch.Tensor, offsets: List[int], paths: List[int], dims: List[int]) -> List[torch.Tensor]:
+def split_blocks(
+    y: torch.Tensor, offsets: List[int], paths: List[int], dims: List[int]
+) -> List[torch.Tensor]:
     """CG output ``[n, F, D_cg]`` -> per-output-part ``[n, F * paths, 2l+1]``.
 
     One ``split`` (its backward is one concatenation, not a zero-filled tensor per slice)."""
@@ -46,7 +49,9 @@ class CGBlocks(ExactConstants):
     ``nbody::cg_product`` of the operator library (:mod:`nbody_lmp.ops`); ``sparse = False`` (or
     CUDA) takes the dense matrix product, the same sums."""
 
-    def __init__(self, irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep]):
+    def __init__(
+        self, irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep]
+    ):
         super().__init__()
         plan = CGPlan(irreps1, irreps2, irreps_out)
         self.irreps_out: List[Irrep] = plan.irreps_out
@@ -77,14 +82,17 @@ class CGBlocks(ExactConstants):
     def matrix_product(self, outer: torch.Tensor) -> torch.Tensor:
         """``[m, D1*D2] -> [m, D_cg]``: the CG transform alone."""
         if self.sparse and outer.device.type == "cpu":
-            return torch.ops.nbody.cg_linear(outer, self.entry_ab, self.entry_k, self.entry_value, self.d_out)
+            return torch.ops.nbody.cg_linear(
+                outer, self.entry_ab, self.entry_k, self.entry_value, self.d_out
+            )
         return outer @ self.matrix.to(outer.dtype)
 
     def product(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """``CG(u (x) v)`` row by row: ``u [m, D1], v [m, D2] -> [m, D_cg]``."""
         if self.sparse and u.device.type == "cpu":
-            return torch.ops.nbody.cg_product(u, v, self.entry_a, self.entry_b, self.entry_k, self.entry_value,
-                                              self.d_out)
+            return torch.ops.nbody.cg_product(
+                u, v, self.entry_a, self.entry_b, self.entry_k, self.entry_value, self.d_out
+            )
         return self.matrix_product((u.unsqueeze(-1) * v.unsqueeze(-2)).flatten(-2))
 
     def split(self, y: torch.Tensor) -> List[torch.Tensor]:
@@ -92,7 +100,9 @@ class CGBlocks(ExactConstants):
         return split_blocks(y, self.offsets, self.paths, self.dims)
 
 
-def diagonal_cg(irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep]) -> torch.Tensor:
+def diagonal_cg(
+    irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep]
+) -> torch.Tensor:
     """``M [D, D_out]`` with ``CG(u (x) v) = (u * v) @ M`` when the CG matrix only pairs component
     ``i`` of ``u`` with component ``i`` of ``v`` (e.g. every output is a scalar: ``l1 = l2``, ``m1 = m2``
     in the real basis); an empty ``[0, 0]`` tensor otherwise. Built in float64 from the plan."""
@@ -115,7 +125,9 @@ class ChannelwiseProduct(ExactConstants):
     scalar-only output), the ``D1 x D2`` outer product is skipped: ``(u * v) @ M``, the same sum
     without its zero terms."""
 
-    def __init__(self, irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep]):
+    def __init__(
+        self, irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep]
+    ):
         super().__init__()
         self.cg = CGBlocks(irreps1, irreps2, irreps_out)
         self.irreps_out = self.cg.irreps_out
@@ -130,7 +142,9 @@ class ChannelwiseProduct(ExactConstants):
             y = ((u * v).reshape(n * C, -1) @ self.diag_matrix.to(u.dtype)).reshape(n, C, -1)
             return split_blocks(y, self.cg.offsets, self.cg.paths, self.cg.dims)
         n, C = u.shape[0], u.shape[1]
-        y = self.cg.product(u.reshape(n * C, self.cg.d1), v.reshape(n * C, self.cg.d2)).view(n, C, -1)
+        y = self.cg.product(u.reshape(n * C, self.cg.d1), v.reshape(n * C, self.cg.d2)).view(
+            n, C, -1
+        )
         return split_blocks(y, self.cg.offsets, self.cg.paths, self.cg.dims)
 
 

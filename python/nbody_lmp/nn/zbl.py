@@ -19,6 +19,7 @@ model that MD runs, and the exported file carries both (the pair style needs no
 ``hybrid/overlay``). The term is a sum of invariant pair functions: rotation, reflection and
 permutation invariance hold exactly, and forces are its exact gradient.
 """
+
 from __future__ import annotations
 
 from typing import List, Sequence
@@ -40,15 +41,22 @@ class ZBLRepulsion(torch.nn.Module):
     def __init__(self, species: Sequence[str], first_cutoff: float):
         super().__init__()
         z = torch.tensor([float(atomic_numbers[s]) for s in species], dtype=torch.float64)
-        r_cov = torch.tensor([float(covalent_radii[atomic_numbers[s]]) for s in species], dtype=torch.float64)
+        r_cov = torch.tensor(
+            [float(covalent_radii[atomic_numbers[s]]) for s in species], dtype=torch.float64
+        )
         outer = r_cov[:, None] + r_cov[None, :]
         if float(outer.max()) > first_cutoff:
-            raise ValueError(f"zbl: the repulsion reaches {float(outer.max()):.2f} A (the sum of covalent radii) but "
-                             f"the first level's cutoff is {first_cutoff} A; raise the cutoff or set model.zbl: false")
+            raise ValueError(
+                f"zbl: the repulsion reaches {float(outer.max()):.2f} A (the sum of covalent radii) but "
+                f"the first level's cutoff is {first_cutoff} A; raise the cutoff or set model.zbl: false"
+            )
         self.n_species = len(species)
         # pair tables, flattened over (species of the centre) * S + (species of the neighbour)
         self.register_buffer("charge_product", (COULOMB * z[:, None] * z[None, :]).flatten())
-        self.register_buffer("inv_screening", ((z[:, None] ** 0.23 + z[None, :] ** 0.23) / SCREENING_LENGTH).flatten())
+        self.register_buffer(
+            "inv_screening",
+            ((z[:, None] ** 0.23 + z[None, :] ** 0.23) / SCREENING_LENGTH).flatten(),
+        )
         self.register_buffer("outer", outer.flatten())
         self.screening_c: List[float] = list(SCREENING_C)
         self.screening_d: List[float] = list(SCREENING_D)
@@ -63,11 +71,18 @@ class ZBLRepulsion(torch.nn.Module):
         f = self.envelope(r / self.outer.to(r.dtype)[pair])
         return self.charge_product.to(r.dtype)[pair] / r * screen * f
 
-    def forward(self, species: torch.Tensor, edge_index: torch.Tensor, edge_vectors: torch.Tensor,
-                n_out: int) -> torch.Tensor:
+    def forward(
+        self,
+        species: torch.Tensor,
+        edge_index: torch.Tensor,
+        edge_vectors: torch.Tensor,
+        n_out: int,
+    ) -> torch.Tensor:
         center, neighbour = edge_index[0], edge_index[1]
         pair = species[center] * self.n_species + species[neighbour]
         r = torch.linalg.norm(edge_vectors, dim=-1)
         near = torch.nonzero((center < n_out) & (r < self.outer.to(r.dtype)[pair])).squeeze(-1)
         e = 0.5 * self.pair_energy(r[near], pair[near])
-        return torch.zeros(n_out, dtype=edge_vectors.dtype, device=edge_vectors.device).index_add(0, center[near], e)
+        return torch.zeros(n_out, dtype=edge_vectors.dtype, device=edge_vectors.device).index_add(
+            0, center[near], e
+        )

@@ -11,6 +11,7 @@ transform is linear; docs/theory.md, "Departures from the paper, and why": "Node
 work"). Sums are divided by a constant (the average number of children, an invariant), a
 covariant normalisation that keeps activations O(1).
 """
+
 from __future__ import annotations
 
 from typing import List, Sequence
@@ -28,8 +29,14 @@ from .tensor_product import CGBlocks
 class NeighbourhoodFragments(torch.nn.Module):
     """``sum_j psi_j (x) Y(d_ij) R_s(|d_ij|)``, CG-decomposed: per output part ``[n, C*S*paths, 2l+1]``."""
 
-    def __init__(self, irreps_in: Sequence[Irrep], channels: int, lmax_sh: int, irreps_out: Sequence[Irrep],
-                 radial: InversePowerRadial):
+    def __init__(
+        self,
+        irreps_in: Sequence[Irrep],
+        channels: int,
+        lmax_sh: int,
+        irreps_out: Sequence[Irrep],
+        radial: InversePowerRadial,
+    ):
         super().__init__()
         self.sh = SphericalHarmonics(lmax_sh)
         self.radial = radial
@@ -42,8 +49,15 @@ class NeighbourhoodFragments(torch.nn.Module):
         self.d_sh = self.cg.d2
         self.register_buffer("inv_num_children", torch.ones(()))
 
-    def forward(self, x: torch.Tensor, center: torch.Tensor, child: torch.Tensor, vectors: torch.Tensor,
-                n_out: int, edge_weight: torch.Tensor) -> List[torch.Tensor]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        center: torch.Tensor,
+        child: torch.Tensor,
+        vectors: torch.Tensor,
+        n_out: int,
+        edge_weight: torch.Tensor,
+    ) -> List[torch.Tensor]:
         """``edge_weight [E]`` multiplies each child's term (1 for a plain gate)."""
         r = torch.linalg.norm(vectors, dim=-1)
         w = self.radial(r) * (edge_weight * self.inv_num_children).unsqueeze(-1)  # [E, S]
@@ -55,8 +69,13 @@ class NeighbourhoodFragments(torch.nn.Module):
         return self.cg(a)
 
 
-def make_fragments(irreps_in: Sequence[Irrep], channels: int, lmax_sh: int, irreps_out: Sequence[Irrep],
-                   radial: torch.nn.Module) -> torch.nn.Module:
+def make_fragments(
+    irreps_in: Sequence[Irrep],
+    channels: int,
+    lmax_sh: int,
+    irreps_out: Sequence[Irrep],
+    radial: torch.nn.Module,
+) -> torch.nn.Module:
     """The neighbourhood fragments that go with ``radial``: shared (``C x S``) or per-channel radial weights."""
     if isinstance(radial, ChannelRadial):
         return ChannelNeighbourhoodFragments(irreps_in, channels, lmax_sh, irreps_out, radial)
@@ -66,16 +85,32 @@ def make_fragments(irreps_in: Sequence[Irrep], channels: int, lmax_sh: int, irre
 class ZerothOrderGate(torch.nn.Module):
     """Eq. (10): neighbourhood fragments + own child, mixed by ``W^l``."""
 
-    def __init__(self, irreps_in: Sequence[Irrep], channels_in: int, irreps_out: Sequence[Irrep],
-                 channels_out: int, lmax_sh: int, radial: InversePowerRadial, hidden: bool):
+    def __init__(
+        self,
+        irreps_in: Sequence[Irrep],
+        channels_in: int,
+        irreps_out: Sequence[Irrep],
+        channels_out: int,
+        lmax_sh: int,
+        radial: InversePowerRadial,
+        hidden: bool,
+    ):
         super().__init__()
         self.sums = make_fragments(irreps_in, channels_in, lmax_sh, irreps_out, radial)
-        self.out = GateOutput(irreps_in, channels_in, [self.sums.irreps_out], [self.sums.fragments],
-                              irreps_out, channels_out, hidden)
+        self.out = GateOutput(
+            irreps_in,
+            channels_in,
+            [self.sums.irreps_out],
+            [self.sums.fragments],
+            irreps_out,
+            channels_out,
+            hidden,
+        )
         self.irreps_out: List[Irrep] = self.out.irreps_out
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_vectors: torch.Tensor,
-                n_out: int) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, edge_index: torch.Tensor, edge_vectors: torch.Tensor, n_out: int
+    ) -> torch.Tensor:
         ones = torch.ones(edge_vectors.shape[0], dtype=x.dtype, device=x.device)
         frags = self.sums(x, edge_index[0], edge_index[1], edge_vectors, n_out, ones)
         return self.out(x[:n_out], [frags])

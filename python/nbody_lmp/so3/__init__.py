@@ -2,6 +2,7 @@
 the parity of docs/theory.md, "Departures from the paper, and why": "Real basis", "O(3), not only
 SO(3)"): types with parity, real spherical harmonics, real Clebsch–Gordan coefficients and
 products, Wigner D matrices."""
+
 from .clebsch_gordan import clebsch_gordan, complex_clebsch_gordan, complex_to_real
 from .irreps import Irrep, Irreps, natural_irreps, sh_irrep
 from .products import CGPlan, FlatLayout, cg_product
@@ -9,7 +10,20 @@ from .spherical_harmonics import SphericalHarmonics, spherical_harmonics
 from .wigner import o3_D, random_rotation, so3_generators, wigner_D
 
 __all__ = [
-    "Irrep", "Irreps", "natural_irreps", "sh_irrep", "SphericalHarmonics", "spherical_harmonics",
-    "clebsch_gordan", "complex_clebsch_gordan", "complex_to_real", "CGPlan", "FlatLayout", "cg_product",
-    "wigner_D", "o3_D", "so3_generators", "random_rotation",
+    "Irrep",
+    "Irreps",
+    "natural_irreps",
+    "sh_irrep",
+    "SphericalHarmonics",
+    "spherical_harmonics",
+    "clebsch_gordan",
+    "complex_clebsch_gordan",
+    "complex_to_real",
+    "CGPlan",
+    "FlatLayout",
+    "cg_product",
+    "wigner_D",
+    "o3_D",
+    "so3_generators",
+    "random_rotation",
 ]

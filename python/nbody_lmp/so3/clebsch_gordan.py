@@ -13,6 +13,7 @@ is fixed so that the first nonzero entry is positive. The columns are orthonorma
 (``sum_{m1 m2} C[m1,m2,m] C[m1,m2,m'] = delta``), as for the complex values.
 Cached per ``(l1, l2, l)``.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -25,10 +26,18 @@ import torch
 
 def complex_clebsch_gordan(l1: int, m1: int, l2: int, m2: int, l: int, m: int) -> float:
     """``<l1 m1 l2 m2 | l m>`` with the Condon–Shortley phase (Racah's formula)."""
-    if m1 + m2 != m or not (abs(l1 - l2) <= l <= l1 + l2) or abs(m1) > l1 or abs(m2) > l2 or abs(m) > l:
+    if (
+        m1 + m2 != m
+        or not (abs(l1 - l2) <= l <= l1 + l2)
+        or abs(m1) > l1
+        or abs(m2) > l2
+        or abs(m) > l
+    ):
         return 0.0
     f = factorial
-    pre = Fraction((2 * l + 1) * f(l + l1 - l2) * f(l - l1 + l2) * f(l1 + l2 - l), f(l1 + l2 + l + 1))
+    pre = Fraction(
+        (2 * l + 1) * f(l + l1 - l2) * f(l - l1 + l2) * f(l1 + l2 - l), f(l1 + l2 + l + 1)
+    )
     pre *= f(l + m) * f(l - m) * f(l1 - m1) * f(l1 + m1) * f(l2 - m2) * f(l2 + m2)
     s = Fraction(0)
     for k in range(0, l1 + l2 - l + 1):

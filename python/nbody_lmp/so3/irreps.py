@@ -9,6 +9,7 @@ multiplied by ``p``.
 
 The readable string form is ``"8x0e + 8x1o + 4x2e"``: multiplicity ``x`` ``l`` parity.
 """
+
 from __future__ import annotations
 
 import re
@@ -67,7 +68,9 @@ class Irreps:
             items = [(int(mul), Irrep(*ir)) for mul, ir in parts]
         for mul, ir in items:
             if mul < 0 or ir.l < 0 or ir.p not in (1, -1):
-                raise ValueError(f"invalid part {mul}x{ir}: multiplicity and l must be >= 0, parity +-1")
+                raise ValueError(
+                    f"invalid part {mul}x{ir}: multiplicity and l must be >= 0, parity +-1"
+                )
         self.parts: List[Tuple[int, Irrep]] = items
 
     @staticmethod

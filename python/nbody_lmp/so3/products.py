@@ -11,6 +11,7 @@ allow and that the wanted output parts contain, with one dense matrix ``[D1 * D2
 built once at construction (it depends only on the model's types). The output columns
 are grouped by output part, each group ``[paths, 2l+1]`` with one row per path ``(a, b)``.
 """
+
 from __future__ import annotations
 
 from typing import List, Sequence, Tuple
@@ -46,8 +47,13 @@ class FlatLayout:
 class CGPlan:
     """All CG paths ``(a in irreps1) (x) (b in irreps2) -> o in irreps_out`` as one matrix."""
 
-    def __init__(self, irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep],
-                 dtype: torch.dtype = torch.float64):
+    def __init__(
+        self,
+        irreps1: Sequence[Irrep],
+        irreps2: Sequence[Irrep],
+        irreps_out: Sequence[Irrep],
+        dtype: torch.dtype = torch.float64,
+    ):
         self.in1, self.in2 = FlatLayout(irreps1), FlatLayout(irreps2)
         self.paths: List[List[Tuple[Irrep, Irrep]]] = []
         blocks = []
@@ -79,8 +85,13 @@ class CGPlan:
         return outer @ self.matrix.to(outer.dtype)
 
 
-def cg_product(x1: torch.Tensor, irreps1: Sequence[Irrep], x2: torch.Tensor, irreps2: Sequence[Irrep],
-               irreps_out: Sequence[Irrep]) -> Tuple[torch.Tensor, CGPlan]:
+def cg_product(
+    x1: torch.Tensor,
+    irreps1: Sequence[Irrep],
+    x2: torch.Tensor,
+    irreps2: Sequence[Irrep],
+    irreps_out: Sequence[Irrep],
+) -> Tuple[torch.Tensor, CGPlan]:
     """CG product of two flat states ``[..., D1]``, ``[..., D2]`` -> fragments ``[..., D_out]``."""
     plan = CGPlan(irreps1, irreps2, irreps_out, dtype=x1.dtype)
     outer = (x1.unsqueeze(-1) * x2.unsqueeze(-2)).flatten(-2)

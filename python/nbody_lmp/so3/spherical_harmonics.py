@@ -18,6 +18,7 @@ The harmonics are evaluated as polynomials of the unit vector (no angles): with
 
 so values and gradients are smooth everywhere on the sphere, poles included. TorchScript-able.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,7 +47,9 @@ class SphericalHarmonics(torch.nn.Module):
                 norms.append(n * (math.sqrt(2.0) if m > 0 else 1.0))
         self.norms = norms
         # (2m-1)!! for Q_m^m
-        self.double_factorials = [float(math.prod(range(2 * m - 1, 0, -2))) for m in range(lmax + 1)]
+        self.double_factorials = [
+            float(math.prod(range(2 * m - 1, 0, -2))) for m in range(lmax + 1)
+        ]
 
     def forward(self, vectors: torch.Tensor) -> torch.Tensor:
         L = self.lmax
@@ -66,8 +69,10 @@ class SphericalHarmonics(torch.nn.Module):
             if m + 1 <= L:
                 Q[(m + 1) * (L + 1) + m] = (2 * m + 1) * z * qmm
             for l in range(m + 2, L + 1):
-                Q[l * (L + 1) + m] = ((2 * l - 1) * z * Q[(l - 1) * (L + 1) + m]
-                                      - (l + m - 1) * Q[(l - 2) * (L + 1) + m]) / (l - m)
+                Q[l * (L + 1) + m] = (
+                    (2 * l - 1) * z * Q[(l - 1) * (L + 1) + m]
+                    - (l + m - 1) * Q[(l - 2) * (L + 1) + m]
+                ) / (l - m)
         out: List[torch.Tensor] = []
         for l in range(L + 1):
             for m in range(-l, l + 1):

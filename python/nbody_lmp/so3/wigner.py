@@ -10,6 +10,7 @@ under an improper rotation a part ``(l, p)`` also picks up ``p`` (O(3): docs/the
 exponential of the rotation's axis-angle form. So ``Y(R r) = D(R) Y(r)`` and
 ``D(R1 R2) = D(R1) D(R2)`` are genuine tests of the harmonics (tests/python/test_so3.py).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -22,7 +23,14 @@ from .spherical_harmonics import spherical_harmonics
 
 # generators of rotations about x, y, z: (K_a)_{bc} = -eps_{abc}
 _K = np.zeros((3, 3, 3))
-for a, b, c, s in [(0, 1, 2, 1), (1, 2, 0, 1), (2, 0, 1, 1), (0, 2, 1, -1), (1, 0, 2, -1), (2, 1, 0, -1)]:
+for a, b, c, s in [
+    (0, 1, 2, 1),
+    (1, 2, 0, 1),
+    (2, 0, 1, 1),
+    (0, 2, 1, -1),
+    (1, 0, 2, -1),
+    (2, 1, 0, -1),
+]:
     _K[a, b, c] = -s
 
 
@@ -38,7 +46,8 @@ def so3_generators(l: int) -> torch.Tensor:
     sl = slice(l * l, (l + 1) * (l + 1))
     Y = spherical_harmonics(l, pts)[:, sl]  # [P, 2l+1]
     grads = torch.stack(
-        [torch.autograd.grad(Y[:, m].sum(), pts, retain_graph=True)[0] for m in range(2 * l + 1)], dim=1
+        [torch.autograd.grad(Y[:, m].sum(), pts, retain_graph=True)[0] for m in range(2 * l + 1)],
+        dim=1,
     )  # [P, 2l+1, 3]
     out = []
     K = torch.from_numpy(_K)
@@ -61,7 +70,14 @@ def rotation_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
     k = int(np.argmax(cands))
     if k == 0:
         w = np.sqrt(1 + t) / 2
-        q = np.array([w, (Rn[2, 1] - Rn[1, 2]) / (4 * w), (Rn[0, 2] - Rn[2, 0]) / (4 * w), (Rn[1, 0] - Rn[0, 1]) / (4 * w)])
+        q = np.array(
+            [
+                w,
+                (Rn[2, 1] - Rn[1, 2]) / (4 * w),
+                (Rn[0, 2] - Rn[2, 0]) / (4 * w),
+                (Rn[1, 0] - Rn[0, 1]) / (4 * w),
+            ]
+        )
     else:
         i = k - 1
         j, kk = (i + 1) % 3, (i + 2) % 3

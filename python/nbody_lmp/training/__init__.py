@@ -7,14 +7,39 @@ README.md, "Ensembles: is the MD still where the model was trained?") and plots 
     from nbody_lmp.training import load_config, Trainer
     result = Trainer(load_config("config.yaml")).run()      # CLI: nbody-lmp train config.yaml
 """
-from .checkpoint import export_checkpoint, find_checkpoint, load_any_model, load_checkpoint, model_from_checkpoint
+
+from .checkpoint import (
+    export_checkpoint,
+    find_checkpoint,
+    load_any_model,
+    load_checkpoint,
+    model_from_checkpoint,
+)
 from .config import ConfigError, TrainConfig, config_from_dict, load_config, valid_keys
 from .ensemble import EnsembleResult, EnsembleTrainer, export_ensemble, is_ensemble_dir
 from .losses import WeightedLoss
 from .metrics import MetricsAccumulator, format_table
 from .trainer import Trainer, TrainResult, evaluate_model
 
-__all__ = ["ConfigError", "TrainConfig", "config_from_dict", "load_config", "valid_keys", "WeightedLoss",
-           "MetricsAccumulator", "format_table", "Trainer", "TrainResult", "evaluate_model", "export_checkpoint",
-           "find_checkpoint", "load_any_model", "load_checkpoint", "model_from_checkpoint", "EnsembleTrainer",
-           "EnsembleResult", "export_ensemble", "is_ensemble_dir"]
+__all__ = [
+    "ConfigError",
+    "TrainConfig",
+    "config_from_dict",
+    "load_config",
+    "valid_keys",
+    "WeightedLoss",
+    "MetricsAccumulator",
+    "format_table",
+    "Trainer",
+    "TrainResult",
+    "evaluate_model",
+    "export_checkpoint",
+    "find_checkpoint",
+    "load_any_model",
+    "load_checkpoint",
+    "model_from_checkpoint",
+    "EnsembleTrainer",
+    "EnsembleResult",
+    "export_ensemble",
+    "is_ensemble_dir",
+]

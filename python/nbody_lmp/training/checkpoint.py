@@ -23,6 +23,7 @@ A run folder holds ``last.pt`` (every epoch) and ``best.pt`` (lowest validation 
 written to a temporary file in the same folder and renamed over the old one (``os.replace``),
 so a kill at any moment leaves either the old or the new file, never a corrupt one.
 """
+
 from __future__ import annotations
 
 import io
@@ -36,8 +37,17 @@ import torch
 
 from ..export import atomic_write_bytes
 
-__all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "load_checkpoint", "find_checkpoint", "model_from_checkpoint",
-           "rng_state", "set_rng_state", "export_checkpoint", "load_any_model"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "save_checkpoint",
+    "load_checkpoint",
+    "find_checkpoint",
+    "model_from_checkpoint",
+    "rng_state",
+    "set_rng_state",
+    "export_checkpoint",
+    "load_any_model",
+]
 
 CHECKPOINT_FORMAT = "nbody-lmp-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -48,7 +58,12 @@ def save_checkpoint(path: Union[str, os.PathLike], state: Dict[str, Any]) -> Pat
     """Write ``state`` atomically (temporary file + fsync + ``os.replace``)."""
     from .. import __version__
 
-    state = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "nbody_lmp_version": __version__, **state}
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "nbody_lmp_version": __version__,
+        **state,
+    }
     buf = io.BytesIO()
     torch.save(state, buf)
     path = Path(path)
@@ -63,14 +78,20 @@ def load_checkpoint(path: Union[str, os.PathLike]) -> Dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ValueError(f"{path} is not a readable nbody-lmp checkpoint ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise ValueError(
+            f"{path} is not a readable nbody-lmp checkpoint ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not an nbody-lmp training checkpoint (for an exported model use "
-                         f"`nbody-lmp info`/`evaluate`)")
+        raise ValueError(
+            f"{path} is not an nbody-lmp training checkpoint (for an exported model use "
+            f"`nbody-lmp info`/`evaluate`)"
+        )
     if int(state.get("version", 0)) != CHECKPOINT_VERSION:
-        raise ValueError(f"{path} has checkpoint version {state.get('version')}, this nbody-lmp reads "
-                         f"version {CHECKPOINT_VERSION}")
+        raise ValueError(
+            f"{path} has checkpoint version {state.get('version')}, this nbody-lmp reads "
+            f"version {CHECKPOINT_VERSION}"
+        )
     return state
 
 
@@ -82,12 +103,18 @@ def find_checkpoint(path: Union[str, os.PathLike]) -> Path:
             if (path / name).is_file():
                 return path / name
         if any(p.is_dir() and p.name.startswith("member-") for p in path.iterdir()):
-            raise FileNotFoundError(f"{path} is the run folder of an ensemble (nbody-lmp train --ensemble): give one "
-                                    f"member, e.g. {path / 'member-0'}, or export them all with "
-                                    f"`nbody-lmp export {path} -o model.pt`")
-        raise FileNotFoundError(f"{path} holds no best.pt or last.pt: is it a run folder of `nbody-lmp train`?")
+            raise FileNotFoundError(
+                f"{path} is the run folder of an ensemble (nbody-lmp train --ensemble): give one "
+                f"member, e.g. {path / 'member-0'}, or export them all with "
+                f"`nbody-lmp export {path} -o model.pt`"
+            )
+        raise FileNotFoundError(
+            f"{path} holds no best.pt or last.pt: is it a run folder of `nbody-lmp train`?"
+        )
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: give a run folder or a checkpoint file (best.pt, last.pt)")
+        raise FileNotFoundError(
+            f"{path} does not exist: give a run folder or a checkpoint file (best.pt, last.pt)"
+        )
     return path
 
 
@@ -99,7 +126,9 @@ def model_from_checkpoint(state: Dict[str, Any], weights: str = "eval"):
     # a model_config without radial_weights holds shared radial weights (its network has no other kind)
     config.setdefault("radial_weights", "shared")
     model = NBodyNetwork(**config, dtype=DTYPES[state["dtype"]])
-    key = "eval_state" if weights == "eval" and state.get("eval_state") is not None else "model_state"
+    key = (
+        "eval_state" if weights == "eval" and state.get("eval_state") is not None else "model_state"
+    )
     model.load_state_dict(state[key])
     model.set_shortest_distances((state.get("data_summary") or {}).get("shortest_distances"))
     return model.eval()
@@ -111,8 +140,13 @@ def rng_state() -> Dict[str, Any]:
     py_state = random.getstate()
     return {
         "torch": torch.get_rng_state(),
-        "numpy": {"name": np_state[0], "keys": torch.from_numpy(np_state[1].astype(np.int64)),
-                  "pos": int(np_state[2]), "has_gauss": int(np_state[3]), "cached": float(np_state[4])},
+        "numpy": {
+            "name": np_state[0],
+            "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached": float(np_state[4]),
+        },
         "python": [py_state[0], list(py_state[1]), py_state[2]],
     }
 
@@ -120,7 +154,9 @@ def rng_state() -> Dict[str, Any]:
 def set_rng_state(state: Dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     n = state["numpy"]
-    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    np.random.set_state(
+        (n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"])
+    )
     p = state["python"]
     random.setstate((p[0], tuple(p[1]), p[2]))
 
@@ -147,12 +183,19 @@ def training_metadata(state: Dict[str, Any], source: Optional[Path] = None) -> D
     if state.get("final_metrics"):
         meta["metrics"] = state["final_metrics"]
     elif best:
-        meta["metrics"] = {"validation_at_best_epoch": {k: v for k, v in best.items() if k.startswith("val_")}}
+        meta["metrics"] = {
+            "validation_at_best_epoch": {k: v for k, v in best.items() if k.startswith("val_")}
+        }
     return meta
 
 
-def export_checkpoint(source: Union[str, os.PathLike], output: Union[str, os.PathLike], dtype: Optional[str] = None,
-                      overwrite: bool = False, radial_table: int = 0) -> Tuple[Path, Dict[str, Any]]:
+def export_checkpoint(
+    source: Union[str, os.PathLike],
+    output: Union[str, os.PathLike],
+    dtype: Optional[str] = None,
+    overwrite: bool = False,
+    radial_table: int = 0,
+) -> Tuple[Path, Dict[str, Any]]:
     """Export the evaluation weights of a run folder (its best.pt) or a checkpoint file."""
     from ..export import export
 
@@ -162,8 +205,14 @@ def export_checkpoint(source: Union[str, os.PathLike], output: Union[str, os.Pat
     output = Path(output)
     if output.resolve() == ckpt.resolve():
         raise ValueError(f"the output {output} is the checkpoint itself: choose another file name")
-    path = export(model, output, dtype=dtype, metadata=training_metadata(state, ckpt), overwrite=overwrite,
-                  radial_table=radial_table)
+    path = export(
+        model,
+        output,
+        dtype=dtype,
+        metadata=training_metadata(state, ckpt),
+        overwrite=overwrite,
+        radial_table=radial_table,
+    )
     return path, state
 
 
@@ -174,8 +223,10 @@ def load_any_model(path: Union[str, os.PathLike], device: str = "cpu"):
         state = load_checkpoint(find_checkpoint(path))
         return model_from_checkpoint(state).to(device), training_metadata(state, path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: give an exported model (nbody-lmp export), a checkpoint "
-                                f"or a run folder")
+        raise FileNotFoundError(
+            f"{path} does not exist: give an exported model (nbody-lmp export), a checkpoint "
+            f"or a run folder"
+        )
     import zipfile
 
     # a TorchScript file has a "<name>/code/" folder; a torch.save checkpoint does not
@@ -183,7 +234,9 @@ def load_any_model(path: Union[str, os.PathLike], device: str = "cpu"):
         with zipfile.ZipFile(path) as zf:
             scripted = any("/code/" in n for n in zf.namelist())
     except zipfile.BadZipFile:
-        raise ValueError(f"{path} is neither an exported nbody-lmp model nor a checkpoint") from None
+        raise ValueError(
+            f"{path} is neither an exported nbody-lmp model nor a checkpoint"
+        ) from None
     if scripted:
         from ..export import load_exported
 

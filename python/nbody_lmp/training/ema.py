@@ -5,6 +5,7 @@ After every optimizer step ``shadow = d * shadow + (1 - d) * weights`` with
 remember the random initial weights for long. Validation, the best checkpoint and the exported
 model use the averaged weights; the optimizer keeps working on the raw ones.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,14 +23,17 @@ class ExponentialMovingAverage:
         self.decay = float(decay)
         self.num_updates = 0
         self.shadow: Dict[str, torch.Tensor] = {
-            n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+            n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad
+        }
 
     @torch.no_grad()
     def update(self, model: torch.nn.Module) -> None:
         self.num_updates += 1
         d = min(self.decay, (1.0 + self.num_updates) / (10.0 + self.num_updates))
-        pairs = [(self.shadow[n], p.detach()) for n, p in model.named_parameters() if n in self.shadow]
-        if pairs:   # one fused call for all tensors, not one call per tensor
+        pairs = [
+            (self.shadow[n], p.detach()) for n, p in model.named_parameters() if n in self.shadow
+        ]
+        if pairs:  # one fused call for all tensors, not one call per tensor
             shadow, params = zip(*pairs)
             torch._foreach_lerp_(list(shadow), list(params), 1.0 - d)
 
@@ -51,13 +55,18 @@ class ExponentialMovingAverage:
                         p.copy_(backup[n])
 
     def state_dict(self) -> dict:
-        return {"decay": self.decay, "num_updates": self.num_updates,
-                "shadow": {n: t.clone() for n, t in self.shadow.items()}}
+        return {
+            "decay": self.decay,
+            "num_updates": self.num_updates,
+            "shadow": {n: t.clone() for n, t in self.shadow.items()},
+        }
 
     def load_state_dict(self, state: dict) -> None:
         missing = set(self.shadow) ^ set(state["shadow"])
         if missing:
-            raise ValueError(f"EMA state does not match the model (differs in {sorted(missing)[:3]} ...)")
+            raise ValueError(
+                f"EMA state does not match the model (differs in {sorted(missing)[:3]} ...)"
+            )
         self.decay = float(state["decay"])
         self.num_updates = int(state["num_updates"])
         with torch.no_grad():

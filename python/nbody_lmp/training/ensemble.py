@@ -17,6 +17,7 @@ stopped: a finished member is kept as it is, an interrupted one resumes from its
 not yet begun starts; raising ``training.ensemble`` on ``--resume`` adds members. ``--force``
 moves the whole folder's contents aside (``previous-<time>/``), as for a single run.
 """
+
 from __future__ import annotations
 
 import copy
@@ -29,8 +30,15 @@ from .checkpoint import export_checkpoint, load_checkpoint
 from .config import ConfigError, TrainConfig
 from .trainer import Trainer, TrainResult, prepare_run_dir
 
-__all__ = ["EnsembleResult", "EnsembleTrainer", "member_dir", "member_dirs", "is_ensemble_dir", "export_ensemble",
-           "ensemble_output_names"]
+__all__ = [
+    "EnsembleResult",
+    "EnsembleTrainer",
+    "member_dir",
+    "member_dirs",
+    "is_ensemble_dir",
+    "export_ensemble",
+    "ensemble_output_names",
+]
 
 MEMBER_PREFIX = "member-"
 
@@ -41,13 +49,21 @@ def member_dir(run_dir: Union[str, Path], k: int) -> Path:
 
 def member_dirs(run_dir: Union[str, Path]) -> List[Path]:
     """The member folders of an ensemble run folder, in member order."""
-    found = [p for p in Path(run_dir).glob(f"{MEMBER_PREFIX}*") if p.is_dir() and p.name[len(MEMBER_PREFIX):].isdigit()]
-    return sorted(found, key=lambda p: int(p.name[len(MEMBER_PREFIX):]))
+    found = [
+        p
+        for p in Path(run_dir).glob(f"{MEMBER_PREFIX}*")
+        if p.is_dir() and p.name[len(MEMBER_PREFIX) :].isdigit()
+    ]
+    return sorted(found, key=lambda p: int(p.name[len(MEMBER_PREFIX) :]))
 
 
 def is_ensemble_dir(path: Union[str, Path]) -> bool:
     p = Path(path)
-    return p.is_dir() and not (p / "best.pt").exists() and ((p / "ensemble.json").is_file() or bool(member_dirs(p)))
+    return (
+        p.is_dir()
+        and not (p / "best.pt").exists()
+        and ((p / "ensemble.json").is_file() or bool(member_dirs(p)))
+    )
 
 
 def member_config(cfg: TrainConfig, k: int) -> TrainConfig:
@@ -63,7 +79,9 @@ def member_config(cfg: TrainConfig, k: int) -> TrainConfig:
 @dataclass
 class EnsembleResult:
     run_dir: Path
-    members: List[Optional[TrainResult]] = field(default_factory=list)  # None: kept from before (--resume)
+    members: List[Optional[TrainResult]] = field(
+        default_factory=list
+    )  # None: kept from before (--resume)
     model_files: List[Optional[Path]] = field(default_factory=list)
 
 
@@ -75,16 +93,27 @@ def _member_is_done(folder: Path, max_epochs: int) -> bool:
     if not state.get("finished"):
         return False
     # a member that stopped at max_epochs continues when max_epochs was raised
-    return not (str(state.get("stop_reason", "")).startswith("reached max_epochs") and state["epoch"] < max_epochs)
+    return not (
+        str(state.get("stop_reason", "")).startswith("reached max_epochs")
+        and state["epoch"] < max_epochs
+    )
 
 
 class EnsembleTrainer:
     """Train ``cfg.training.ensemble`` members (see the module docstring)."""
 
-    def __init__(self, cfg: TrainConfig, resume: bool = False, force: bool = False,
-                 log: Callable[[str], None] = print, callbacks: Sequence[Callable] = ()):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        resume: bool = False,
+        force: bool = False,
+        log: Callable[[str], None] = print,
+        callbacks: Sequence[Callable] = (),
+    ):
         if cfg.training.ensemble < 2:
-            raise ConfigError(f"an ensemble needs training.ensemble >= 2 (--ensemble N), got {cfg.training.ensemble}")
+            raise ConfigError(
+                f"an ensemble needs training.ensemble >= 2 (--ensemble N), got {cfg.training.ensemble}"
+            )
         self.cfg, self.resume, self.force, self.log = cfg, resume, force, log
         self.callbacks = list(callbacks)  # passed to every member's Trainer: cb(trainer, row)
         self.run_dir = Path(cfg.output.run_dir)
@@ -92,9 +121,13 @@ class EnsembleTrainer:
     def _write_manifest(self, model_files) -> None:
         n = self.cfg.training.ensemble
         manifest = {
-            "ensemble": n, "members": [f"{MEMBER_PREFIX}{k}" for k in range(n)],
-            "seeds": [self.cfg.seed + k for k in range(n)], "ensemble_split": self.cfg.training.ensemble_split,
-            "models": [None if f is None else str(Path(f).relative_to(self.run_dir)) for f in model_files],
+            "ensemble": n,
+            "members": [f"{MEMBER_PREFIX}{k}" for k in range(n)],
+            "seeds": [self.cfg.seed + k for k in range(n)],
+            "ensemble_split": self.cfg.training.ensemble_split,
+            "models": [
+                None if f is None else str(Path(f).relative_to(self.run_dir)) for f in model_files
+            ],
             "config": self.cfg.source,
         }
         (self.run_dir / "ensemble.json").write_text(json.dumps(manifest, indent=2))
@@ -105,8 +138,10 @@ class EnsembleTrainer:
             if self.force:
                 raise ConfigError("--resume and --force contradict each other")
             if not self.run_dir.is_dir() or not is_ensemble_dir(self.run_dir):
-                raise FileNotFoundError(f"cannot resume: {self.run_dir} is not an ensemble run folder (no ensemble.json "
-                                        f"or member-*/); start a new run without --resume")
+                raise FileNotFoundError(
+                    f"cannot resume: {self.run_dir} is not an ensemble run folder (no ensemble.json "
+                    f"or member-*/); start a new run without --resume"
+                )
         else:
             prepare_run_dir(self.run_dir, resume=False, force=self.force)
         result = EnsembleResult(self.run_dir)
@@ -126,7 +161,9 @@ class EnsembleTrainer:
             resume = self.resume and (folder / "last.pt").is_file()
             # resuming a member interrupted before its first epoch: start it over (files moved aside)
             restart = self.resume and not resume and folder.is_dir() and any(folder.iterdir())
-            r = Trainer(mcfg, resume=resume, force=restart, log=self.log, callbacks=self.callbacks).run()
+            r = Trainer(
+                mcfg, resume=resume, force=restart, log=self.log, callbacks=self.callbacks
+            ).run()
             result.members.append(r)
             result.model_files.append(r.model_file)
             self._write_manifest(result.model_files + [None] * (n - k - 1))
@@ -139,17 +176,28 @@ def ensemble_output_names(output: Union[str, Path], n: int) -> List[Path]:
     return [output.with_name(f"{output.stem}-{k}{output.suffix or '.pt'}") for k in range(n)]
 
 
-def export_ensemble(run_dir: Union[str, Path], output: Union[str, Path], dtype: Optional[str] = None,
-                    overwrite: bool = False, radial_table: int = 0) -> List[Tuple[Path, dict]]:
+def export_ensemble(
+    run_dir: Union[str, Path],
+    output: Union[str, Path],
+    dtype: Optional[str] = None,
+    overwrite: bool = False,
+    radial_table: int = 0,
+) -> List[Tuple[Path, dict]]:
     """Export every member of an ensemble run folder (its best.pt) to ``<stem>-<k><suffix>``."""
     members = member_dirs(run_dir)
     if not members:
-        raise FileNotFoundError(f"{run_dir} holds no member-*/ folders: is it a run folder of "
-                                f"`nbody-lmp train --ensemble N`?")
+        raise FileNotFoundError(
+            f"{run_dir} holds no member-*/ folders: is it a run folder of "
+            f"`nbody-lmp train --ensemble N`?"
+        )
     outputs = ensemble_output_names(output, len(members))
     if not overwrite:
         existing = [str(p) for p in outputs if p.exists()]
         if existing:
-            raise FileExistsError(f"{', '.join(existing)} exist(s): choose another -o, or replace them with --force")
-    return [export_checkpoint(m, out, dtype=dtype, overwrite=overwrite, radial_table=radial_table)
-            for m, out in zip(members, outputs)]
+            raise FileExistsError(
+                f"{', '.join(existing)} exist(s): choose another -o, or replace them with --force"
+            )
+    return [
+        export_checkpoint(m, out, dtype=dtype, overwrite=overwrite, radial_table=radial_table)
+        for m, out in zip(members, outputs)
+    ]

@@ -9,6 +9,7 @@ Means run over the batch. A term whose weight is 0, or whose reference is missin
 batch (e.g. no stress in the data), is left out. Units are the data's own (ASE ``metal``), so
 the weights say how many eV^2 of energy error per atom one (eV/A)^2 of force error is worth.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Optional
@@ -28,15 +29,20 @@ class WeightedLoss:
     """``loss(pred, graph) -> (total, {"energy": .., "forces": .., "stress": ..})`` (terms unweighted)."""
 
     def __init__(self, weights: LossSection):
-        self.w = {"energy": float(weights.energy_weight), "forces": float(weights.forces_weight),
-                  "stress": float(weights.stress_weight)}
+        self.w = {
+            "energy": float(weights.energy_weight),
+            "forces": float(weights.forces_weight),
+            "stress": float(weights.stress_weight),
+        }
 
     def terms(self, pred: Dict[str, torch.Tensor], graph) -> Dict[str, torch.Tensor]:
         t = graph.targets
         out: Dict[str, torch.Tensor] = {}
         if self.w["energy"] > 0 and "energy" in t:
             n = graph.n_atoms.to(pred["energy"].dtype)
-            out["energy"] = torch.mean(((pred["energy"] - t["energy"].to(pred["energy"].dtype)) / n) ** 2)
+            out["energy"] = torch.mean(
+                ((pred["energy"] - t["energy"].to(pred["energy"].dtype)) / n) ** 2
+            )
         if self.w["forces"] > 0 and "forces" in t and "forces" in pred:
             out["forces"] = torch.mean((pred["forces"] - t["forces"].to(pred["forces"].dtype)) ** 2)
         if self.w["stress"] > 0 and "stress" in t and "stress" in pred:
@@ -49,6 +55,8 @@ class WeightedLoss:
         for k, v in terms.items():
             total = self.w[k] * v if total is None else total + self.w[k] * v
         if total is None:
-            raise ValueError("the loss has no terms: the data has none of the labels with a weight > 0 "
-                             "(energy, forces, stress); check loss.*_weight and data.*_key")
+            raise ValueError(
+                "the loss has no terms: the data has none of the labels with a weight > 0 "
+                "(energy, forces, stress); check loss.*_weight and data.*_key"
+            )
         return total, terms

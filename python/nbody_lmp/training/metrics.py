@@ -10,6 +10,7 @@ For each: ``mae``, ``rmse``, ``n`` (number of values), and the spread of the ref
 ``std`` (so ``rmse / std`` is a scale-free error; for forces it is the standard deviation of all
 force components). Optionally the (reference, predicted) pairs are kept for parity plots.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,12 @@ import torch
 __all__ = ["ErrorStats", "MetricsAccumulator", "QUANTITIES", "UNITS", "format_table"]
 
 QUANTITIES = ("energy_per_atom", "energy", "forces", "stress")
-UNITS = {"energy_per_atom": ("meV/atom", 1e3), "energy": ("meV", 1e3), "forces": ("meV/Å", 1e3),
-         "stress": ("meV/Å³", 1e3)}
+UNITS = {
+    "energy_per_atom": ("meV/atom", 1e3),
+    "energy": ("meV", 1e3),
+    "forces": ("meV/Å", 1e3),
+    "stress": ("meV/Å³", 1e3),
+}
 
 
 class ErrorStats:
@@ -56,7 +61,12 @@ class ErrorStats:
             return {}
         mean = self.ref / self.n
         var = max(self.ref_sq / self.n - mean * mean, 0.0)
-        return {"mae": self.abs / self.n, "rmse": math.sqrt(self.sq / self.n), "std": math.sqrt(var), "n": self.n}
+        return {
+            "mae": self.abs / self.n,
+            "rmse": math.sqrt(self.sq / self.n),
+            "std": math.sqrt(var),
+            "n": self.n,
+        }
 
     def pairs(self):
         if not self.refs:
@@ -80,9 +90,13 @@ class MetricsAccumulator:
             self.stats["energy"].add(e, ref)
             self.stats["energy_per_atom"].add(e / n, ref / n)
         if "forces" in t and "forces" in pred:
-            self.stats["forces"].add(pred["forces"].detach().cpu().numpy(), t["forces"].cpu().numpy())
+            self.stats["forces"].add(
+                pred["forces"].detach().cpu().numpy(), t["forces"].cpu().numpy()
+            )
         if "stress" in t and "stress" in pred:
-            self.stats["stress"].add(pred["stress"].detach().cpu().numpy(), t["stress"].cpu().numpy())
+            self.stats["stress"].add(
+                pred["stress"].detach().cpu().numpy(), t["stress"].cpu().numpy()
+            )
 
     def summary(self) -> Dict[str, Dict[str, float]]:
         return {q: s.summary() for q, s in self.stats.items() if s.n > 0}
@@ -101,19 +115,36 @@ def format_table(results: Dict[str, Dict[str, Dict[str, float]]]) -> str:
                 continue
             unit, f = UNITS[q]
             ratio = m["rmse"] / m["std"] if m.get("std") else float("nan")
-            rows.append((name, q, unit, f"{m['mae'] * f:.3f}", f"{m['rmse'] * f:.3f}", f"{m['std'] * f:.3f}",
-                         f"{ratio:.4f}", str(m["n"])))
+            rows.append(
+                (
+                    name,
+                    q,
+                    unit,
+                    f"{m['mae'] * f:.3f}",
+                    f"{m['rmse'] * f:.3f}",
+                    f"{m['std'] * f:.3f}",
+                    f"{ratio:.4f}",
+                    str(m["n"]),
+                )
+            )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for k, r in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+            )
+        )
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
-def flat_row(prefix: str, summary: Dict[str, Dict[str, float]], quantities=("energy_per_atom", "forces", "stress")
-             ) -> Dict[str, Optional[float]]:
+def flat_row(
+    prefix: str,
+    summary: Dict[str, Dict[str, float]],
+    quantities=("energy_per_atom", "forces", "stress"),
+) -> Dict[str, Optional[float]]:
     """``{prefix_energy_per_atom_rmse: .., ...}`` for metrics.csv."""
     out: Dict[str, Optional[float]] = {}
     for q in quantities:

@@ -2,6 +2,7 @@
 validation) and of ``nbody-lmp evaluate`` (a parity plot; README.md, "Quick start"). PNG files
 through matplotlib's Agg back end (no display needed).
 """
+
 from __future__ import annotations
 
 import os
@@ -33,9 +34,17 @@ def learning_curves(history: List[Dict[str, Optional[float]]], path: PathLike) -
         return np.array([np.nan if r.get(key) is None else float(r[key]) for r in history])
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
-    panels = [("loss", "train_loss", "val_loss", 1.0, "weighted loss"),
-              ("energy", "train_energy_per_atom_rmse", "val_energy_per_atom_rmse", 1e3, "energy RMSE (meV/atom)"),
-              ("forces", "train_forces_rmse", "val_forces_rmse", 1e3, "force RMSE (meV/Å)")]
+    panels = [
+        ("loss", "train_loss", "val_loss", 1.0, "weighted loss"),
+        (
+            "energy",
+            "train_energy_per_atom_rmse",
+            "val_energy_per_atom_rmse",
+            1e3,
+            "energy RMSE (meV/atom)",
+        ),
+        ("forces", "train_forces_rmse", "val_forces_rmse", 1e3, "force RMSE (meV/Å)"),
+    ]
     for ax, (_, tr, va, f, label) in zip(axes, panels):
         if np.isfinite(col(tr)).any():
             ax.plot(ep, col(tr) * f, label="train (running, raw weights)")
@@ -58,8 +67,12 @@ def learning_curves(history: List[Dict[str, Optional[float]]], path: PathLike) -
     return path
 
 
-def parity_plot(sets: Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]], path: PathLike,
-                quantities: Sequence[str] = ("energy_per_atom", "forces"), title: Optional[str] = None) -> Path:
+def parity_plot(
+    sets: Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]],
+    path: PathLike,
+    quantities: Sequence[str] = ("energy_per_atom", "forces"),
+    title: Optional[str] = None,
+) -> Path:
     """One row per data set (``{"train": {"forces": (ref, pred), ...}, "validation": ...}``), one
     column per quantity: predicted vs reference with the MAE/RMSE in the corner."""
     plt = _plt()
@@ -69,8 +82,12 @@ def parity_plot(sets: Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]], path:
     quantities = [q for q in quantities if any(len(sets[n].get(q, ((), ()))[0]) for n in names)]
     if not names or not quantities:
         raise ValueError("nothing to plot: no reference values")
-    fig, axes = plt.subplots(len(names), len(quantities), figsize=(4.6 * len(quantities), 4.3 * len(names)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(names),
+        len(quantities),
+        figsize=(4.6 * len(quantities), 4.3 * len(names)),
+        squeeze=False,
+    )
     for r, name in enumerate(names):
         for c, q in enumerate(quantities):
             ax = axes[r][c]
@@ -85,8 +102,13 @@ def parity_plot(sets: Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]], path:
             lo, hi = float(min(ref.min(), pred.min())), float(max(ref.max(), pred.max()))
             pad = 0.03 * (hi - lo if hi > lo else 1.0)
             ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=0.8)
-            ax.scatter(ref, pred, s=4 if len(ref) > 2000 else 10, alpha=0.4 if len(ref) > 2000 else 0.7,
-                       edgecolors="none")
+            ax.scatter(
+                ref,
+                pred,
+                s=4 if len(ref) > 2000 else 10,
+                alpha=0.4 if len(ref) > 2000 else 0.7,
+                edgecolors="none",
+            )
             ax.set_xlim(lo - pad, hi + pad)
             ax.set_ylim(lo - pad, hi + pad)
             ax.set_aspect("equal")
@@ -94,9 +116,17 @@ def parity_plot(sets: Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]], path:
             ax.set_xlabel(f"reference {label} ({unit_label})")
             ax.set_ylabel(f"predicted {label} ({unit_label})")
             ax.set_title(name)
-            ax.text(0.04, 0.96, f"MAE  {np.abs(err).mean() * f:.2f} {unit}\nRMSE {np.sqrt((err ** 2).mean()) * f:.2f} {unit}"
-                    f"\nn = {len(ref)}", transform=ax.transAxes, va="top", fontsize=9, family="monospace",
-                    bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"))
+            ax.text(
+                0.04,
+                0.96,
+                f"MAE  {np.abs(err).mean() * f:.2f} {unit}\nRMSE {np.sqrt((err**2).mean()) * f:.2f} {unit}"
+                f"\nn = {len(ref)}",
+                transform=ax.transAxes,
+                va="top",
+                fontsize=9,
+                family="monospace",
+                bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"),
+            )
             ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)

@@ -28,6 +28,7 @@ What a run does:
    (``learning_curves.png``, ``parity.png``, :mod:`.plots`), and ``model.pt`` exported
    (``output.export_dtype``).
 """
+
 from __future__ import annotations
 
 import csv
@@ -48,8 +49,15 @@ import torch
 
 from ..data.graph import collate
 from ..nn.properties import compute_properties
-from .checkpoint import (DTYPES, load_checkpoint, model_from_checkpoint, rng_state, save_checkpoint, set_rng_state,
-                         training_metadata)
+from .checkpoint import (
+    DTYPES,
+    load_checkpoint,
+    model_from_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    training_metadata,
+)
 from .config import RESUMABLE_CHANGES, ConfigError, TrainConfig, diff_configs
 from .ema import ExponentialMovingAverage
 from .losses import WeightedLoss
@@ -57,11 +65,26 @@ from .metrics import MetricsAccumulator, flat_row
 
 __all__ = ["Trainer", "TrainResult", "evaluate_model", "prepare_run_dir"]
 
-CSV_COLUMNS = ["epoch", "time_s", "lr", "train_loss", "val_loss",
-               "train_energy_per_atom_mae", "train_energy_per_atom_rmse", "train_forces_mae", "train_forces_rmse",
-               "train_stress_mae", "train_stress_rmse",
-               "val_energy_per_atom_mae", "val_energy_per_atom_rmse", "val_forces_mae", "val_forces_rmse",
-               "val_stress_mae", "val_stress_rmse", "best"]
+CSV_COLUMNS = [
+    "epoch",
+    "time_s",
+    "lr",
+    "train_loss",
+    "val_loss",
+    "train_energy_per_atom_mae",
+    "train_energy_per_atom_rmse",
+    "train_forces_mae",
+    "train_forces_rmse",
+    "train_stress_mae",
+    "train_stress_rmse",
+    "val_energy_per_atom_mae",
+    "val_energy_per_atom_rmse",
+    "val_forces_mae",
+    "val_forces_rmse",
+    "val_stress_mae",
+    "val_stress_rmse",
+    "best",
+]
 
 
 @dataclass
@@ -79,22 +102,29 @@ class TrainResult:
 def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
     """Refuse to reuse a run folder unless asked; ``force`` moves old contents aside (never deletes)."""
     if resume and force:
-        raise ConfigError("--resume and --force contradict each other: --resume continues the run in "
-                          f"{run_dir}, --force starts a new one there")
+        raise ConfigError(
+            "--resume and --force contradict each other: --resume continues the run in "
+            f"{run_dir}, --force starts a new one there"
+        )
     if resume:
         if not (run_dir / "last.pt").is_file():
-            raise FileNotFoundError(f"cannot resume: {run_dir / 'last.pt'} does not exist; start a new run "
-                                    "without --resume")
+            raise FileNotFoundError(
+                f"cannot resume: {run_dir / 'last.pt'} does not exist; start a new run "
+                "without --resume"
+            )
         return
     if run_dir.exists() and not run_dir.is_dir():
-        raise FileExistsError(f"output.run_dir {run_dir} exists and is not a folder; choose another run_dir")
+        raise FileExistsError(
+            f"output.run_dir {run_dir} exists and is not a folder; choose another run_dir"
+        )
     items = sorted(run_dir.iterdir()) if run_dir.exists() else []
     if items and not force:
         names = ", ".join(p.name for p in items[:4]) + (", ..." if len(items) > 4 else "")
         raise FileExistsError(
             f"run folder {run_dir} already exists and holds {names}: choose another output.run_dir, continue it "
             f"with --resume, or start over with --force (its contents are moved into {run_dir.name}/previous-<time>/, "
-            f"nothing is deleted)")
+            f"nothing is deleted)"
+        )
     if items:
         dest = run_dir / f"previous-{datetime.datetime.now():%Y%m%d-%H%M%S}"
         k = 1
@@ -116,13 +146,22 @@ def _file_sha256(path: str) -> str:
 
 
 def _batches(n: int, batch_size: int, generator: Optional[torch.Generator]) -> List[List[int]]:
-    order = torch.randperm(n, generator=generator).tolist() if generator is not None else list(range(n))
-    return [order[k:k + batch_size] for k in range(0, n, batch_size)]
+    order = (
+        torch.randperm(n, generator=generator).tolist() if generator is not None else list(range(n))
+    )
+    return [order[k : k + batch_size] for k in range(0, n, batch_size)]
 
 
-def evaluate_model(model: torch.nn.Module, graphs: Sequence, batch_size: int = 8, keep: bool = False,
-                   loss: Optional[WeightedLoss] = None, device: str = "cpu", progress: bool = False,
-                   desc: str = "evaluate"):
+def evaluate_model(
+    model: torch.nn.Module,
+    graphs: Sequence,
+    batch_size: int = 8,
+    keep: bool = False,
+    loss: Optional[WeightedLoss] = None,
+    device: str = "cpu",
+    progress: bool = False,
+    desc: str = "evaluate",
+):
     """Errors of ``model`` (an NBodyNetwork or an exported module) on ``graphs``.
 
     Returns ``(MetricsAccumulator, mean weighted loss or None)``; stress is computed for batches
@@ -133,9 +172,13 @@ def evaluate_model(model: torch.nn.Module, graphs: Sequence, batch_size: int = 8
     acc = MetricsAccumulator(keep=keep)
     total, count = 0.0, 0
     batches = _batches(len(graphs), batch_size, None)
-    for idx in tqdm(batches, desc=desc, leave=False, disable=None if progress else True, dynamic_ncols=True):
+    for idx in tqdm(
+        batches, desc=desc, leave=False, disable=None if progress else True, dynamic_ncols=True
+    ):
         g = collate([graphs[i] for i in idx]).to(device)
-        pred = compute_properties(model, g, forces=True, stress="stress" in g.targets, training=False)
+        pred = compute_properties(
+            model, g, forces=True, stress="stress" in g.targets, training=False
+        )
         acc.add(pred, g)
         if loss is not None:
             val, _ = loss(pred, g)
@@ -150,11 +193,15 @@ def check_device(device: torch.device) -> None:
         return
     if not torch.cuda.is_available():
         build = f"a CUDA {torch.version.cuda} build" if torch.version.cuda else "a CPU-only build"
-        raise ConfigError(f"training.device is {device} but PyTorch sees no CUDA GPU (torch {torch.__version__} is "
-                          f"{build}); set training.device: cpu, or install a CUDA build of PyTorch on a GPU machine")
+        raise ConfigError(
+            f"training.device is {device} but PyTorch sees no CUDA GPU (torch {torch.__version__} is "
+            f"{build}); set training.device: cpu, or install a CUDA build of PyTorch on a GPU machine"
+        )
     if device.index is not None and device.index >= torch.cuda.device_count():
-        raise ConfigError(f"training.device is {device} but only {torch.cuda.device_count()} GPU(s) are visible "
-                          f"(cuda:0 .. cuda:{torch.cuda.device_count() - 1})")
+        raise ConfigError(
+            f"training.device is {device} but only {torch.cuda.device_count()} GPU(s) are visible "
+            f"(cuda:0 .. cuda:{torch.cuda.device_count() - 1})"
+        )
 
 
 # ------------------------------------------------------------------------------------ trainer
@@ -162,9 +209,14 @@ class Trainer:
     """One training run; see the module docstring. ``callbacks`` are called as ``cb(trainer, row)``
     after each epoch's checkpoints are written (``row``: that epoch's metrics.csv row)."""
 
-    def __init__(self, cfg: TrainConfig, resume: bool = False, force: bool = False,
-                 callbacks: Sequence[Callable[["Trainer", Dict[str, Any]], None]] = (),
-                 log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        resume: bool = False,
+        force: bool = False,
+        callbacks: Sequence[Callable[["Trainer", Dict[str, Any]], None]] = (),
+        log: Callable[[str], None] = print,
+    ):
         self.cfg = cfg
         self.resume = resume
         self.force = force
@@ -177,13 +229,25 @@ class Trainer:
     # -------------------------------------------------------------------------- set-up
     def _read_options(self) -> Dict[str, Any]:
         d = self.cfg.data
-        return dict(energy_key=d.energy_key, forces_key=d.forces_key, stress_key=d.stress_key,
-                    virial_key=d.virial_key, stress_format=d.stress_format,
-                    require_energy=d.energy_key is not None, require_forces=d.forces_key is not None,
-                    require_stress=self.cfg.loss.stress_weight > 0)
+        return dict(
+            energy_key=d.energy_key,
+            forces_key=d.forces_key,
+            stress_key=d.stress_key,
+            virial_key=d.virial_key,
+            stress_format=d.stress_format,
+            require_energy=d.energy_key is not None,
+            require_forces=d.forces_key is not None,
+            require_stress=self.cfg.loss.stress_weight > 0,
+        )
 
     def _load_data(self) -> None:
-        from ..data import compute_statistics, e0_from_isolated_atoms, load_graphs, read_configurations, split_indices
+        from ..data import (
+            compute_statistics,
+            e0_from_isolated_atoms,
+            load_graphs,
+            read_configurations,
+            split_indices,
+        )
 
         cfg, d = self.cfg, self.cfg.data
         opts = self._read_options()
@@ -191,6 +255,7 @@ class Trainer:
         species = cfg.model.species
         if species is None:  # the elements of the training (and validation) data, by atomic number
             from ase.data import atomic_numbers
+
             confs = read_configurations(d.train, **opts)
             found = {s for c in confs for s in c.symbols}
             if d.validation:
@@ -203,12 +268,17 @@ class Trainer:
             train_idx, val_idx = np.arange(len(confs)), None
             val_confs = read_configurations(d.validation, species=self.species, **opts)
         else:
-            train_idx, val_idx = split_indices(len(confs), d.val_fraction,
-                                               cfg.seed if d.split_seed is None else d.split_seed)
+            train_idx, val_idx = split_indices(
+                len(confs), d.val_fraction, cfg.seed if d.split_seed is None else d.split_seed
+            )
             val_confs = [confs[i] for i in val_idx]
         train_confs = [confs[i] for i in train_idx]
 
-        cutoffs = cfg.model.cutoff if isinstance(cfg.model.cutoff, list) else [cfg.model.cutoff] * cfg.model.levels
+        cutoffs = (
+            cfg.model.cutoff
+            if isinstance(cfg.model.cutoff, list)
+            else [cfg.model.cutoff] * cfg.model.levels
+        )
         rmax = max(cutoffs)
         if isinstance(d.e0, dict):
             e0 = d.e0
@@ -216,18 +286,24 @@ class Trainer:
             e0 = None
         else:
             # the file may list more elements than the model has (rMD17's isolated_atoms.xyz has N too)
-            e0 = e0_from_isolated_atoms(read_configurations(d.e0, require_forces=False), self.species)
+            e0 = e0_from_isolated_atoms(
+                read_configurations(d.e0, require_forces=False), self.species
+            )
         self.stats = compute_statistics(train_confs, self.species, cutoff=rmax, e0=e0)
         from ..data.statistics import average_num_neighbors
+
         per_cut = {c: average_num_neighbors(train_confs, c) for c in set(cutoffs)}
         self.avg_num_children = [per_cut[c] + 1.0 for c in cutoffs]
 
         if d.cache_dir:
-            all_train = load_graphs(d.train, self.species, rmax, cache_dir=d.cache_dir, **self._cache_opts())
+            all_train = load_graphs(
+                d.train, self.species, rmax, cache_dir=d.cache_dir, **self._cache_opts()
+            )
             self.train_graphs = [all_train[i] for i in train_idx]
             if d.validation:
-                self.val_graphs = load_graphs(d.validation, self.species, rmax, cache_dir=d.cache_dir,
-                                              **self._cache_opts())
+                self.val_graphs = load_graphs(
+                    d.validation, self.species, rmax, cache_dir=d.cache_dir, **self._cache_opts()
+                )
             else:
                 self.val_graphs = [all_train[i] for i in val_idx]
         else:
@@ -237,26 +313,39 @@ class Trainer:
             raise ValueError(f"{d.train}: no training configurations")
         ec = sum(int(g.edge_index.shape[1]) for g in self.train_graphs)
         from ..data.statistics import shortest_distances
+
         pairs_seen = shortest_distances(self.train_graphs, self.species)
         self.data_summary = {
-            "train_file": d.train, "train_sha256": _file_sha256(d.train),
-            "validation_file": d.validation, "val_fraction": None if d.validation else d.val_fraction,
-            "n_train": len(self.train_graphs), "n_validation": len(self.val_graphs),
-            "n_train_atoms": int(self.stats.n_atoms), "species_counts": self.stats.species_counts,
-            "e0": self.stats.e0, "e0_fitted": bool(self.stats.e0_fitted),
-            "shift": float(self.stats.shift), "scale": float(self.stats.scale),
-            "energy_per_atom_std": float(self.stats.energy_per_atom_std), "force_rms": float(self.stats.force_rms),
-            "avg_num_children": self.avg_num_children, "avg_edges_per_config": ec / len(self.train_graphs),
+            "train_file": d.train,
+            "train_sha256": _file_sha256(d.train),
+            "validation_file": d.validation,
+            "val_fraction": None if d.validation else d.val_fraction,
+            "n_train": len(self.train_graphs),
+            "n_validation": len(self.val_graphs),
+            "n_train_atoms": int(self.stats.n_atoms),
+            "species_counts": self.stats.species_counts,
+            "e0": self.stats.e0,
+            "e0_fitted": bool(self.stats.e0_fitted),
+            "shift": float(self.stats.shift),
+            "scale": float(self.stats.scale),
+            "energy_per_atom_std": float(self.stats.energy_per_atom_std),
+            "force_rms": float(self.stats.force_rms),
+            "avg_num_children": self.avg_num_children,
+            "avg_edges_per_config": ec / len(self.train_graphs),
             "shortest_distances": pairs_seen,
-            "keys": {k: getattr(d, k) for k in ("energy_key", "forces_key", "stress_key", "virial_key",
-                                                  "stress_format")},
+            "keys": {
+                k: getattr(d, k)
+                for k in ("energy_key", "forces_key", "stress_key", "virial_key", "stress_format")
+            },
         }
-        self.log(f"data: {len(self.train_graphs)} training and {len(self.val_graphs)} validation configurations, "
-                 f"species {self.species}, E0 {'fitted' if self.stats.e0_fitted else 'given'} "
-                 + ", ".join(f"{s} {v:.4f}" for s, v in self.stats.e0.items())
-                 + f" eV, shift {self.stats.shift:.4f} eV/atom, scale {self.stats.scale:.4f}, "
-                 f"children/node {', '.join(f'{a:.1f}' for a in self.avg_num_children)} "
-                 f"({time.perf_counter() - t0:.1f} s)")
+        self.log(
+            f"data: {len(self.train_graphs)} training and {len(self.val_graphs)} validation configurations, "
+            f"species {self.species}, E0 {'fitted' if self.stats.e0_fitted else 'given'} "
+            + ", ".join(f"{s} {v:.4f}" for s, v in self.stats.e0.items())
+            + f" eV, shift {self.stats.shift:.4f} eV/atom, scale {self.stats.scale:.4f}, "
+            f"children/node {', '.join(f'{a:.1f}' for a in self.avg_num_children)} "
+            f"({time.perf_counter() - t0:.1f} s)"
+        )
 
     def _cache_opts(self) -> Dict[str, Any]:
         return self._read_options()
@@ -267,7 +356,9 @@ class Trainer:
         cfg, t = self.cfg, self.cfg.training
         torch.manual_seed(cfg.seed)
         self.model = NBodyNetwork(self.species, **cfg.model_kwargs(), dtype=self.dtype)
-        self.model.set_energy_statistics(e0=self.stats.e0, scale=self.stats.scale, shift=self.stats.shift)
+        self.model.set_energy_statistics(
+            e0=self.stats.e0, scale=self.stats.scale, shift=self.stats.shift
+        )
         self.model.set_avg_num_children(self.avg_num_children)
         self.model.set_shortest_distances(self.data_summary.get("shortest_distances"))
         self.model.to(self.device)
@@ -277,38 +368,63 @@ class Trainer:
         self.optimizer = opt_cls(params, lr=t.lr, weight_decay=t.weight_decay, foreach=True)
         if t.scheduler == "plateau":
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                self.optimizer, mode="min", factor=t.lr_factor, patience=t.lr_patience, min_lr=t.min_lr)
+                self.optimizer,
+                mode="min",
+                factor=t.lr_factor,
+                patience=t.lr_patience,
+                min_lr=t.min_lr,
+            )
         else:
             self.scheduler = None  # "cosine" is set per epoch by _cosine_lr; "none" keeps lr
         self.ema = ExponentialMovingAverage(self.model, t.ema_decay) if t.ema_decay else None
-        self.loss = WeightedLoss(cfg.loss)        # validation and model selection: the configured weights
-        self.train_loss = WeightedLoss(cfg.loss)  # training: the same, but late_energy_weight late in the run
+        self.loss = WeightedLoss(cfg.loss)  # validation and model selection: the configured weights
+        self.train_loss = WeightedLoss(
+            cfg.loss
+        )  # training: the same, but late_energy_weight late in the run
         n_par = sum(p.numel() for p in params)
-        self.log(f"model: {cfg.model.levels} levels, gate {cfg.model.gate}, lmax {cfg.model.lmax}, "
-                 f"{cfg.model.channels} channels, cutoff {cfg.model.cutoff} Å, {n_par:,} parameters, {t.dtype}")
+        self.log(
+            f"model: {cfg.model.levels} levels, gate {cfg.model.gate}, lmax {cfg.model.lmax}, "
+            f"{cfg.model.channels} channels, cutoff {cfg.model.cutoff} Å, {n_par:,} parameters, {t.dtype}"
+        )
 
     def _state(self, eval_state) -> Dict[str, Any]:
         return {
-            "model_config": dict(self.model.config), "dtype": self.cfg.training.dtype,
-            "model_state": self.model.state_dict(), "eval_state": eval_state,
+            "model_config": dict(self.model.config),
+            "dtype": self.cfg.training.dtype,
+            "model_state": self.model.state_dict(),
+            "eval_state": eval_state,
             "ema": self.ema.state_dict() if self.ema else None,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "epoch": self.epoch, "best_loss": self.best_loss, "best_epoch": self.best_epoch,
-            "bad_epochs": self.bad_epochs, "elapsed_s": self.elapsed, "finished": self.finished,
-            "stop_reason": self.stop_reason, "history": self.history, "rng": rng_state(),
-            "config": self.cfg.to_dict(), "data_summary": self.data_summary,
+            "epoch": self.epoch,
+            "best_loss": self.best_loss,
+            "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs,
+            "elapsed_s": self.elapsed,
+            "finished": self.finished,
+            "stop_reason": self.stop_reason,
+            "history": self.history,
+            "rng": rng_state(),
+            "config": self.cfg.to_dict(),
+            "data_summary": self.data_summary,
             "final_metrics": getattr(self, "final_metrics", None),
         }
 
     def _restore(self, state: Dict[str, Any]) -> None:
-        changed = [k for k in diff_configs(state["config"], self.cfg.to_dict()) if k not in RESUMABLE_CHANGES]
+        changed = [
+            k
+            for k in diff_configs(state["config"], self.cfg.to_dict())
+            if k not in RESUMABLE_CHANGES
+        ]
         if changed:
             raise ConfigError(
                 f"cannot resume {self.run_dir}: the config differs from the run's in {', '.join(changed)}. "
                 f"Only {', '.join(sorted(RESUMABLE_CHANGES))} may change on --resume; restore the others, or start "
-                f"a new run (another output.run_dir, or --force)")
-        self.model.load_state_dict(state["model_state"])   # copies the saved (CPU) tensors onto the device
+                f"a new run (another output.run_dir, or --force)"
+            )
+        self.model.load_state_dict(
+            state["model_state"]
+        )  # copies the saved (CPU) tensors onto the device
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -321,8 +437,10 @@ class Trainer:
         self.elapsed = float(state["elapsed_s"])
         self.history = list(state["history"])
         set_rng_state(state["rng"])
-        self.log(f"resuming {self.run_dir} after epoch {self.epoch} (best validation loss {self.best_loss:.4g} at "
-                 f"epoch {self.best_epoch})")
+        self.log(
+            f"resuming {self.run_dir} after epoch {self.epoch} (best validation loss {self.best_loss:.4g} at "
+            f"epoch {self.best_epoch})"
+        )
 
     # -------------------------------------------------------------------------- epochs
     def _train_epoch(self, epoch: int):
@@ -335,17 +453,25 @@ class Trainer:
         acc = MetricsAccumulator()
         total, count = 0.0, 0
         stress = self.cfg.loss.stress_weight > 0
-        bar = tqdm(batches, desc=f"epoch {epoch}/{t.max_epochs}", leave=False, disable=None if cfg.output.progress else True,
-                   dynamic_ncols=True, file=sys.stderr)
+        bar = tqdm(
+            batches,
+            desc=f"epoch {epoch}/{t.max_epochs}",
+            leave=False,
+            disable=None if cfg.output.progress else True,
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
         for idx in bar:
             g = collate([self.train_graphs[i] for i in idx]).to(self.device)
-            pred = compute_properties(self.model, g, forces=True,
-                                      stress=stress and "stress" in g.targets, training=True)
+            pred = compute_properties(
+                self.model, g, forces=True, stress=stress and "stress" in g.targets, training=True
+            )
             loss, _ = self.train_loss(pred, g)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"the loss became {float(loss)} at epoch {epoch}: lower training.lr, set training.grad_clip, "
-                    f"or use training.dtype float64")
+                    f"or use training.dtype float64"
+                )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if t.grad_clip:
@@ -366,8 +492,13 @@ class Trainer:
         self.model.eval()
         ctx = self.ema.applied(self.model) if self.ema is not None else _null()
         with ctx:
-            acc, loss = evaluate_model(self.model, self.val_graphs, batch_size=max(self.cfg.training.batch_size, 8),
-                                       loss=self.loss, device=self.device)
+            acc, loss = evaluate_model(
+                self.model,
+                self.val_graphs,
+                batch_size=max(self.cfg.training.batch_size, 8),
+                loss=self.loss,
+                device=self.device,
+            )
         return loss, acc.summary()
 
     def _eval_state(self):
@@ -381,9 +512,18 @@ class Trainer:
         w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
         w.writeheader()
         for r in self.history:
-            w.writerow({k: ("" if r.get(k) is None else (f"{r[k]:.8g}" if isinstance(r[k], float) else r[k]))
-                        for k in CSV_COLUMNS})
+            w.writerow(
+                {
+                    k: (
+                        ""
+                        if r.get(k) is None
+                        else (f"{r[k]:.8g}" if isinstance(r[k], float) else r[k])
+                    )
+                    for k in CSV_COLUMNS
+                }
+            )
         from ..export import atomic_write_bytes
+
         atomic_write_bytes(self.run_dir / "metrics.csv", buf.getvalue().encode())
 
     def _summary_line(self, row: Dict[str, Any], improved: bool) -> str:
@@ -393,15 +533,24 @@ class Trainer:
             v = row.get(key)
             return "-" if v is None else f"{v * f:.{d}f}"
 
-        parts = [f"epoch {row['epoch']:>{len(str(t.max_epochs))}d}/{t.max_epochs}",
-                 f"lr {row['lr']:.2e}", f"loss train {row['train_loss']:.3e}"]
+        parts = [
+            f"epoch {row['epoch']:>{len(str(t.max_epochs))}d}/{t.max_epochs}",
+            f"lr {row['lr']:.2e}",
+            f"loss train {row['train_loss']:.3e}",
+        ]
         if row.get("val_loss") is not None:
             parts[-1] += f" val {row['val_loss']:.3e}"
         prefix = "val" if row.get("val_loss") is not None else "train"
-        parts.append(f"{prefix} E {fmt(prefix + '_energy_per_atom_rmse')} meV/atom, "
-                     f"F {fmt(prefix + '_forces_rmse', d=1)} meV/Å" +
-                     (f", S {fmt(prefix + '_stress_rmse', d=3)} meV/Å³" if row.get(prefix + "_stress_rmse") else "")
-                     + " (RMSE)")
+        parts.append(
+            f"{prefix} E {fmt(prefix + '_energy_per_atom_rmse')} meV/atom, "
+            f"F {fmt(prefix + '_forces_rmse', d=1)} meV/Å"
+            + (
+                f", S {fmt(prefix + '_stress_rmse', d=3)} meV/Å³"
+                if row.get(prefix + "_stress_rmse")
+                else ""
+            )
+            + " (RMSE)"
+        )
         parts.append(f"{row['epoch_time_s']:.1f} s" + (" *" if improved else ""))
         return " | ".join(parts)
 
@@ -414,8 +563,10 @@ class Trainer:
             torch.set_num_threads(t.num_threads)
         state = load_checkpoint(self.run_dir / "last.pt") if self.resume else None
         if state is not None and state.get("finished") and state["epoch"] >= t.max_epochs:
-            raise ConfigError(f"the run in {self.run_dir} already finished ({state.get('stop_reason')}, epoch "
-                              f"{state['epoch']}); raise training.max_epochs to train further, or start a new run")
+            raise ConfigError(
+                f"the run in {self.run_dir} already finished ({state.get('stop_reason')}, epoch "
+                f"{state['epoch']}); raise training.max_epochs to train further, or start a new run"
+            )
         self._load_data()
         self._build()
         self.epoch, self.best_loss, self.best_epoch, self.bad_epochs = 0, math.inf, 0, 0
@@ -423,20 +574,24 @@ class Trainer:
         if state is not None:
             self._restore(state)
         import yaml
+
         (self.run_dir / "config.yaml").write_text(
             f"# resolved configuration of this run (every key, defaults filled in), from {cfg.source}\n"
-            + yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+            + yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+        )
 
         limit = t.time_limit_minutes * 60 if t.time_limit_minutes else None
         self._last_plot = time.monotonic()
         try:
             self._epochs(limit)
         except KeyboardInterrupt:
-            self._plot_learning_curves()   # the curves so far, beside last.pt, for the run it may resume
+            self._plot_learning_curves()  # the curves so far, beside last.pt, for the run it may resume
             raise
         self.finished = True
-        self.log(f"stopped after epoch {self.epoch}: {self.stop_reason}; best epoch {self.best_epoch} "
-                 f"(total training time {self.elapsed / 60:.1f} min)")
+        self.log(
+            f"stopped after epoch {self.epoch}: {self.stop_reason}; best epoch {self.best_epoch} "
+            f"(total training time {self.elapsed / 60:.1f} min)"
+        )
         return self._finish()
 
     def _epochs(self, limit: Optional[float]) -> None:
@@ -453,7 +608,9 @@ class Trainer:
                 self.stop_reason = f"time limit of {t.time_limit_minutes:g} min"
                 break
             if patience is not None and self.bad_epochs >= patience:
-                self.stop_reason = f"early stopping: no validation improvement for {patience} epochs"
+                self.stop_reason = (
+                    f"early stopping: no validation improvement for {patience} epochs"
+                )
                 break
             epoch = self.epoch + 1
             t0 = time.perf_counter()
@@ -477,9 +634,17 @@ class Trainer:
                 self.bad_epochs += 1
             last_epoch_time = time.perf_counter() - t0
             self.elapsed += last_epoch_time
-            row = {"epoch": epoch, "time_s": round(self.elapsed, 3), "lr": lr, "train_loss": train_loss,
-                   "val_loss": val_loss, **flat_row("train", train_metrics), **flat_row("val", val_metrics),
-                   "best": int(improved), "epoch_time_s": last_epoch_time}
+            row = {
+                "epoch": epoch,
+                "time_s": round(self.elapsed, 3),
+                "lr": lr,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                **flat_row("train", train_metrics),
+                **flat_row("val", val_metrics),
+                "best": int(improved),
+                "epoch_time_s": last_epoch_time,
+            }
             self.history.append(row)
             self._write_csv()
             eval_state = self._eval_state()
@@ -498,6 +663,7 @@ class Trainer:
         a plot, and an interrupted one keeps it)."""
         if self.cfg.output.plots and self.history:
             from .plots import learning_curves
+
             learning_curves(self.history, self.run_dir / "learning_curves.png")
         self._last_plot = time.monotonic()
 
@@ -540,36 +706,71 @@ class Trainer:
             sets["validation"] = self.val_graphs
         results, pairs = {}, {}
         for name, graphs in sets.items():
-            acc, _ = evaluate_model(model, graphs, batch_size=max(cfg.training.batch_size, 8), keep=True,
-                                    progress=cfg.output.progress, desc=f"final {name}")
+            acc, _ = evaluate_model(
+                model,
+                graphs,
+                batch_size=max(cfg.training.batch_size, 8),
+                keep=True,
+                progress=cfg.output.progress,
+                desc=f"final {name}",
+            )
             results[name] = acc.summary()
             pairs[name] = {q: acc.pairs(q) for q in ("energy_per_atom", "forces", "stress")}
         self.final_metrics = results
-        self.log(f"best model (epoch {self.best_epoch}) on the training data:\n" + format_table(results))
+        self.log(
+            f"best model (epoch {self.best_epoch}) on the training data:\n" + format_table(results)
+        )
         # the final state, with its metrics, in both checkpoints
         best["final_metrics"] = results
-        best["finished"], best["stop_reason"], best["elapsed_s"] = True, self.stop_reason, self.elapsed
+        best["finished"], best["stop_reason"], best["elapsed_s"] = (
+            True,
+            self.stop_reason,
+            self.elapsed,
+        )
         best["history"] = self.history
         save_checkpoint(best_path, best)
         save_checkpoint(self.run_dir / "last.pt", self._state(self._eval_state()))
-        summary = {"best_epoch": self.best_epoch, "epochs": self.epoch, "stop_reason": self.stop_reason,
-                   "training_time_s": self.elapsed, "metrics": results, "data": self.data_summary}
+        summary = {
+            "best_epoch": self.best_epoch,
+            "epochs": self.epoch,
+            "stop_reason": self.stop_reason,
+            "training_time_s": self.elapsed,
+            "metrics": results,
+            "data": self.data_summary,
+        }
         (self.run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
         if cfg.output.plots:
             from .plots import learning_curves, parity_plot
+
             learning_curves(self.history, self.run_dir / "learning_curves.png")
-            parity_plot(pairs, self.run_dir / "parity.png",
-                        title=f"best model (epoch {self.best_epoch}) — energy per atom and force components")
+            parity_plot(
+                pairs,
+                self.run_dir / "parity.png",
+                title=f"best model (epoch {self.best_epoch}) — energy per atom and force components",
+            )
         model_file = None
         if cfg.output.export_dtype:
             from ..export import export
+
             model_file = self.run_dir / "model.pt"
-            export(model, model_file, dtype=cfg.output.export_dtype,
-                   metadata=training_metadata(best, best_path), overwrite=True,
-                   radial_table=cfg.output.export_radial_table)
+            export(
+                model,
+                model_file,
+                dtype=cfg.output.export_dtype,
+                metadata=training_metadata(best, best_path),
+                overwrite=True,
+                radial_table=cfg.output.export_radial_table,
+            )
             self.log(f"exported {model_file} ({cfg.output.export_dtype})")
-        return TrainResult(self.run_dir, self.epoch, self.best_epoch, self.stop_reason, self.elapsed, results,
-                           model_file)
+        return TrainResult(
+            self.run_dir,
+            self.epoch,
+            self.best_epoch,
+            self.stop_reason,
+            self.elapsed,
+            results,
+            model_file,
+        )
 
 
 class _null:

@@ -14,6 +14,7 @@ benchmarks do with a model, as opposed to the model itself (``nbody_lmp.nn``, ``
 
 The names below are imported on first use, so ``import nbody_lmp.workflows`` costs nothing.
 """
+
 from importlib import import_module
 
 _EXPORTS = {

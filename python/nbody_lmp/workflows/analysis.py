@@ -1,6 +1,7 @@
 """Structure and conservation checks of MD trajectories for the demo report (:mod:`.demo`):
 radial distribution function g(r), bond-angle distribution, their overlap, and the NVE energy
 drift (a linear fit)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +14,7 @@ from ..data.neighbors import neighbor_list
 
 def read_dump(path: Path):
     from ase.io import read
+
     return read(str(path), index=":", format="lammps-dump-text")
 
 

@@ -7,6 +7,7 @@ Every step writes into the work folder and is skipped when its output is already
 re-run reuses what was built and trained. ``--force`` redoes everything, after moving the
 earlier results into ``<workdir>/previous-<time>/`` (nothing is deleted).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -34,11 +35,15 @@ def _cli(*args: str) -> None:
     _log("$ nbody-lmp " + " ".join(args))
     proc = subprocess.run(cmd)
     if proc.returncode != 0:
-        raise SystemExit(f"demo: `nbody-lmp {' '.join(args)}` failed (exit {proc.returncode}); see the messages above")
+        raise SystemExit(
+            f"demo: `nbody-lmp {' '.join(args)}` failed (exit {proc.returncode}); see the messages above"
+        )
 
 
 def _archive(work: Path) -> None:
-    items = [p for p in work.iterdir() if not p.name.startswith("previous-")] if work.exists() else []
+    items = (
+        [p for p in work.iterdir() if not p.name.startswith("previous-")] if work.exists() else []
+    )
     if not items:
         return
     dest = work / f"previous-{datetime.datetime.now():%Y%m%d-%H%M%S}"
@@ -48,7 +53,9 @@ def _archive(work: Path) -> None:
     _log(f"--force: earlier results moved to {dest}")
 
 
-def run_demo(workdir: str = "demo", force: bool = False, quick: bool = False, config: str | None = None) -> Path:
+def run_demo(
+    workdir: str = "demo", force: bool = False, quick: bool = False, config: str | None = None
+) -> Path:
     """Run (or resume) the demo in ``workdir``; ``quick`` shrinks every size for a smoke test."""
     work = Path(workdir).resolve()
     if force:
@@ -82,13 +89,23 @@ def run_demo(workdir: str = "demo", force: bool = False, quick: bool = False, co
     # 3. export
     model = work / "model.pt"
     if not model.exists():
-        _cli("export", str(run_dir), "-o", str(model), "--dtype", "float32", "--radial-table", "2048")
+        _cli(
+            "export", str(run_dir), "-o", str(model), "--dtype", "float32", "--radial-table", "2048"
+        )
 
     # 4. test-set errors and parity plots
     t0 = time.time()
     metrics_file = work / "test_metrics.json"
     if not metrics_file.exists():
-        _cli("evaluate", str(model), str(test), "--json", str(metrics_file), "--plot", str(work / "parity_test.png"))
+        _cli(
+            "evaluate",
+            str(model),
+            str(test),
+            "--json",
+            str(metrics_file),
+            "--plot",
+            str(work / "parity_test.png"),
+        )
     metrics = json.loads(metrics_file.read_text())
     timings["evaluate"] = time.time() - t0
 
@@ -100,12 +117,24 @@ def run_demo(workdir: str = "demo", force: bool = False, quick: bool = False, co
             folder = work / "md" / f"{style}-{ranks}rank"
             done = folder / "log.lammps"
             dump = sizes["dump"] if ranks == 1 else 0
-            text = si_md_input(style, sizes["reps"], sizes["steps"], 600.0, model=str(model), dump_every=dump)
+            text = si_md_input(
+                style, sizes["reps"], sizes["steps"], 600.0, model=str(model), dump_every=dump
+            )
             if not (done.exists() and "Total wall time" in done.read_text()):
-                _log(f"LAMMPS: pair_style {style}, {8 * sizes['reps'] ** 3} atoms, {ranks} rank(s), {sizes['steps']} steps")
-                run_lammps(folder, text, ranks=ranks, steps=sizes["steps"], label=f"{style}, {ranks} rank(s)")
+                _log(
+                    f"LAMMPS: pair_style {style}, {8 * sizes['reps'] ** 3} atoms, {ranks} rank(s), {sizes['steps']} steps"
+                )
+                run_lammps(
+                    folder,
+                    text,
+                    ranks=ranks,
+                    steps=sizes["steps"],
+                    label=f"{style}, {ranks} rank(s)",
+                )
             log = done.read_text()
-            md[f"{style}-{ranks}"] = dict(thermo=parse_log(log), rate=parse_throughput(log), folder=folder)
+            md[f"{style}-{ranks}"] = dict(
+                thermo=parse_log(log), rate=parse_throughput(log), folder=folder
+            )
     timings["md"] = time.time() - t0
 
     # 6. report
@@ -119,8 +148,10 @@ def _demo_config(work: Path, train: Path, run_dir: Path, quick: bool, config: st
 
     src = Path(config) if config else DEFAULT_CONFIG
     if not src.is_file():
-        raise SystemExit(f"demo: training config {src} not found: run the demo from a checkout of nbody-lmp "
-                         "(it uses examples/si-sw/config.yaml) or pass --config your.yaml")
+        raise SystemExit(
+            f"demo: training config {src} not found: run the demo from a checkout of nbody-lmp "
+            "(it uses examples/si-sw/config.yaml) or pass --config your.yaml"
+        )
     cfg = yaml.safe_load(src.read_text())
     cfg.setdefault("data", {})["train"] = str(train)
     cfg["output"] = {**cfg.get("output", {}), "run_dir": str(run_dir)}
@@ -132,9 +163,16 @@ def _demo_config(work: Path, train: Path, run_dir: Path, quick: bool, config: st
     return dest
 
 
-def write_report(work: Path, metrics: dict, md: Dict[str, dict], sizes: dict, timings: Dict[str, float],
-                 total: float) -> Path:
+def write_report(
+    work: Path,
+    metrics: dict,
+    md: Dict[str, dict],
+    sizes: dict,
+    timings: Dict[str, float],
+    total: float,
+) -> Path:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -147,8 +185,12 @@ def write_report(work: Path, metrics: dict, md: Dict[str, dict], sizes: dict, ti
         ax[0].plot(r, g, ls, label=f"pair_style {s}")
         ax[1].plot(th, p, ls, label=f"pair_style {s}")
         res[s] = (r, g, th, p)
-    ax[0].set_xlabel("r (Å)"); ax[0].set_ylabel("g(r)"); ax[0].legend()
-    ax[1].set_xlabel("bond angle (degrees, neighbours within 2.8 Å)"); ax[1].set_ylabel("density"); ax[1].legend()
+    ax[0].set_xlabel("r (Å)")
+    ax[0].set_ylabel("g(r)")
+    ax[0].legend()
+    ax[1].set_xlabel("bond angle (degrees, neighbours within 2.8 Å)")
+    ax[1].set_ylabel("density")
+    ax[1].legend()
     fig.tight_layout()
     fig.savefig(work / "structure.png", dpi=120)
     plt.close(fig)
@@ -161,47 +203,80 @@ def write_report(work: Path, metrics: dict, md: Dict[str, dict], sizes: dict, ti
         th = md[f"{s}-1"]["thermo"]
         n = 8 * sizes["reps"] ** 3
         drifts[s] = energy_drift(th["Step"], th["TotEng"], n, 0.001)
-        ax.plot(th["Step"] * 0.001, (th["TotEng"] - th["TotEng"][0]) / n * 1000, label=f"pair_style {s}")
-    ax.set_xlabel("time (ps)"); ax.set_ylabel("E_total - E_total(0) (meV/atom)"); ax.legend()
-    fig.tight_layout(); fig.savefig(work / "nve_energy.png", dpi=120); plt.close(fig)
+        ax.plot(
+            th["Step"] * 0.001, (th["TotEng"] - th["TotEng"][0]) / n * 1000, label=f"pair_style {s}"
+        )
+    ax.set_xlabel("time (ps)")
+    ax.set_ylabel("E_total - E_total(0) (meV/atom)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(work / "nve_energy.png", dpi=120)
+    plt.close(fig)
 
     rate = {k: v["rate"] for k, v in md.items()}
     n = 8 * sizes["reps"] ** 3
     lines = [
-        "# nbody-lmp demo report", "",
+        "# nbody-lmp demo report",
+        "",
         f"Generated {datetime.datetime.now():%Y-%m-%d %H:%M}, total wall time {total / 60:.1f} min "
         f"(data {timings.get('data', 0) / 60:.1f}, training {timings.get('train', 0) / 60:.1f}, "
-        f"MD {timings.get('md', 0) / 60:.1f} min; steps already done were reused).", "",
+        f"MD {timings.get('md', 0) / 60:.1f} min; steps already done were reused).",
+        "",
         "Stillinger–Weber silicon (LAMMPS's `Si.sw`) is the reference: the N-body network was trained on "
         f"{sizes['train']} SW configurations and is tested on {sizes['test']} configurations generated with another seed.",
-        "", "## Accuracy on the test set", "",
-        "| quantity | MAE | RMSE | reference spread (std) | RMSE / std |", "|---|---|---|---|---|",
+        "",
+        "## Accuracy on the test set",
+        "",
+        "| quantity | MAE | RMSE | reference spread (std) | RMSE / std |",
+        "|---|---|---|---|---|",
     ]
     for key, unit in (("energy_per_atom", "meV/atom"), ("forces", "meV/Å")):
         m = metrics.get(key, {})
         if m:
-            lines.append(f"| {key.replace('_', ' ')} ({unit}) | {1000 * m['mae']:.2f} | {1000 * m['rmse']:.2f} | "
-                         f"{1000 * m.get('std', float('nan')):.2f} | {m['rmse'] / m['std'] if m.get('std') else float('nan'):.3f} |")
+            lines.append(
+                f"| {key.replace('_', ' ')} ({unit}) | {1000 * m['mae']:.2f} | {1000 * m['rmse']:.2f} | "
+                f"{1000 * m.get('std', float('nan')):.2f} | {m['rmse'] / m['std'] if m.get('std') else float('nan'):.3f} |"
+            )
     lines += ["", "![parity](parity_test.png)", ""]
-    if (work / "run" / "learning_curves.png").is_file():   # absent when the config says output.plots: false
-        lines += ["Training, against the validation configurations held out of the training file:", "",
-                  "![learning curves](run/learning_curves.png)", ""]
-    lines += [f"## MD: {n} atoms, diamond Si, NVE from 2×600 K velocities, {sizes['steps']} steps of 1 fs", "",
-              "| | pair_style sw | pair_style nbody | ratio nbody/sw |", "|---|---|---|---|"]
+    if (
+        work / "run" / "learning_curves.png"
+    ).is_file():  # absent when the config says output.plots: false
+        lines += [
+            "Training, against the validation configurations held out of the training file:",
+            "",
+            "![learning curves](run/learning_curves.png)",
+            "",
+        ]
+    lines += [
+        f"## MD: {n} atoms, diamond Si, NVE from 2×600 K velocities, {sizes['steps']} steps of 1 fs",
+        "",
+        "| | pair_style sw | pair_style nbody | ratio nbody/sw |",
+        "|---|---|---|---|",
+    ]
     for ranks in sizes["ranks"]:
         a, b = rate.get(f"sw-{ranks}", float("nan")), rate.get(f"nbody-{ranks}", float("nan"))
-        lines.append(f"| atom-steps/s, {ranks} rank(s) | {a:,.0f} | {b:,.0f} | {b / a:.4f} (1/{a / b:.0f}) |")
+        lines.append(
+            f"| atom-steps/s, {ranks} rank(s) | {a:,.0f} | {b:,.0f} | {b / a:.4f} (1/{a / b:.0f}) |"
+        )
     r1, r2 = sizes["ranks"][0], sizes["ranks"][-1]
     for s in ("sw", "nbody"):
-        lines.append(f"| speed-up {r2} ranks / {r1} rank, {s} | | | {rate[f'{s}-{r2}'] / rate[f'{s}-{r1}']:.2f} |")
-    lines += [f"| NVE energy drift (meV/atom/ps) | {drifts['sw']:.4f} | {drifts['nbody']:.4f} | |",
-              f"| mean temperature (K) | {md['sw-1']['thermo']['Temp'].mean():.0f} | "
-              f"{md['nbody-1']['thermo']['Temp'].mean():.0f} | |",
-              f"| mean pressure (bar) | {md['sw-1']['thermo']['Press'].mean():.0f} | "
-              f"{md['nbody-1']['thermo']['Press'].mean():.0f} | |",
-              f"| g(r) overlap with sw (1 = identical) | | {rdf_overlap:.3f} | |",
-              f"| bond-angle distribution overlap with sw | | {adf_overlap:.3f} | |",
-              "", "![structure](structure.png)", "", "![nve](nve_energy.png)", ""]
+        lines.append(
+            f"| speed-up {r2} ranks / {r1} rank, {s} | | | {rate[f'{s}-{r2}'] / rate[f'{s}-{r1}']:.2f} |"
+        )
+    lines += [
+        f"| NVE energy drift (meV/atom/ps) | {drifts['sw']:.4f} | {drifts['nbody']:.4f} | |",
+        f"| mean temperature (K) | {md['sw-1']['thermo']['Temp'].mean():.0f} | "
+        f"{md['nbody-1']['thermo']['Temp'].mean():.0f} | |",
+        f"| mean pressure (bar) | {md['sw-1']['thermo']['Press'].mean():.0f} | "
+        f"{md['nbody-1']['thermo']['Press'].mean():.0f} | |",
+        f"| g(r) overlap with sw (1 = identical) | | {rdf_overlap:.3f} | |",
+        f"| bond-angle distribution overlap with sw | | {adf_overlap:.3f} | |",
+        "",
+        "![structure](structure.png)",
+        "",
+        "![nve](nve_energy.png)",
+        "",
+    ]
     out = work / "report.md"
     out.write_text("\n".join(lines))
     return out

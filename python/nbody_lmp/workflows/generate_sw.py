@@ -142,9 +142,7 @@ class _SWSession:
         n = len(positions)
         lmp.command("clear")
         self._thermostat = None
-        lmp.commands_string(
-            "units metal\natom_style atomic\natom_modify map array sort 0 0.0\n"
-        )
+        lmp.commands_string("units metal\natom_style atomic\natom_modify map array sort 0 0.0\n")
         if periodic:
             lx, ly, lz = cell_lmp[0, 0], cell_lmp[1, 1], cell_lmp[2, 2]
             xy, xz, yz = cell_lmp[1, 0], cell_lmp[2, 0], cell_lmp[2, 1]
@@ -334,12 +332,20 @@ def _diamond(a: float, supercell: Sequence[int]) -> tuple[np.ndarray, np.ndarray
     """Fractional coordinates (of the supercell) and the cubic supercell of diamond Si."""
     basis = np.array(
         [
-            [0.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5], [0.5, 0.5, 0.0],
-            [0.25, 0.25, 0.25], [0.25, 0.75, 0.75], [0.75, 0.25, 0.75], [0.75, 0.75, 0.25],
+            [0.0, 0.0, 0.0],
+            [0.0, 0.5, 0.5],
+            [0.5, 0.0, 0.5],
+            [0.5, 0.5, 0.0],
+            [0.25, 0.25, 0.25],
+            [0.25, 0.75, 0.75],
+            [0.75, 0.25, 0.75],
+            [0.75, 0.75, 0.25],
         ]
     )
     reps = np.array(supercell, dtype=int)
-    cells = np.array([(i, j, k) for i in range(reps[0]) for j in range(reps[1]) for k in range(reps[2])])
+    cells = np.array(
+        [(i, j, k) for i in range(reps[0]) for j in range(reps[1]) for k in range(reps[2])]
+    )
     frac = (cells[:, None, :] + basis[None, :, :]).reshape(-1, 3) / reps
     cell = np.diag(a * reps.astype(float))
     return frac, cell
@@ -381,7 +387,9 @@ class _Sampler:
     def equilibrate(self, frac, cell, temperature: float) -> None:
         """A fresh box, velocities and thermostat at ``temperature``, ``equilibration_steps`` of MD."""
         self.session.setup(frac @ cell, cell)
-        self.session.thermostat(temperature, temperature, self.lammps_seed(), velocity_seed=self.lammps_seed())
+        self.session.thermostat(
+            temperature, temperature, self.lammps_seed(), velocity_seed=self.lammps_seed()
+        )
         self.session.run(self.equilibration_steps)
 
     def sample(self, n: int, kind: str, temperature: float) -> None:
@@ -426,8 +434,16 @@ def _strained(s: _Sampler, frac0, cell0, temps, n: int, max_strain: float) -> No
         s.snapshot("strained", t)
 
 
-def _liquid_and_amorphous(s: _Sampler, frac0, cell0, n_liq: int, n_am: int, melt_steps: int,
-                          liquid_temperature: float, quench_steps: int) -> None:
+def _liquid_and_amorphous(
+    s: _Sampler,
+    frac0,
+    cell0,
+    n_liq: int,
+    n_am: int,
+    melt_steps: int,
+    liquid_temperature: float,
+    quench_steps: int,
+) -> None:
     """The compressed crystal melted at 3000 K, sampled at ``liquid_temperature``; then that liquid
     quenched linearly to 300 K and sampled there."""
     if not (n_liq or n_am):
@@ -482,8 +498,16 @@ def sample_sw_si(
             _crystal_and_vacancy(s, frac0, cell0, temps, counts["crystal"], "crystal")
             _strained(s, frac0, cell0, temps, counts["strained"], max_strain)
             _crystal_and_vacancy(s, frac0, cell0, temps, counts["vacancy"], "vacancy")
-            _liquid_and_amorphous(s, frac0, cell0, counts["liquid"], counts["amorphous"], melt_steps,
-                                  liquid_temperature, quench_steps)
+            _liquid_and_amorphous(
+                s,
+                frac0,
+                cell0,
+                counts["liquid"],
+                counts["amorphous"],
+                melt_steps,
+                liquid_temperature,
+                quench_steps,
+            )
     finally:
         bar.close()
     return s.out

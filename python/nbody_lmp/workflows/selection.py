@@ -14,6 +14,7 @@ The written frames hold the structure (symbols, positions, cell, pbc), the per-a
 ``source``; no energies or forces: label them (e.g. with :func:`label_with_sw` or your DFT
 code) before training on them. An existing output is never overwritten without ``force``.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,15 @@ from typing import Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from ase import Atoms
 
-__all__ = ["read_lammps_dump", "read_trajectory", "deviation_of", "select_frames", "SelectionResult",
-           "write_frames", "label_with_sw"]
+__all__ = [
+    "read_lammps_dump",
+    "read_trajectory",
+    "deviation_of",
+    "select_frames",
+    "SelectionResult",
+    "write_frames",
+    "label_with_sw",
+]
 
 DEVIATION_NAMES = ("force_deviation", "max_devi_f", "devi_f")
 
@@ -46,7 +54,9 @@ def _dump_cell(bounds: List[List[float]], tilted: bool) -> Tuple[np.ndarray, np.
     return np.array([xlo, ylo, zlo]), cell
 
 
-def read_lammps_dump(path: Union[str, Path], elements: Optional[Sequence[str]] = None) -> Iterator[Atoms]:
+def read_lammps_dump(
+    path: Union[str, Path], elements: Optional[Sequence[str]] = None
+) -> Iterator[Atoms]:
     """Frames of a ``dump custom`` text file as Atoms (sorted by ``id`` if present). Every column
     other than id/type/element/positions goes into ``atoms.arrays`` under its dump name.
     Atom types become symbols through an ``element`` column or ``elements`` (one per type)."""
@@ -61,7 +71,9 @@ def read_lammps_dump(path: Union[str, Path], elements: Optional[Sequence[str]] =
             natoms = int(next(lines))
             head = next(lines)
             if not head.startswith("ITEM: BOX BOUNDS"):
-                raise ValueError(f"{path}: not a LAMMPS dump custom file (no BOX BOUNDS after step {step})")
+                raise ValueError(
+                    f"{path}: not a LAMMPS dump custom file (no BOX BOUNDS after step {step})"
+                )
             words = head.split()[3:]
             tilted = len(words) >= 3 and words[0] == "xy"
             flags = words[3:] if tilted else words
@@ -77,12 +89,20 @@ def read_lammps_dump(path: Union[str, Path], elements: Optional[Sequence[str]] =
             if {"x", "y", "z"} <= set(cols):
                 pos = np.stack([data[:, cols.index(c)].astype(float) for c in "xyz"], 1)
             elif {"xu", "yu", "zu"} <= set(cols):
-                pos = np.stack([data[:, cols.index(c)].astype(float) for c in ("xu", "yu", "zu")], 1)
+                pos = np.stack(
+                    [data[:, cols.index(c)].astype(float) for c in ("xu", "yu", "zu")], 1
+                )
             elif {"xs", "ys", "zs"} <= set(cols):
-                pos = np.stack([data[:, cols.index(c)].astype(float) for c in ("xs", "ys", "zs")], 1) @ cell + origin
+                pos = (
+                    np.stack([data[:, cols.index(c)].astype(float) for c in ("xs", "ys", "zs")], 1)
+                    @ cell
+                    + origin
+                )
             else:
-                raise ValueError(f"{path}: the dump has no positions (x y z, xu yu zu or xs ys zs): add them to "
-                                 f"the dump custom line")
+                raise ValueError(
+                    f"{path}: the dump has no positions (x y z, xu yu zu or xs ys zs): add them to "
+                    f"the dump custom line"
+                )
             atoms = Atoms(symbols=symbols, positions=pos - origin, cell=cell, pbc=pbc)
             skip = {"id", "type", "element", "x", "y", "z", "xu", "yu", "zu", "xs", "ys", "zs"}
             for k, c in enumerate(cols):
@@ -96,19 +116,27 @@ def _symbols(path, cols, data, elements):
     if "element" in cols:
         return list(data[:, cols.index("element")])
     if "type" not in cols:
-        raise ValueError(f"{path}: the dump has neither an element nor a type column: add 'element' (with "
-                         f"dump_modify element) or 'type' to the dump custom line")
+        raise ValueError(
+            f"{path}: the dump has neither an element nor a type column: add 'element' (with "
+            f"dump_modify element) or 'type' to the dump custom line"
+        )
     types = data[:, cols.index("type")].astype(int)
     if not elements:
-        raise ValueError(f"{path}: the dump has atom types but no element column: give the element of each "
-                         f"atom type (--elements Si O), or dump 'element' with dump_modify ID element Si O")
+        raise ValueError(
+            f"{path}: the dump has atom types but no element column: give the element of each "
+            f"atom type (--elements Si O), or dump 'element' with dump_modify ID element Si O"
+        )
     if types.max() > len(elements):
-        raise ValueError(f"{path}: the dump has atom type {types.max()}, but --elements lists {len(elements)} "
-                         f"element(s) ({' '.join(elements)}): give one per atom type")
+        raise ValueError(
+            f"{path}: the dump has atom type {types.max()}, but --elements lists {len(elements)} "
+            f"element(s) ({' '.join(elements)}): give one per atom type"
+        )
     return [elements[t - 1] for t in types]
 
 
-def read_trajectory(path: Union[str, Path], elements: Optional[Sequence[str]] = None) -> Iterator[Atoms]:
+def read_trajectory(
+    path: Union[str, Path], elements: Optional[Sequence[str]] = None
+) -> Iterator[Atoms]:
     """A LAMMPS dump (recognised by its first line ``ITEM: TIMESTEP``) or any file ASE reads."""
     path = Path(path)
     if not path.is_file():
@@ -138,39 +166,54 @@ def deviation_of(atoms: Atoms, column: Optional[str] = None) -> Tuple[float, str
             elif "max_force_deviation" in atoms.info:
                 column = "max_force_deviation"
             else:
-                have = ", ".join(k for k in atoms.arrays if k not in ("numbers", "positions")) or "none"
-                raise ValueError(f"no force-deviation column found (per-atom columns: {have}): name it with "
-                                 f"--column, e.g. --column c_dev[1] for `compute dev all nbody/deviation`")
+                have = (
+                    ", ".join(k for k in atoms.arrays if k not in ("numbers", "positions"))
+                    or "none"
+                )
+                raise ValueError(
+                    f"no force-deviation column found (per-atom columns: {have}): name it with "
+                    f"--column, e.g. --column c_dev[1] for `compute dev all nbody/deviation`"
+                )
     if column in atoms.arrays:
         values = np.asarray(atoms.arrays[column], dtype=float)
         return (float(values.max()) if values.size else 0.0), column
     if column in atoms.info:
         return float(atoms.info[column]), column
     have = ", ".join(k for k in atoms.arrays if k not in ("numbers", "positions")) or "none"
-    raise ValueError(f"column {column!r} is neither a per-atom column nor an info key of the frame (per-atom columns: "
-                     f"{have})")
+    raise ValueError(
+        f"column {column!r} is neither a per-atom column nor an info key of the frame (per-atom columns: "
+        f"{have})"
+    )
 
 
 # ------------------------------------------------------------------------------------ selecting
 @dataclass
 class SelectionResult:
     n_frames: int = 0
-    accurate: int = 0      # max deviation < lo
-    candidates: int = 0    # lo <= max deviation < hi
-    failed: int = 0        # max deviation >= hi
+    accurate: int = 0  # max deviation < lo
+    candidates: int = 0  # lo <= max deviation < hi
+    failed: int = 0  # max deviation >= hi
     column: Optional[str] = None
     frames: List[Atoms] = field(default_factory=list)
-    max_deviations: List[float] = field(default_factory=list)   # of every frame, in order
+    max_deviations: List[float] = field(default_factory=list)  # of every frame, in order
     timesteps: List[Optional[int]] = field(default_factory=list)
 
     def summary(self) -> str:
         pct = (lambda k: 100.0 * k / self.n_frames) if self.n_frames else (lambda k: 0.0)
-        return (f"{self.n_frames} frames: {self.accurate} accurate ({pct(self.accurate):.1f} %), {self.candidates} "
-                f"candidates ({pct(self.candidates):.1f} %), {self.failed} failed ({pct(self.failed):.1f} %)")
+        return (
+            f"{self.n_frames} frames: {self.accurate} accurate ({pct(self.accurate):.1f} %), {self.candidates} "
+            f"candidates ({pct(self.candidates):.1f} %), {self.failed} failed ({pct(self.failed):.1f} %)"
+        )
 
 
-def select_frames(frames, lo: float, hi: float, column: Optional[str] = None, max_frames: Optional[int] = None,
-                  source: Optional[str] = None) -> SelectionResult:
+def select_frames(
+    frames,
+    lo: float,
+    hi: float,
+    column: Optional[str] = None,
+    max_frames: Optional[int] = None,
+    source: Optional[str] = None,
+) -> SelectionResult:
     """The frames whose max force deviation lies in ``[lo, hi)``; with ``max_frames``, at most
     that many of them, evenly spread over the candidates in trajectory order."""
     if not (0 <= lo < hi):
@@ -188,7 +231,12 @@ def select_frames(frames, lo: float, hi: float, column: Optional[str] = None, ma
             res.accurate += 1
         elif dev < hi:
             res.candidates += 1
-            keep = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+            keep = Atoms(
+                atoms.get_chemical_symbols(),
+                positions=atoms.positions,
+                cell=atoms.cell,
+                pbc=atoms.pbc,
+            )
             if column in atoms.arrays:
                 keep.arrays["force_deviation"] = np.asarray(atoms.arrays[column], dtype=float)
             keep.info["max_force_deviation"] = dev
@@ -215,7 +263,9 @@ def write_frames(frames: Sequence[Atoms], output: Union[str, Path], force: bool 
 
     output = Path(output)
     if output.exists() and not force:
-        raise FileExistsError(f"{output} exists: choose another output file, or replace it with --force")
+        raise FileExistsError(
+            f"{output} exists: choose another output file, or replace it with --force"
+        )
     buf = io.StringIO()
     if frames:
         ase.io.write(buf, list(frames), format="extxyz")
