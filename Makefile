@@ -1,6 +1,6 @@
 # nbody-lmp: set up, test, run the main job.  See README.md.
 #   make test   create .venv (if missing), install the package + LAMMPS plugin, run the whole test suite
-#   make lint   ruff check (pyproject.toml) and the clang-format check of lammps_plugin/ (.clang-format)
+#   make lint   ruff check and ruff format --check (pyproject.toml) and the clang-format check of lammps_plugin/ (.clang-format)
 #   make demo   create .venv (if missing), install, then train -> export -> LAMMPS MD -> report (demo/)
 PYTHON ?= python3
 VENV   := .venv
@@ -37,6 +37,7 @@ $(TOOLS): $(VENV)/bin/python
 
 lint: $(TOOLS)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/clang-format --dry-run --Werror $$(git ls-files 'lammps_plugin/*.cpp' 'lammps_plugin/*.h')
 
 demo: install

@@ -27,8 +27,21 @@ def python_functions(path):
     tree = ast.parse(path.read_text(), filename=str(path))
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            yield node.name, node.lineno, node.end_lineno - start + 1
+            yield node.name, node.lineno, node.end_lineno - _body_start(node) + 1
+
+
+def _body_start(node):
+    """First line of a function's code: after its signature (one argument per line once
+    formatted) and its docstring."""
+    body = node.body
+    if (
+        len(body) > 1
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
+        body = body[1:]
+    return body[0].lineno
 
 
 def _strip_cpp(text):
@@ -114,8 +127,12 @@ def test_the_length_rule_sees_long_functions(tmp_path):
     got = list(cpp_functions(cpp))
     assert [(line, length) for _, line, length in got] == [(2, 96), (98, 1)]
     py = tmp_path / "f.py"
-    py.write_text("def f():\n" + "\n".join(f"    x = {k}" for k in range(85)) + "\n")
-    assert [length for _, _, length in python_functions(py)] == [86]
+    args = "".join(f"    a{k},\n" for k in range(30))
+    body = "\n".join(f"    x = {k}" for k in range(85))
+    short = "\n".join(f"    x = {k}" for k in range(20))
+    py.write_text(f'def f():\n{body}\n\n\ndef g(\n{args}):\n    """Doc.\n\n    More."""\n{short}\n')
+    # the code is counted, not the signature (one argument per line) or the docstring
+    assert [length for _, _, length in python_functions(py)] == [85, 20]
 
 
 def test_pair_style_is_libtorch_free_and_small():

@@ -241,17 +241,26 @@ class Trainer:
         )
 
     def _load_data(self) -> None:
-        from ..data import (
-            compute_statistics,
-            e0_from_isolated_atoms,
-            load_graphs,
-            read_configurations,
-            split_indices,
+        cfg = self.cfg
+        t0 = time.perf_counter()
+        confs, train_idx, val_idx, val_confs = self._read_split()
+        train_confs = [confs[i] for i in train_idx]
+        cutoffs = (
+            cfg.model.cutoff
+            if isinstance(cfg.model.cutoff, list)
+            else [cfg.model.cutoff] * cfg.model.levels
         )
+        self._statistics(train_confs, cutoffs)
+        self._graphs(max(cutoffs), train_confs, val_confs, train_idx, val_idx)
+        self._summarise(t0)
+
+    def _read_split(self):
+        """The training configurations, the species, and the validation split (a file or a
+        seeded fraction of the training file)."""
+        from ..data import read_configurations, split_indices
 
         cfg, d = self.cfg, self.cfg.data
         opts = self._read_options()
-        t0 = time.perf_counter()
         species = cfg.model.species
         if species is None:  # the elements of the training (and validation) data, by atomic number
             from ase.data import atomic_numbers
@@ -272,29 +281,32 @@ class Trainer:
                 len(confs), d.val_fraction, cfg.seed if d.split_seed is None else d.split_seed
             )
             val_confs = [confs[i] for i in val_idx]
-        train_confs = [confs[i] for i in train_idx]
+        return confs, train_idx, val_idx, val_confs
 
-        cutoffs = (
-            cfg.model.cutoff
-            if isinstance(cfg.model.cutoff, list)
-            else [cfg.model.cutoff] * cfg.model.levels
-        )
-        rmax = max(cutoffs)
+    def _statistics(self, train_confs, cutoffs) -> None:
+        """E0, shift, scale and the average number of children per level, from the training set."""
+        from ..data import compute_statistics, e0_from_isolated_atoms, read_configurations
+        from ..data.statistics import average_num_neighbors
+
+        d = self.cfg.data
         if isinstance(d.e0, dict):
             e0 = d.e0
         elif d.e0 == "fit":
             e0 = None
         else:
-            # the file may list more elements than the model has (rMD17's isolated_atoms.xyz has N too)
+            # the file may list more elements than the model has (rMD17's isolated_atoms.xyz has N)
             e0 = e0_from_isolated_atoms(
                 read_configurations(d.e0, require_forces=False), self.species
             )
-        self.stats = compute_statistics(train_confs, self.species, cutoff=rmax, e0=e0)
-        from ..data.statistics import average_num_neighbors
-
+        self.stats = compute_statistics(train_confs, self.species, cutoff=max(cutoffs), e0=e0)
         per_cut = {c: average_num_neighbors(train_confs, c) for c in set(cutoffs)}
         self.avg_num_children = [per_cut[c] + 1.0 for c in cutoffs]
 
+    def _graphs(self, rmax, train_confs, val_confs, train_idx, val_idx) -> None:
+        """Neighbour lists of both sets, from the on-disk cache when ``data.cache_dir`` is set."""
+        from ..data import load_graphs
+
+        d = self.cfg.data
         if d.cache_dir:
             all_train = load_graphs(
                 d.train, self.species, rmax, cache_dir=d.cache_dir, **self._cache_opts()
@@ -311,10 +323,13 @@ class Trainer:
             self.val_graphs = [c.to_graph(self.species, rmax) for c in val_confs]
         if not self.train_graphs:
             raise ValueError(f"{d.train}: no training configurations")
-        ec = sum(int(g.edge_index.shape[1]) for g in self.train_graphs)
+
+    def _summarise(self, t0: float) -> None:
+        """``data_summary`` (stored in checkpoints and the model file) and the log line."""
         from ..data.statistics import shortest_distances
 
-        pairs_seen = shortest_distances(self.train_graphs, self.species)
+        d, st = self.cfg.data, self.stats
+        ec = sum(int(g.edge_index.shape[1]) for g in self.train_graphs)
         self.data_summary = {
             "train_file": d.train,
             "train_sha256": _file_sha256(d.train),
@@ -322,27 +337,27 @@ class Trainer:
             "val_fraction": None if d.validation else d.val_fraction,
             "n_train": len(self.train_graphs),
             "n_validation": len(self.val_graphs),
-            "n_train_atoms": int(self.stats.n_atoms),
-            "species_counts": self.stats.species_counts,
-            "e0": self.stats.e0,
-            "e0_fitted": bool(self.stats.e0_fitted),
-            "shift": float(self.stats.shift),
-            "scale": float(self.stats.scale),
-            "energy_per_atom_std": float(self.stats.energy_per_atom_std),
-            "force_rms": float(self.stats.force_rms),
+            "n_train_atoms": int(st.n_atoms),
+            "species_counts": st.species_counts,
+            "e0": st.e0,
+            "e0_fitted": bool(st.e0_fitted),
+            "shift": float(st.shift),
+            "scale": float(st.scale),
+            "energy_per_atom_std": float(st.energy_per_atom_std),
+            "force_rms": float(st.force_rms),
             "avg_num_children": self.avg_num_children,
             "avg_edges_per_config": ec / len(self.train_graphs),
-            "shortest_distances": pairs_seen,
+            "shortest_distances": shortest_distances(self.train_graphs, self.species),
             "keys": {
                 k: getattr(d, k)
                 for k in ("energy_key", "forces_key", "stress_key", "virial_key", "stress_format")
             },
         }
         self.log(
-            f"data: {len(self.train_graphs)} training and {len(self.val_graphs)} validation configurations, "
-            f"species {self.species}, E0 {'fitted' if self.stats.e0_fitted else 'given'} "
-            + ", ".join(f"{s} {v:.4f}" for s, v in self.stats.e0.items())
-            + f" eV, shift {self.stats.shift:.4f} eV/atom, scale {self.stats.scale:.4f}, "
+            f"data: {len(self.train_graphs)} training and {len(self.val_graphs)} validation "
+            f"configurations, species {self.species}, E0 {'fitted' if st.e0_fitted else 'given'} "
+            + ", ".join(f"{s} {v:.4f}" for s, v in st.e0.items())
+            + f" eV, shift {st.shift:.4f} eV/atom, scale {st.scale:.4f}, "
             f"children/node {', '.join(f'{a:.1f}' for a in self.avg_num_children)} "
             f"({time.perf_counter() - t0:.1f} s)"
         )

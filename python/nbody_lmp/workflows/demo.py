@@ -111,6 +111,18 @@ def run_demo(
 
     # 5. MD: nbody and sw on the same box, 1 and 2 ranks
     t0 = time.time()
+    md = _run_md(work, model, sizes)
+    timings["md"] = time.time() - t0
+
+    # 6. report
+    report = write_report(work, metrics, md, sizes, timings, time.time() - t_start)
+    _log(f"report: {report}")
+    return report
+
+
+def _run_md(work: Path, model: Path, sizes: dict) -> Dict[str, dict]:
+    """Step 5: the same box under pair_style sw and pair_style nbody, on 1 and 2 ranks (runs
+    that finished earlier are reused)."""
     md: Dict[str, object] = {}
     for style in ("sw", "nbody"):
         for ranks in sizes["ranks"]:
@@ -135,12 +147,7 @@ def run_demo(
             md[f"{style}-{ranks}"] = dict(
                 thermo=parse_log(log), rate=parse_throughput(log), folder=folder
             )
-    timings["md"] = time.time() - t0
-
-    # 6. report
-    report = write_report(work, metrics, md, sizes, timings, time.time() - t_start)
-    _log(f"report: {report}")
-    return report
+    return md
 
 
 def _demo_config(work: Path, train: Path, run_dir: Path, quick: bool, config: str | None) -> Path:
@@ -163,17 +170,9 @@ def _demo_config(work: Path, train: Path, run_dir: Path, quick: bool, config: st
     return dest
 
 
-def write_report(
-    work: Path,
-    metrics: dict,
-    md: Dict[str, dict],
-    sizes: dict,
-    timings: Dict[str, float],
-    total: float,
-) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
+def _structure_figure(work: Path, md: Dict[str, dict]):
+    """structure.png (g(r) and bond angles of both MD runs); returns the overlaps of nbody's
+    distributions with sw's."""
     import matplotlib.pyplot as plt
 
     frames = {s: read_dump(md[f"{s}-1"]["folder"] / "traj.dump")[1:] for s in ("sw", "nbody")}
@@ -196,12 +195,17 @@ def write_report(
     plt.close(fig)
     rdf_overlap = overlap(res["nbody"][1], res["sw"][1], res["sw"][0])
     adf_overlap = overlap(res["nbody"][3], res["sw"][3], res["sw"][2])
+    return rdf_overlap, adf_overlap
+
+
+def _energy_figure(work: Path, md: Dict[str, dict], n: int) -> Dict[str, float]:
+    """nve_energy.png (total energy against time, both runs); returns each run's drift."""
+    import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
     drifts = {}
     for s in ("sw", "nbody"):
         th = md[f"{s}-1"]["thermo"]
-        n = 8 * sizes["reps"] ** 3
         drifts[s] = energy_drift(th["Step"], th["TotEng"], n, 0.001)
         ax.plot(
             th["Step"] * 0.001, (th["TotEng"] - th["TotEng"][0]) / n * 1000, label=f"pair_style {s}"
@@ -212,9 +216,33 @@ def write_report(
     fig.tight_layout()
     fig.savefig(work / "nve_energy.png", dpi=120)
     plt.close(fig)
+    return drifts
 
-    rate = {k: v["rate"] for k, v in md.items()}
+
+def write_report(
+    work: Path,
+    metrics: dict,
+    md: Dict[str, dict],
+    sizes: dict,
+    timings: Dict[str, float],
+    total: float,
+) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
     n = 8 * sizes["reps"] ** 3
+    rdf_overlap, adf_overlap = _structure_figure(work, md)
+    drifts = _energy_figure(work, md, n)
+    lines = _accuracy_lines(work, metrics, sizes, timings, total)
+    lines += _md_lines(md, sizes, n, drifts, rdf_overlap, adf_overlap)
+    out = work / "report.md"
+    out.write_text("\n".join(lines))
+    return out
+
+
+def _accuracy_lines(
+    work: Path, metrics: dict, sizes: dict, timings: Dict[str, float], total: float
+):
     lines = [
         "# nbody-lmp demo report",
         "",
@@ -238,16 +266,20 @@ def write_report(
                 f"{1000 * m.get('std', float('nan')):.2f} | {m['rmse'] / m['std'] if m.get('std') else float('nan'):.3f} |"
             )
     lines += ["", "![parity](parity_test.png)", ""]
-    if (
-        work / "run" / "learning_curves.png"
-    ).is_file():  # absent when the config says output.plots: false
+    # absent when the config says output.plots: false
+    if (work / "run" / "learning_curves.png").is_file():
         lines += [
             "Training, against the validation configurations held out of the training file:",
             "",
             "![learning curves](run/learning_curves.png)",
             "",
         ]
-    lines += [
+    return lines
+
+
+def _md_lines(md, sizes, n, drifts, rdf_overlap, adf_overlap):
+    rate = {k: v["rate"] for k, v in md.items()}
+    lines = [
         f"## MD: {n} atoms, diamond Si, NVE from 2×600 K velocities, {sizes['steps']} steps of 1 fs",
         "",
         "| | pair_style sw | pair_style nbody | ratio nbody/sw |",
@@ -277,6 +309,4 @@ def write_report(
         "![nve](nve_energy.png)",
         "",
     ]
-    out = work / "report.md"
-    out.write_text("\n".join(lines))
-    return out
+    return lines
