@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from .training.distributed import TrainingProcessLost
+
 PROG = "nbody-lmp"
 
 
@@ -62,7 +64,20 @@ def cmd_train(args) -> int:
     cfg = load_config(args.config, overrides=overrides)
     if args.quiet:
         cfg.output.progress = False
+    from .training.launch import in_worker, launch, train_arguments
+
+    if args.nproc is not None and not in_worker():
+        if cfg.training.ensemble > 1:
+            raise ConfigError(
+                "--nproc and training.ensemble > 1 do not combine: train the members one after "
+                "the other on several processes each, or drop --nproc"
+            )
+        return launch(args.nproc, train_arguments(args), Path(cfg.output.run_dir))
     if cfg.training.ensemble > 1:
+        if in_worker():
+            raise ConfigError(
+                "training.ensemble > 1 runs in one process: start it without torchrun/--nproc"
+            )
         from .training import EnsembleTrainer
 
         ens = EnsembleTrainer(cfg, resume=args.resume, force=args.force).run()
@@ -76,6 +91,8 @@ def cmd_train(args) -> int:
             print(f"LAMMPS: pair_coeff * * {' '.join(files)} {species}")
         return 0
     result = Trainer(cfg, resume=args.resume, force=args.force).run()
+    if os.environ.get("RANK", "0") != "0":  # one of several processes: the first one reports
+        return 0
     print(f"run folder: {result.run_dir}")
     if result.model_file:
         print(f"model: {result.model_file}  (nbody-lmp info {result.model_file})")
@@ -94,7 +111,8 @@ def add_train_parser(sub) -> None:
         "  nbody-lmp train examples/si-sw/config.yaml\n"
         "  nbody-lmp train config.yaml --resume                # continue after an interruption\n"
         "  nbody-lmp train config.yaml --set training.lr=2e-3 --set output.run_dir=runs/lr2e-3\n"
-        "  nbody-lmp train config.yaml --ensemble 3               # runs/.../member-0 .. member-2",
+        "  nbody-lmp train config.yaml --ensemble 3               # runs/.../member-0 .. member-2\n"
+        "  nbody-lmp train config.yaml --nproc 2                  # data-parallel, 2 processes",
     )
     t.add_argument("config", help="YAML configuration file")
     t.add_argument(
@@ -121,6 +139,14 @@ def add_train_parser(sub) -> None:
     )
     t.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bars (summary lines only)"
+    )
+    t.add_argument(
+        "--nproc",
+        type=int,
+        default=None,
+        metavar="N",
+        help="data-parallel training on N processes of this machine (starts torchrun; the same "
+        "result as one process, docs/training.md)",
     )
     t.set_defaults(func=cmd_train)
 
@@ -604,6 +630,7 @@ USER_ERRORS = (
     IsADirectoryError,
     PermissionError,
     FloatingPointError,
+    TrainingProcessLost,
 )
 
 

@@ -1,32 +1,15 @@
-"""Training loop of ``nbody-lmp train`` (README.md, "Quick start"; the configuration it reads:
-:mod:`.config`).
+"""Training loop of ``nbody-lmp train`` (docs/training.md, "What a run does"; the configuration
+it reads: :mod:`.config`).
 
     cfg = load_config("config.yaml")
     result = Trainer(cfg).run()           # or Trainer(cfg, resume=True) / Trainer(cfg, force=True)
 
-What a run does:
-
-1. **Run folder**: ``output.run_dir`` must not exist (or be empty). ``resume=True`` continues it
-   from its ``last.pt``; ``force=True`` starts over after moving everything in it into
-   ``run_dir/previous-<time>/`` (nothing is ever deleted).
-2. **Data** (:mod:`nbody_lmp.data`): the training file is read and validated; validation is a
-   separate file or a seeded fraction of it; graphs (neighbour lists) optionally cached on disk.
-3. **Statistics of the training set**, put into the model before training: per-species E0 by
-   least squares (or given), ``shift`` = mean per-atom energy after E0, ``scale`` = force RMS,
-   and per level the average number of children (neighbours within that level's cutoff + the
-   node itself).
-4. **Optimisation**: Adam/AdamW on the weighted loss (:mod:`.losses`), gradient-norm clipping,
-   EMA of the weights (:mod:`.ema`), a plateau (on the validation loss) or cosine schedule per
-   epoch, early stopping on the validation loss, a time limit; float32 or float64. Batches are
-   a fresh permutation each epoch from ``torch.Generator().manual_seed(seed, epoch)``, so a
-   resumed run sees the same batches.
-5. **Every epoch**: a tqdm bar while it runs and one summary line after; a row of
-   ``metrics.csv``; ``last.pt``, and ``best.pt`` when the validation loss improved
-   (:mod:`.checkpoint`, atomic). ``learning_curves.png`` is redrawn every
-   ``output.plot_every_minutes`` and when the run is interrupted (Ctrl-C).
-6. **At the end**: best weights evaluated on train and validation (``metrics.json``), plots
-   (``learning_curves.png``, ``parity.png``, :mod:`.plots`), and ``model.pt`` exported
-   (``output.export_dtype``).
+The run folder (never reused without ``resume``/``force``), the data and its statistics, the
+model and optimiser, then epochs (:mod:`.epoch`) until ``max_epochs``, the time limit or early
+stopping, with ``metrics.csv``, ``last.pt`` and ``best.pt`` after each (:mod:`.checkpoint`,
+atomic), and at the end the best weights' errors, plots (:mod:`.plots`) and the exported model.
+Under ``torchrun`` the same loop runs on every process (:mod:`.distributed`); only the first
+one writes files.
 """
 
 from __future__ import annotations
@@ -38,17 +21,14 @@ import io
 import json
 import math
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
 import torch
 
-from ..data.graph import collate
-from ..nn.properties import compute_properties
 from .checkpoint import (
     DTYPES,
     load_checkpoint,
@@ -59,9 +39,11 @@ from .checkpoint import (
     training_metadata,
 )
 from .config import RESUMABLE_CHANGES, ConfigError, TrainConfig, diff_configs
+from .distributed import Distributed, TrainingProcessLost
 from .ema import ExponentialMovingAverage
+from .epoch import EpochSettings, evaluate_model, train_epoch
 from .losses import WeightedLoss
-from .metrics import MetricsAccumulator, flat_row
+from .metrics import flat_row
 
 __all__ = ["Trainer", "TrainResult", "evaluate_model", "prepare_run_dir"]
 
@@ -143,48 +125,6 @@ def _file_sha256(path: str) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _batches(n: int, batch_size: int, generator: Optional[torch.Generator]) -> List[List[int]]:
-    order = (
-        torch.randperm(n, generator=generator).tolist() if generator is not None else list(range(n))
-    )
-    return [order[k : k + batch_size] for k in range(0, n, batch_size)]
-
-
-def evaluate_model(
-    model: torch.nn.Module,
-    graphs: Sequence,
-    batch_size: int = 8,
-    keep: bool = False,
-    loss: Optional[WeightedLoss] = None,
-    device: str = "cpu",
-    progress: bool = False,
-    desc: str = "evaluate",
-):
-    """Errors of ``model`` (an NBodyNetwork or an exported module) on ``graphs``.
-
-    Returns ``(MetricsAccumulator, mean weighted loss or None)``; stress is computed for batches
-    whose configurations all have a reference stress.
-    """
-    from tqdm.auto import tqdm
-
-    acc = MetricsAccumulator(keep=keep)
-    total, count = 0.0, 0
-    batches = _batches(len(graphs), batch_size, None)
-    for idx in tqdm(
-        batches, desc=desc, leave=False, disable=None if progress else True, dynamic_ncols=True
-    ):
-        g = collate([graphs[i] for i in idx]).to(device)
-        pred = compute_properties(
-            model, g, forces=True, stress="stress" in g.targets, training=False
-        )
-        acc.add(pred, g)
-        if loss is not None:
-            val, _ = loss(pred, g)
-            total += float(val.detach()) * len(idx)
-            count += len(idx)
-    return acc, (total / count if count else None)
 
 
 def check_device(device: torch.device) -> None:
@@ -459,47 +399,26 @@ class Trainer:
 
     # -------------------------------------------------------------------------- epochs
     def _train_epoch(self, epoch: int):
-        from tqdm.auto import tqdm
-
         cfg, t = self.cfg, self.cfg.training
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
-        batches = _batches(len(self.train_graphs), t.batch_size, gen)
-        self.model.train()
-        acc = MetricsAccumulator()
-        total, count = 0.0, 0
-        stress = self.cfg.loss.stress_weight > 0
-        bar = tqdm(
-            batches,
+        settings = EpochSettings(
+            batch_size=t.batch_size,
+            grad_clip=t.grad_clip,
+            stress=cfg.loss.stress_weight > 0,
+            device=self.device,
             desc=f"epoch {epoch}/{t.max_epochs}",
-            leave=False,
-            disable=None if cfg.output.progress else True,
-            dynamic_ncols=True,
-            file=sys.stderr,
+            show_progress=cfg.output.progress,
         )
-        for idx in bar:
-            g = collate([self.train_graphs[i] for i in idx]).to(self.device)
-            pred = compute_properties(
-                self.model, g, forces=True, stress=stress and "stress" in g.targets, training=True
-            )
-            loss, _ = self.train_loss(pred, g)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"the loss became {float(loss)} at epoch {epoch}: lower training.lr, set training.grad_clip, "
-                    f"or use training.dtype float64"
-                )
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if t.grad_clip:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
-            self.optimizer.step()
-            if self.ema is not None:
-                self.ema.update(self.model)
-            acc.add(pred, g)
-            total += float(loss.detach()) * len(idx)
-            count += len(idx)
-            bar.set_postfix(loss=f"{total / count:.3e}", refresh=False)
-        bar.close()
-        return total / count, acc.summary()
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+        return train_epoch(
+            self.model,
+            self.train_graphs,
+            self.optimizer,
+            self.train_loss,
+            self.ema,
+            gen,
+            settings,
+            self.dist,
+        )
 
     def _validate(self):
         if not self.val_graphs:
@@ -513,6 +432,7 @@ class Trainer:
                 batch_size=max(self.cfg.training.batch_size, 8),
                 loss=self.loss,
                 device=self.device,
+                dist=self.dist,
             )
         return loss, acc.summary()
 
@@ -571,9 +491,24 @@ class Trainer:
 
     # -------------------------------------------------------------------------- run
     def run(self) -> TrainResult:
-        cfg, t = self.cfg, self.cfg.training
         check_device(self.device)
-        prepare_run_dir(self.run_dir, self.resume, self.force)
+        self.dist, self.device = Distributed.from_environment(self.device)
+        try:
+            return self._run()
+        except TrainingProcessLost as exc:
+            raise TrainingProcessLost(
+                f"{exc}. The run stops; {self.run_dir / 'last.pt'} holds the last finished epoch: "
+                "find why the other process stopped, then continue with --resume (with any number "
+                "of processes)"
+            ) from exc
+        finally:
+            self.dist.close()
+
+    def _run(self) -> TrainResult:
+        cfg, t, dist = self.cfg, self.cfg.training, self.dist
+        if not dist.is_main:
+            self.log = _quiet
+        dist.on_main(lambda: prepare_run_dir(self.run_dir, self.resume, self.force))
         if t.num_threads:
             torch.set_num_threads(t.num_threads)
         state = load_checkpoint(self.run_dir / "last.pt") if self.resume else None
@@ -582,25 +517,34 @@ class Trainer:
                 f"the run in {self.run_dir} already finished ({state.get('stop_reason')}, epoch "
                 f"{state['epoch']}); raise training.max_epochs to train further, or start a new run"
             )
+        if dist.active:
+            self.log(
+                f"data-parallel training: {dist.world_size} processes, "
+                f"{'nccl' if self.device.type == 'cuda' else 'gloo'}, "
+                f"{torch.get_num_threads()} thread(s) each, global batch {t.batch_size}"
+            )
         self._load_data()
         self._build()
         self.epoch, self.best_loss, self.best_epoch, self.bad_epochs = 0, math.inf, 0, 0
         self.elapsed, self.history, self.finished, self.stop_reason = 0.0, [], False, ""
         if state is not None:
             self._restore(state)
-        import yaml
+        dist.broadcast_module(self.model)
+        if dist.is_main:
+            import yaml
 
-        (self.run_dir / "config.yaml").write_text(
-            f"# resolved configuration of this run (every key, defaults filled in), from {cfg.source}\n"
-            + yaml.safe_dump(cfg.to_dict(), sort_keys=False)
-        )
+            (self.run_dir / "config.yaml").write_text(
+                "# resolved configuration of this run (every key, defaults filled in), from "
+                f"{cfg.source}\n" + yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+            )
 
         limit = t.time_limit_minutes * 60 if t.time_limit_minutes else None
         self._last_plot = time.monotonic()
         try:
             self._epochs(limit)
         except KeyboardInterrupt:
-            self._plot_learning_curves()  # the curves so far, beside last.pt, for the run it may resume
+            if dist.is_main:  # the curves so far, beside last.pt, for the run it may resume
+                self._plot_learning_curves()
             raise
         self.finished = True
         self.log(
@@ -647,7 +591,8 @@ class Trainer:
                 self.best_loss, self.best_epoch, self.bad_epochs = monitor, epoch, 0
             else:
                 self.bad_epochs += 1
-            last_epoch_time = time.perf_counter() - t0
+            # the slowest process's time, so every process takes the same time-limit decision
+            last_epoch_time = self.dist.max_float(time.perf_counter() - t0, self.device)
             self.elapsed += last_epoch_time
             row = {
                 "epoch": epoch,
@@ -661,17 +606,23 @@ class Trainer:
                 "epoch_time_s": last_epoch_time,
             }
             self.history.append(row)
-            self._write_csv()
-            eval_state = self._eval_state()
-            if improved:
-                save_checkpoint(self.run_dir / "best.pt", self._state(eval_state))
-            save_checkpoint(self.run_dir / "last.pt", self._state(eval_state))
-            self.log(self._summary_line(row, improved))
-            every = self.cfg.output.plot_every_minutes
-            if every is not None and time.monotonic() - self._last_plot >= every * 60:
-                self._plot_learning_curves()
-            for cb in self.callbacks:
-                cb(self, row)
+            if self.dist.is_main:
+                self._record(row, improved)
+
+    def _record(self, row: Dict[str, Any], improved: bool) -> None:
+        """After an epoch (main process): metrics.csv, the checkpoints, the summary line, the
+        learning curves when due, the callbacks."""
+        self._write_csv()
+        eval_state = self._eval_state()
+        if improved:
+            save_checkpoint(self.run_dir / "best.pt", self._state(eval_state))
+        save_checkpoint(self.run_dir / "last.pt", self._state(eval_state))
+        self.log(self._summary_line(row, improved))
+        every = self.cfg.output.plot_every_minutes
+        if every is not None and time.monotonic() - self._last_plot >= every * 60:
+            self._plot_learning_curves()
+        for cb in self.callbacks:
+            cb(self, row)
 
     def _plot_learning_curves(self) -> None:
         """Draw ``learning_curves.png`` from the history so far (a long run shows its progress as
@@ -709,13 +660,9 @@ class Trainer:
         late = lo.late_energy_weight is not None and progress >= 1.0 - lo.late_fraction
         self.train_loss.w["energy"] = float(lo.late_energy_weight if late else lo.energy_weight)
 
-    def _finish(self) -> TrainResult:
-        from .metrics import format_table
-
-        cfg = self.cfg
-        best_path = self.run_dir / "best.pt"
-        best = load_checkpoint(best_path)
-        model = model_from_checkpoint(best)
+    def _final_errors(self, model):
+        """The best model's errors on the training and validation sets, and (on the main
+        process) the (reference, prediction) pairs of every process for the parity plot."""
         sets = {"train": self.train_graphs}
         if self.val_graphs:
             sets["validation"] = self.val_graphs
@@ -724,14 +671,35 @@ class Trainer:
             acc, _ = evaluate_model(
                 model,
                 graphs,
-                batch_size=max(cfg.training.batch_size, 8),
+                batch_size=max(self.cfg.training.batch_size, 8),
                 keep=True,
-                progress=cfg.output.progress,
+                progress=self.cfg.output.progress,
                 desc=f"final {name}",
+                dist=self.dist,
             )
             results[name] = acc.summary()
-            pairs[name] = {q: acc.pairs(q) for q in ("energy_per_atom", "forces", "stress")}
+            mine = {q: acc.pairs(q) for q in ("energy_per_atom", "forces", "stress")}
+            every = self.dist.gather(mine)
+            if every is not None:
+                pairs[name] = {
+                    q: tuple(np.concatenate([p[q][k] for p in every]) for k in (0, 1)) for q in mine
+                }
+        return results, pairs
+
+    def _finish(self) -> TrainResult:
+        from .metrics import format_table
+
+        cfg = self.cfg
+        best_path = self.run_dir / "best.pt"
+        self.dist.barrier()  # best.pt is complete before any process reads it
+        best = load_checkpoint(best_path)
+        model = model_from_checkpoint(best)
+        results, pairs = self._final_errors(model)
         self.final_metrics = results
+        if not self.dist.is_main:
+            return TrainResult(
+                self.run_dir, self.epoch, self.best_epoch, self.stop_reason, self.elapsed, results
+            )
         self.log(
             f"best model (epoch {self.best_epoch}) on the training data:\n" + format_table(results)
         )
@@ -786,6 +754,10 @@ class Trainer:
             results,
             model_file,
         )
+
+
+def _quiet(message: str) -> None:
+    """The log of every process but the main one."""
 
 
 class _null:

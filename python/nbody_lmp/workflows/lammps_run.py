@@ -428,9 +428,9 @@ def _wait(
     their own process group."""
     bar = None
     if steps:
-        from tqdm.auto import tqdm
+        from ..progress import progress
 
-        bar = tqdm(total=steps, desc=label, unit="step", leave=True)
+        bar = progress(total=steps, desc=label, unit="step", leave=True)
 
     def show_progress():
         if bar is not None and logfile.exists():
