@@ -12,6 +12,11 @@ with it (Proposition 1), the two factors are taken after the zeroth-order fragme
 ``C`` channels (``U = W_a phi``, ``V = W_b phi``, two learnable choices of the tied weights) and
 multiplied channel by channel. The gate's output mixes the zeroth-order fragments, these
 first-order fragments and the node's own child.
+
+``correlation = 3`` adds the next symmetric power of the node's neighbourhood: the product
+``U (x) V``, mixed back to ``C`` channels per part (Proposition 1), times a third mixing of the
+same sums, ``W_c phi`` — the sum over *triples* of children of eq. (11)'s pattern, factorised the
+same way (docs/theory.md, "Body order per level").
 """
 
 from __future__ import annotations
@@ -39,8 +44,11 @@ class FirstOrderGate(torch.nn.Module):
         lmax_sh: int,
         radial: InversePowerRadial,
         hidden: bool,
+        correlation: int = 2,
     ):
         super().__init__()
+        if correlation not in (2, 3):
+            raise ValueError(f"correlation must be 2 or 3, got {correlation}")
         self.sums = make_fragments(irreps_in, channels_in, lmax_sh, irreps_hidden, radial)
         mid = self.sums.irreps_out
         self.mix_u = PartMixing(self.sums.fragments, channels_out)
@@ -49,17 +57,19 @@ class FirstOrderGate(torch.nn.Module):
         # zeroth-order fragments of the output parts only
         self.zeroth_index: List[int] = [mid.index(o) for o in irreps_out if o in mid]
         zeroth_parts = [o for o in irreps_out if o in mid]
+        sources = [zeroth_parts, self.product.irreps_out]
+        fragments = [
+            [self.sums.fragments[k] for k in self.zeroth_index],
+            [channels_out * p for p in self.product.paths],
+        ]
+        self.higher = torch.nn.ModuleList()
+        if correlation == 3:
+            cube = TripleProduct(self.sums.fragments, mid, irreps_hidden, irreps_out, channels_out)
+            self.higher.append(cube)
+            sources.append(cube.irreps_out)
+            fragments.append(cube.fragments)
         self.out = GateOutput(
-            irreps_in,
-            channels_in,
-            [zeroth_parts, self.product.irreps_out],
-            [
-                [self.sums.fragments[k] for k in self.zeroth_index],
-                [channels_out * p for p in self.product.paths],
-            ],
-            irreps_out,
-            channels_out,
-            hidden,
+            irreps_in, channels_in, sources, fragments, irreps_out, channels_out, hidden
         )
         self.irreps_out: List[Irrep] = self.out.irreps_out
 
@@ -74,4 +84,33 @@ class FirstOrderGate(torch.nn.Module):
         zeroth: List[torch.Tensor] = []
         for k in self.zeroth_index:
             zeroth.append(phi[k])
-        return self.out(x[:n_out], [zeroth, pair])
+        sources = [zeroth, pair]
+        for h in self.higher:
+            sources.append(h(u, v, phi))
+        return self.out(x[:n_out], sources)
+
+
+class TripleProduct(torch.nn.Module):
+    """``((U (x) V) W_s) (x) (W_c phi)``, channel by channel: the third symmetric power of a
+    node's neighbourhood sums, for :class:`FirstOrderGate` with ``correlation = 3``."""
+
+    def __init__(
+        self,
+        fragments_in: List[int],
+        mid: Sequence[Irrep],
+        irreps_hidden: Sequence[Irrep],
+        irreps_out: Sequence[Irrep],
+        channels: int,
+    ):
+        super().__init__()
+        self.square = ChannelwiseProduct(mid, mid, irreps_hidden)
+        self.mix_square = PartMixing([channels * p for p in self.square.paths], channels)
+        self.mix_c = PartMixing(fragments_in, channels)
+        self.cube = ChannelwiseProduct(self.square.irreps_out, mid, irreps_out)
+        self.irreps_out: List[Irrep] = self.cube.irreps_out
+        self.fragments: List[int] = [channels * p for p in self.cube.paths]
+
+    def forward(self, u: torch.Tensor, v: torch.Tensor, phi: List[torch.Tensor]):
+        square = torch.cat(self.mix_square(self.square(u, v)), dim=-1)
+        c = torch.cat(self.mix_c(phi), dim=-1)
+        return self.cube(square, c)

@@ -72,6 +72,9 @@ class NBodyNetwork(ExactConstants):
         n_bessel: number of Bessel functions when ``radial_basis == "bessel"``.
         zbl: add the ZBL screened nuclear repulsion of each level-1 pair to the per-atom energies
             (:mod:`~nbody_lmp.nn.zbl`); the network is trained around it.
+        correlation: with the ``first_order`` gate, the highest power of a node's neighbourhood
+            sums in its gate: 2 (eq. 11) or 3 (adds the triple product,
+            :class:`~nbody_lmp.nn.first_order.TripleProduct`).
     """
 
     __jit_ignored_attributes__ = ExactConstants.__jit_ignored_attributes__ + ["config"]
@@ -100,10 +103,15 @@ class NBodyNetwork(ExactConstants):
         radial_basis: str = "inverse_power",
         n_bessel: int = 8,
         zbl: bool = False,
+        correlation: int = 2,
     ):
         super().__init__()
         if radial_basis not in RADIAL_BASES:
             raise ValueError(f"radial_basis must be one of {RADIAL_BASES}, got {radial_basis!r}")
+        if correlation not in (2, 3) or (correlation == 3 and gate != "first_order"):
+            raise ValueError(
+                f"correlation must be 2, or 3 with gate first_order; got {correlation} with {gate}"
+            )
         species, cutoffs, levels, e0 = _checked_arguments(
             species, cutoff, levels, lmax, channels, gate, radial_weights, species_levels, e0
         )
@@ -125,6 +133,7 @@ class NBodyNetwork(ExactConstants):
             radial_basis=radial_basis,
             n_bessel=int(n_bessel),
             zbl=bool(zbl),
+            correlation=int(correlation),
         )
 
         # the exported-model contract (docs/model-format.md)
@@ -151,7 +160,15 @@ class NBodyNetwork(ExactConstants):
             n_bessel=int(n_bessel),
         )
         gates, gains = _build_levels(
-            cutoffs, C, int(lmax), parity, gate, species_levels, len(species), radial_args
+            cutoffs,
+            C,
+            int(lmax),
+            parity,
+            gate,
+            species_levels,
+            len(species),
+            radial_args,
+            int(correlation),
         )
         self.gates = torch.nn.ModuleList(gates)
         self.species_gains = torch.nn.ModuleList(gains)
@@ -284,6 +301,7 @@ def _build_levels(
     species_levels: str,
     n_species: int,
     radial_args: Dict,
+    correlation: int = 2,
 ) -> Tuple[List[torch.nn.Module], List[torch.nn.Module]]:
     """One gate (eq. 10, 11 or 12) and one species gain per level ``k = 1..K``, built in level order
     (so their parameters are created, and drawn from the random generator, in that order). Hidden
@@ -302,7 +320,15 @@ def _build_levels(
             g = ZerothOrderGate(irreps_in, C, irreps_out, C, lmax, radial, hidden=not last)
         elif gate == "first_order":
             g = FirstOrderGate(
-                irreps_in, C, hidden_irreps, irreps_out, C, lmax, radial, hidden=not last
+                irreps_in,
+                C,
+                hidden_irreps,
+                irreps_out,
+                C,
+                lmax,
+                radial,
+                hidden=not last,
+                correlation=correlation,
             )
         else:  # eq. 12: the children's relative positions reach twice the cutoff
             pair_radial = NBodyNetwork._radial(2 * cutoffs[k], **radial_args)

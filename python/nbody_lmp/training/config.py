@@ -8,7 +8,7 @@ The file has six sections, every key optional except ``data.train``::
                stress_format, cache_dir, e0}
     model:    {species, cutoff, levels, lmax, channels, gate, parity, radial_max_power, n_radial,
                radial_hidden, readout_hidden, radial_min_distance, radial_weights, species_levels,
-               radial_basis, n_bessel, zbl}
+               radial_basis, n_bessel, zbl, correlation}
     loss:     {energy_weight, forces_weight, stress_weight, late_energy_weight, late_fraction}
     training: {dtype, batch_size, max_epochs, time_limit_minutes, optimizer, lr, weight_decay,
                scheduler, lr_factor, lr_patience, min_lr, grad_clip, ema_decay,
@@ -88,6 +88,7 @@ class ModelSection:
     )
     n_bessel: int = 8  # Bessel functions when radial_basis is "bessel"
     zbl: bool = False  # ZBL screened nuclear repulsion inside the model, trained around
+    correlation: int = 2  # first_order gate: highest power of the neighbourhood sums (2 or 3)
 
 
 @dataclass
@@ -438,6 +439,14 @@ def _validate_model(m: ModelSection) -> None:
         f"model.n_bessel must be an integer between 1 and 32, got {m.n_bessel}",
     )
     _need(isinstance(m.zbl, bool), f"model.zbl must be true or false, got {m.zbl!r}")
+    _need(
+        m.correlation in (2, 3) and isinstance(m.correlation, int),
+        f"model.correlation must be 2 or 3, got {m.correlation!r}",
+    )
+    _need(
+        m.correlation == 2 or m.gate == "first_order",
+        f"model.correlation: 3 needs model.gate: first_order (the gate is {m.gate})",
+    )
     _need(
         0 <= m.radial_max_power <= 8,
         f"model.radial_max_power must be between 0 and 8, got {m.radial_max_power}",
