@@ -106,12 +106,7 @@ class NBodyNetwork(ExactConstants):
         correlation: int = 2,
     ):
         super().__init__()
-        if radial_basis not in RADIAL_BASES:
-            raise ValueError(f"radial_basis must be one of {RADIAL_BASES}, got {radial_basis!r}")
-        if correlation not in (2, 3) or (correlation == 3 and gate != "first_order"):
-            raise ValueError(
-                f"correlation must be 2, or 3 with gate first_order; got {correlation} with {gate}"
-            )
+        _check_choices(radial_basis, correlation, gate)
         species, cutoffs, levels, e0 = _checked_arguments(
             species, cutoff, levels, lmax, channels, gate, radial_weights, species_levels, e0
         )
@@ -343,6 +338,15 @@ def _build_levels(
     if irreps_in != scalar:
         raise RuntimeError("internal error: the top level has no scalar part")
     return gates, gains
+
+
+def _check_choices(radial_basis: str, correlation: int, gate: str) -> None:
+    if radial_basis not in RADIAL_BASES:
+        raise ValueError(f"radial_basis must be one of {RADIAL_BASES}, got {radial_basis!r}")
+    if correlation not in (2, 3) or (correlation == 3 and gate != "first_order"):
+        raise ValueError(
+            f"correlation must be 2, or 3 with gate first_order; got {correlation} with {gate}"
+        )
 
 
 def _checked_arguments(
