@@ -14,10 +14,10 @@ Factors (accuracy_parts/variants.py): gate (eq. 10 / 11 / 12), levels (1 / 2 / 3
 
 ``--jobs 2`` trains two variants at a time, one thread each (on a 2-core machine two one-thread
 trainings use the cores better than one two-thread training); the LAMMPS timings come
-afterwards, one at a time. The default variant's folder is the one benchmarks.accuracy uses for the same recipe and budget, so with the same --out and --set a
-finished side-by-side run is reused, not trained again. Rows already in OUT/ablation.json from an
-earlier call (another factor, say) are kept; a variant measured again replaces its row. Not a test:
-it asserts nothing.
+afterwards, one at a time. The default variant's folder is the one benchmarks.accuracy uses for the
+same recipe and budget, so with the same --out and --set a finished side-by-side run is reused, not
+trained again. Rows already in OUT/ablation.json from an earlier call (another factor, say) are
+kept; a variant measured again replaces its row. Not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -192,12 +192,14 @@ def format_table(rows):
         for r in rows:
             if r["recipe"] == name and "error" in r:
                 lines.append(
-                    f"{r['factor']} {r['value']}: not measured: {' '.join(r['error'].split())[:300]}"
+                    f"{r['factor']} {r['value']}: not measured: "
+                    f"{' '.join(r['error'].split())[:300]}"
                 )
         lines.append("")
     lines.append(
-        "val F MAE: the best epoch's validation error (what chooses the default); E, F, S: the test "
-        "file, once. MD: LAMMPS on the first test configuration, beside pair_style sw on 512 Si atoms."
+        "val F MAE: the best epoch's validation error (what chooses the default); "
+        "E, F, S: the test file, once. MD: LAMMPS on the first test configuration, beside "
+        "pair_style sw on 512 Si atoms."
     )
     return "\n".join(lines)
 

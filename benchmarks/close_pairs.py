@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """What a model does when two atoms come much closer than in any training pair (docs/lammps.md,
-"Short-range repulsion and geometries far from the training data"), beside pair_style sw in the same run: in a 64-atom diamond Si cell an atom's nearest neighbour
-is moved towards it along their bond, from 2.35 A down to 0.3 A. For each distance the script
-prints the energy above the crystal and the force on the moved atom along the bond (positive:
-pushed away). Columns: `pair_style nbody`, `pair_style sw` and `hybrid/overlay nbody zbl`
-(the overlay that section describes). Every number comes from LAMMPS through the plugin.
+"Short-range repulsion and geometries far from the training data"), beside pair_style sw in the same
+run: in a 64-atom diamond Si cell an atom's nearest neighbour is moved towards it along their bond,
+from 2.35 A down to 0.3 A. For each distance the script prints the energy above the crystal and the
+force on the moved atom along the bond (positive: pushed away). Columns: `pair_style nbody`,
+`pair_style sw` and `hybrid/overlay nbody zbl` (the overlay that section describes). Every number
+comes from LAMMPS through the plugin.
 
     python benchmarks/close_pairs.py --model runs/si-sw/model.pt
 
@@ -83,7 +84,8 @@ def main() -> None:
     }
     rows = {name: [energy_and_force(lines, r) for r in DISTANCES] for name, lines in styles.items()}
     print(
-        f"model {model}; atom 1's nearest neighbour moved towards it in a 64-atom diamond cell (bond 2.35 A)\n"
+        f"model {model}; atom 1's nearest neighbour moved towards it in a 64-atom diamond cell "
+        "(bond 2.35 A)\n"
     )
     print(
         "| r (A) | "

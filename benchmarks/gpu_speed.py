@@ -47,8 +47,8 @@ IN_PYTHON = (
     "lmp = lammps.lammps(cmdargs=['-log', 'log.lammps', '-screen', 'none', '-nocite'])\n"
     "lmp.file('in.lammps')\n"
     "lmp.close()\n"
-    "json.dump(dict(allocated=torch.cuda.max_memory_allocated(), reserved=torch.cuda.max_memory_reserved()),"
-    " open('gpu_memory.json', 'w'))\n"
+    "json.dump(dict(allocated=torch.cuda.max_memory_allocated(), "
+    "reserved=torch.cuda.max_memory_reserved()), open('gpu_memory.json', 'w'))\n"
 )
 
 CHECK_BOXES = {
@@ -75,7 +75,8 @@ def die(msg: str, code: int = 2):
 
 
 def lammps_state(model: Path, box, device: str, dtype: str) -> dict:
-    """``run 0`` in this process: energy, per-atom energies, forces, virial (6, eV), per-atom virial."""
+    """``run 0`` in this process: energy, per-atom energies, forces, virial (6, eV), per-atom
+    virial."""
     from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
 
     from nbody_lmp.workflows.lammps_run import load_lammps
@@ -142,8 +143,9 @@ def check_lammps(model: Path) -> bool:
                 gpu = lammps_state(model, box, "cuda", dtype)
             except Exception as exc:
                 die(
-                    f"pair_style nbody device cuda failed: {str(exc).strip()}. Is the plugin built against a "
-                    "CUDA build of torch (pip install --no-build-isolation . with that torch installed)?"
+                    f"pair_style nbody device cuda failed: {str(exc).strip()}. "
+                    "Is the plugin built against a CUDA build of torch "
+                    "(pip install --no-build-isolation . with that torch installed)?"
                 )
             ok &= print_differences(
                 f"{name} ({cpu['natoms']} atoms) {dtype}", differences(gpu, cpu), TOLERANCE[dtype]
@@ -273,7 +275,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def speed_configs(args) -> list:
-    """(label, style, ranks, threads, pair_style nbody keywords, run in Python for torch.cuda memory)"""
+    """(label, style, ranks, threads, pair_style nbody keywords, run in Python for torch.cuda
+    memory)"""
     configs = [(f"sw CPU {k}x1", "sw", k, 1, "", False) for k in args.sw_ranks]
     for dt in args.cpu_dtypes:
         for spec in args.cpu:
@@ -290,7 +293,8 @@ def speed_configs(args) -> list:
 
 
 def speed_runs(configs, args, model: Path, work: Path, lmp: str, env: dict) -> list:
-    """Every configuration on every box size, one after the other; a failed run is reported and skipped."""
+    """Every configuration on every box size, one after the other; a failed run is reported and
+    skipped."""
     results = []
     for reps in args.sizes:
         for label, style, ranks, threads, pair_args, in_python in configs:
@@ -325,7 +329,8 @@ def speed_runs(configs, args, model: Path, work: Path, lmp: str, env: dict) -> l
                 else ""
             )
             print(
-                f"  {label:24s} {r['natoms']:7d} atoms {r['steps']:6d} steps {r['atom_steps_per_s']:12.0f} atom-steps/s"
+                f"  {label:24s} {r['natoms']:7d} atoms {r['steps']:6d} steps "
+                f"{r['atom_steps_per_s']:12.0f} atom-steps/s"
                 f"  peak RSS {r['maxrss_kb'] / 1024:6.0f} MB/rank{gm}",
                 flush=True,
             )
@@ -340,7 +345,8 @@ def print_throughput(get: dict, sizes: list, labels: list, sw_ranks: list) -> No
     )
     sw1, swn = f"sw CPU {min(sw_ranks or [1])}x1", f"sw CPU {max(sw_ranks or [1])}x1"
     print(
-        f"{'atoms':>7}  {'run':24s} {'atom-steps/s':>13} {'x ' + sw1:>14} {'x ' + swn:>14} {'GPU x':>9}"
+        f"{'atoms':>7}  {'run':24s} {'atom-steps/s':>13} {'x ' + sw1:>14} "
+        f"{'x ' + swn:>14} {'GPU x':>9}"
     )
     for n in sizes:
         g = get.get((ref_gpu, n))
@@ -370,7 +376,8 @@ def print_gpu_runs(get: dict, sizes: list, gpu_runs: list) -> None:
         for r in rs:
             m = r["gpu_memory"]
             print(
-                f"  {lb:24s} {r['natoms']:7d} atoms: {m['allocated'] / 2**20:8.0f} MiB ({m['reserved'] / 2**20:8.0f})"
+                f"  {lb:24s} {r['natoms']:7d} atoms: {m['allocated'] / 2**20:8.0f} MiB "
+                f"({m['reserved'] / 2**20:8.0f})"
                 f"  {m['allocated'] / r['natoms'] / 1024:6.1f} kB/atom"
             )
         if len(rs) > 1:
@@ -381,7 +388,8 @@ def print_gpu_runs(get: dict, sizes: list, gpu_runs: list) -> None:
                 / 1024
             )
             print(
-                f"  {lb:24s} marginal {per:.1f} kB/atom between {a['natoms']} and {b['natoms']} atoms"
+                f"  {lb:24s} marginal {per:.1f} kB/atom "
+                f"between {a['natoms']} and {b['natoms']} atoms"
             )
     print("\nwhere a GPU step goes (ms per step; NBODY_LMP_TIMING; LAMMPS Comm/Neigh)")
     cols = ["graph build", "model forward", "backward (autograd)", "forces/virial tally"]
@@ -399,7 +407,10 @@ def print_gpu_runs(get: dict, sizes: list, gpu_runs: list) -> None:
             print(
                 f"{n:7d}  {lb:24s} "
                 + " ".join(f"{tm.get(c, float('nan')):14.2f}" for c in cols)
-                + f" {sec.get('Comm', 0):8.2f} {sec.get('Neigh', 0):8.2f} {1e3 * r['loop_s'] / r['steps']:9.2f}"
+                + (
+                    f" {sec.get('Comm', 0):8.2f} {sec.get('Neigh', 0):8.2f} "
+                    f"{1e3 * r['loop_s'] / r['steps']:9.2f}"
+                )
             )
 
 
@@ -409,8 +420,9 @@ def main(argv=None) -> int:
 
     if not torch.cuda.is_available():
         die(
-            f"no CUDA GPU is visible to torch {torch.__version__} (CUDA build: {torch.version.cuda or 'no'}). Run this "
-            "on a machine with an NVIDIA GPU, with a CUDA build of torch, and the plugin rebuilt against it "
+            f"no CUDA GPU is visible to torch {torch.__version__} "
+            f"(CUDA build: {torch.version.cuda or 'no'}). Run this on a machine with an NVIDIA "
+            "GPU, with a CUDA build of torch, and the plugin rebuilt against it "
             "(pip install --no-build-isolation .); for the CPU use benchmarks.lammps_speed"
         )
     work = args.out or Path(tempfile.mkdtemp(prefix="nbody_gpu_speed_"))
@@ -422,8 +434,9 @@ def main(argv=None) -> int:
     os.environ["LAMMPS_PLUGIN_PATH"] = env["LAMMPS_PLUGIN_PATH"]  # for the in-process checks
     print(f"pair_style nbody: {desc}")
     print(
-        f"GPU: {torch.cuda.get_device_name(0)} ({torch.cuda.device_count()} visible); torch {torch.__version__}, "
-        f"CUDA {torch.version.cuda}; {os.cpu_count() or 1} CPU cores; runs in {work}\n"
+        f"GPU: {torch.cuda.get_device_name(0)} ({torch.cuda.device_count()} visible); "
+        f"torch {torch.__version__}, CUDA {torch.version.cuda}; {os.cpu_count() or 1} CPU cores; "
+        f"runs in {work}\n"
     )
 
     if not args.no_check:

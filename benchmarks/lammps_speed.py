@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Speed of pair_style nbody in LAMMPS against LAMMPS's own pair_style sw (docs/lammps.md,
-"Performance notes", reports it): the same diamond-Si box (512 -> 32768 atoms), NVE at 300 K, on 1 and 2 MPI
-ranks, run one after the other in one go. Prints
+"Performance notes", reports it): the same diamond-Si box (512 -> 32768 atoms), NVE at 300 K, on 1
+and 2 MPI ranks, run one after the other in one go. Prints
 
 * atom-steps/s of each run and the ratio nbody/sw on the same box and ranks;
 * the strong-scaling ratio (throughput on 2 ranks / on 1 rank) of each style;
@@ -9,19 +9,22 @@ ranks, run one after the other in one go. Prints
   largest box (which leaves out the fixed memory of libtorch in each process);
 * where an nbody step goes (NBODY_LMP_TIMING=1: graph build, model forward, backward, force
   tally; Comm and Neigh from LAMMPS's own timer breakdown);
-* the cost of an ensemble (docs/lammps.md, "Several models: model deviation"): atom-steps/s of ``pair_coeff * * m1.pt ... mN.pt Si`` with
-  the model deviation on every step (``out_freq 1``), for N = 1, 3, 4 models (``--models``), on
-  the smallest box and the fewest ranks, and the ratio to one model (the ideal is 1/N).
+* the cost of an ensemble (docs/lammps.md, "Several models: model deviation"): atom-steps/s of
+  ``pair_coeff * * m1.pt ... mN.pt Si`` with the model deviation on every step (``out_freq 1``), for
+  N = 1, 3, 4 models (``--models``), on the smallest box and the fewest ranks, and the ratio to one
+  model (the ideal is 1/N).
 
-    python benchmarks/lammps_speed.py                       # default example model, ~6 min on 2 cores
+    python benchmarks/lammps_speed.py                     # default example model, ~6 min on 2 cores
     python benchmarks/lammps_speed.py --model runs/si/model.pt --sizes 4 8 --ranks 1 2 --seconds 10
     python benchmarks/lammps_speed.py --heap-malloc     # glibc keeps freed tensors (docs/lammps.md)
-    python benchmarks/lammps_speed.py --sizes 4 --ranks 1 --models 1 3 4   # the ensemble cost only, ~2 min
-    python -m benchmarks.lammps_speed ...                   # the same, as a module of the package
+    # the ensemble cost only, ~2 min
+    python benchmarks/lammps_speed.py --sizes 4 --ranks 1 --models 1 3 4
+    python -m benchmarks.lammps_speed ...                 # the same, as a module of the package
 
-The model is --model, else examples/si-sw/runs/si-sw/model.pt if run.sh trained it, else a random-weight
-network with the default hyperparameters of `nbody-lmp train` exported in the default export dtype
-(speed depends on the architecture, not on the weight values). Not a test: it asserts nothing.
+The model is --model, else examples/si-sw/runs/si-sw/model.pt if run.sh trained it, else a
+random-weight network with the default hyperparameters of `nbody-lmp train` exported in the default
+export dtype (speed depends on the architecture, not on the weight values). Not a test: it asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -46,13 +49,14 @@ from nbody_lmp.workflows.lammps_run import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-# beside the example's model: shared radial weights (with radial tables), and per-channel radial weights
-# without radial tables
+# beside the example's model: shared radial weights (with radial tables), and per-channel radial
+# weights without radial tables
 DEFAULT_VARIANTS = ["radial_weights=shared,radial_table=2048", "radial_weights=per_channel"]
 
 
 def example_kwargs() -> dict:
-    """The model section of examples/si-sw/config.yaml (the default example model), without species."""
+    """The model section of examples/si-sw/config.yaml (the default example model), without
+    species."""
     import yaml
 
     m = dict(yaml.safe_load((ROOT / "examples" / "si-sw" / "config.yaml").read_text())["model"])
@@ -63,9 +67,9 @@ def example_kwargs() -> dict:
 def variant_model(workdir: Path, variant: str) -> tuple[Path, str]:
     """A random-weight network with the example's hyperparameters, overridden by ``variant``
     (``key=value,...``: model options, plus ``radial_table=N`` for export's radial tables), exported
-    in float32 (speed depends on the architecture, not on the weight values). Its energy is scaled by
-    1e-3, and main() times it with the atoms held in place (``input_text(hold=True)``): scaling alone
-    does not stop random forces from pulling two atoms onto each other."""
+    in float32 (speed depends on the architecture, not on the weight values). Its energy is scaled
+    by 1e-3, and main() times it with the atoms held in place (``input_text(hold=True)``): scaling
+    alone does not stop random forces from pulling two atoms onto each other."""
     import torch
     import yaml
 
@@ -136,15 +140,16 @@ def input_text(
     models: list = None,
     hold: bool = False,
 ) -> str:
-    """``pair_args``: keywords of ``pair_style nbody`` (``device cuda dtype float32``; none: its defaults);
-    ``models``: several model files instead of ``model`` (the ensemble section); ``hold``: the atoms
-    stay where they are (``fix setforce 0`` with zero velocities, after a random displacement of the
-    size of thermal motion): the forces are computed every step but not integrated, for
-    random-weight models whose forces could pull atoms onto each other. The pair style's cost is the
-    same; the neighbour list is then built once."""
+    """``pair_args``: keywords of ``pair_style nbody`` (``device cuda dtype float32``; none: its
+    defaults); ``models``: several model files instead of ``model`` (the ensemble section);
+    ``hold``: the atoms stay where they are (``fix setforce 0`` with zero velocities, after a random
+    displacement of the size of thermal motion): the forces are computed every step but not
+    integrated, for random-weight models whose forces could pull atoms onto each other. The pair
+    style's cost is the same; the neighbour list is then built once."""
     pair = ensemble_pair_lines(models) if models else pair_lines(style, model, pair_args)
-    # held atoms are first displaced as much as thermal motion at ~300 K does: in the perfect lattice the
-    # second shell (3.84 A) lies just outside the 3.8 A cutoff, and fewer edges would flatter the model
+    # held atoms are first displaced as much as thermal motion at ~300 K does: in the perfect
+    # lattice the second shell (3.84 A) lies just outside the 3.8 A cutoff, and fewer edges would
+    # flatter the model
     motion = (
         "displace_atoms all random 0.12 0.12 0.12 4928459 units box\n"
         "velocity all set 0.0 0.0 0.0\nfix hold all setforce 0.0 0.0 0.0\n"
@@ -237,8 +242,8 @@ def main(argv=None) -> int:
         action="append",
         default=None,
         metavar="KEY=VALUE[,KEY=VALUE]",
-        help="also run a random-weight model with the example's hyperparameters overridden by these "
-        "(model options; radial_table=N for export's radial tables); repeatable. "
+        help="also run a random-weight model with the example's hyperparameters overridden by "
+        "these (model options; radial_table=N for export's radial tables); repeatable. "
         f"Default: {' '.join(DEFAULT_VARIANTS)}; 'none': only the default model",
     )
     ap.add_argument(
@@ -287,7 +292,8 @@ def main(argv=None) -> int:
     for name, _, d in models:
         print(f"pair_style nbody [{name}]: {d}")
     print(
-        f"runs in {work}; {os.cpu_count()} CPU cores; OMP_NUM_THREADS=1; {args.seconds:.0f} s timed per run"
+        f"runs in {work}; {os.cpu_count()} CPU cores; OMP_NUM_THREADS=1; "
+        f"{args.seconds:.0f} s timed per run"
         + ("; glibc malloc without mmap (--heap-malloc)" if args.heap_malloc else "")
         + "\n"
     )
@@ -315,8 +321,9 @@ def main(argv=None) -> int:
                 r["label"] = label
                 results.append(r)
                 print(
-                    f"  {label[:40]:40s} {r['natoms']:6d} atoms  {ranks} rank(s)  {r['steps']:6d} steps  "
-                    f"{r['atom_steps_per_s']:12.0f} atom-steps/s  ({100 * r['cpu_share']:3.0f}% CPU)  "
+                    f"  {label[:40]:40s} {r['natoms']:6d} atoms  {ranks} rank(s)  "
+                    f"{r['steps']:6d} steps  {r['atom_steps_per_s']:12.0f} atom-steps/s  "
+                    f"({100 * r['cpu_share']:3.0f}% CPU)  "
                     f"peak RSS {r['maxrss_kb'] / 1024:7.0f} MB/rank",
                     flush=True,
                 )
@@ -337,13 +344,15 @@ def main(argv=None) -> int:
 
 def ensemble_cost(sizes, results, model, args, work, lmp, env) -> list:
     """``pair_coeff * * m1.pt ... mN.pt`` with the deviation every step for N in ``sizes``, on the
-    smallest box and the fewest ranks, against one model (the ideal ratio is 1/N); returns the new runs."""
+    smallest box and the fewest ranks, against one model (the ideal ratio is 1/N); returns the new
+    runs."""
     reps, ranks = min(args.sizes), min(args.ranks)
     base = {(r["label"], r["natoms"], r["ranks"]): r for r in results}.get(
         ("default", 8 * reps**3, ranks)
     )
     print(
-        f"\nensemble cost: {8 * reps**3} atoms, {ranks} rank(s), model deviation every step (out_freq 1)"
+        f"\nensemble cost: {8 * reps**3} atoms, {ranks} rank(s), "
+        "model deviation every step (out_freq 1)"
     )
     print(f"{'models':>7} {'atom-steps/s':>14} {'vs 1 model':>11} {'ideal':>7}")
     ens_runs, new = {}, []
@@ -377,8 +386,10 @@ def report(results, labels, sizes, ranks) -> None:
     get = {(r["label"], r["natoms"], r["ranks"]): r for r in results}
     w = max(len(x) for x in labels)
     print(
-        "\nthroughput (atom-steps/s) and ratio to sw on the same box and ranks; then the same per CPU second\n"
-        "(wall time x LAMMPS's '% CPU use': what a machine shared with other work would give if quiet)"
+        "\nthroughput (atom-steps/s) and ratio to sw on the same box and ranks; "
+        "then the same per CPU second\n"
+        "(wall time x LAMMPS's '% CPU use': "
+        "what a machine shared with other work would give if quiet)"
     )
     for n in sizes:
         for k in ranks:
@@ -394,7 +405,8 @@ def report(results, labels, sizes, ranks) -> None:
                 ratio = "" if lab == "sw" else f"  x{r / sw:.4f} (1/{sw / r:.0f})"
                 ratio_c = "" if lab == "sw" else f"  x{rc / swc:.4f} (1/{swc / rc:.0f})"
                 print(
-                    f"  {n:7d} atoms {k} rank(s)  {lab:{w}s} {r:12.0f}{ratio:22s}   per CPU-s {rc:12.0f}{ratio_c}"
+                    f"  {n:7d} atoms {k} rank(s)  {lab:{w}s} {r:12.0f}{ratio:22s}"
+                    f"   per CPU-s {rc:12.0f}{ratio_c}"
                 )
     if len(ranks) > 1:
         lo, hi = min(ranks), max(ranks)
@@ -404,13 +416,18 @@ def report(results, labels, sizes, ranks) -> None:
             print(
                 f"{n:7d} "
                 + " ".join(
-                    f"{get[(lab, n, hi)]['atom_steps_per_s'] / get[(lab, n, lo)]['atom_steps_per_s']:24.2f}"
+                    format(
+                        get[(lab, n, hi)]["atom_steps_per_s"]
+                        / get[(lab, n, lo)]["atom_steps_per_s"],
+                        "24.2f",
+                    )
                     for lab in labels
                 )
             )
     if len(sizes) > 1:
         print(
-            "\npeak memory: resident set per rank, and marginal kB per atom between the smallest and the largest box"
+            "\npeak memory: resident set per rank, and marginal kB per atom "
+            "between the smallest and the largest box"
         )
         for lab in labels:
             for k in ranks:
@@ -419,11 +436,14 @@ def report(results, labels, sizes, ranks) -> None:
                     (b["maxrss_kb"] - a["maxrss_kb"]) / ((b["natoms"] - a["natoms"]) / k) * 1.024
                 )
                 print(
-                    f"  {lab:{w}s} {k} rank(s): {a['maxrss_kb'] / 1024:6.0f} MB at {a['natoms']} atoms, "
-                    f"{b['maxrss_kb'] / 1024:6.0f} MB at {b['natoms']} atoms: {per_atom:6.2f} kB/atom"
+                    f"  {lab:{w}s} {k} rank(s): "
+                    f"{a['maxrss_kb'] / 1024:6.0f} MB at {a['natoms']} atoms, "
+                    f"{b['maxrss_kb'] / 1024:6.0f} MB at {b['natoms']} atoms: "
+                    f"{per_atom:6.2f} kB/atom"
                 )
     print(
-        "\nwhere an nbody step goes (ms per step; NBODY_LMP_TIMING, max over ranks; LAMMPS Comm/Neigh, avg)"
+        "\nwhere an nbody step goes (ms per step; NBODY_LMP_TIMING, max over ranks; "
+        "LAMMPS Comm/Neigh, avg)"
     )
     cols = ["graph build", "model forward", "backward (autograd)", "forces/virial tally"]
     print(
@@ -439,11 +459,16 @@ def report(results, labels, sizes, ranks) -> None:
                 print(
                     f"{lab:{w}s} {n:7d} {k:5d} "
                     + " ".join(f"{tm.get(c, float('nan')):14.2f}" for c in cols)
-                    + f" {sec.get('Comm', 0):8.2f} {sec.get('Neigh', 0):8.2f} {1e3 * r['loop_s'] / r['steps']:9.2f}"
+                    + (
+                        f" {sec.get('Comm', 0):8.2f} {sec.get('Neigh', 0):8.2f} "
+                        f"{1e3 * r['loop_s'] / r['steps']:9.2f}"
+                    )
                 )
     print(
-        '\nlocal hierarchy on rank 0 (docs/lammps.md, "Ghost atoms and the communication cutoff"): nodes computed per level (0 = atoms) as a multiple of its '
-        "owned atoms,\nthe excess being ghosts that some owned atom's energy needs; edges per owned atom per level"
+        '\nlocal hierarchy on rank 0 (docs/lammps.md, "Ghost atoms and the communication cutoff"): '
+        "nodes computed per level (0 = atoms) as a multiple of its owned atoms,\n"
+        "the excess being ghosts that some owned atom's energy needs; "
+        "edges per owned atom per level"
     )
     for n in sizes:
         for k in ranks:
@@ -459,8 +484,9 @@ def report(results, labels, sizes, ranks) -> None:
                 )
     lo = min(ranks)
     print(
-        '\ntargets (docs/lammps.md, "Performance notes"), by model: nbody/sw >= 1/50 on 1 rank at 4096 atoms; 2-rank scaling >= 1.8 at '
-        "32768 atoms; <= 20 kB/atom"
+        '\ntargets (docs/lammps.md, "Performance notes"), by model: '
+        "nbody/sw >= 1/50 on 1 rank at 4096 atoms; 2-rank scaling >= 1.8 at 32768 atoms; "
+        "<= 20 kB/atom"
     )
     for key, what in (("atom_steps_per_s", "wall"), ("atom_steps_per_cpu_s", "per CPU-s")):
         print(f"  by {what}:")

@@ -106,7 +106,8 @@ def main(argv=None) -> int:
     groups = [("all", np.ones(len(frames), bool))] + [(t, types == t) for t in sorted(set(types))]
     table = {g: {name: errors(*preds[name], ref_e, ref_f, m) for name in models} for g, m in groups}
     print(
-        f"{Path(args.test).name}: {len(frames)} configurations; MAE / RMSE, energy meV/atom, forces meV/Å"
+        f"{Path(args.test).name}: {len(frames)} configurations; MAE / RMSE, "
+        "energy meV/atom, forces meV/Å"
     )
     print(
         f"{'configs':<14}{'n':>4}  {'model':<6}{'E MAE':>8}{'E RMSE':>8}{'F MAE':>8}{'F RMSE':>8}"

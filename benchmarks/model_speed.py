@@ -1,18 +1,20 @@
 #!/usr/bin/env python
-"""Model-side speed of the network variants in Python (docs/lammps.md, "Performance notes"): energy + forces
-(one forward, one backward) of a diamond-Si box, scripted as exported, float32, one thread,
-variants timed in turn (round robin, so machine load hits them alike). Prints CPU ms per step
-(process time, which other processes on a shared machine disturb less than wall time; the
+r"""Model-side speed of the network variants in Python (docs/lammps.md, "Performance notes"):
+energy + forces (one forward, one backward) of a diamond-Si box, scripted as exported, float32, one
+thread, variants timed in turn (round robin, so machine load hits them alike). Prints CPU ms per
+step (process time, which other processes on a shared machine disturb less than wall time; the
 same as wall time on one thread of a quiet machine) and each variant's speed relative to the
 first (the example's configuration). Not a test: it asserts nothing.
 
     python benchmarks/model_speed.py                      # 4096 atoms, the examples/si-sw model
-    python benchmarks/model_speed.py --reps 10 --rounds 5 --variant channels=16,radial_weights=per_channel
+    python benchmarks/model_speed.py --reps 10 --rounds 5 \
+        --variant channels=16,radial_weights=per_channel
 
 Besides model options, a variant may set ``radial_table=N`` (export's cubic radial tables),
 ``cg_diagonal=false`` (switch off the exact diagonal-CG fast path, to time what it saves) and
-``fused_sum=false`` (the pure-torch neighbourhood sum instead of ``torch.ops.nbody.neighbourhood_sum``)
-and ``cg_sparse=false`` (dense CG matrix products instead of ``torch.ops.nbody.cg_linear`` / ``cg_product``).
+``fused_sum=false`` (the pure-torch neighbourhood sum instead of
+``torch.ops.nbody.neighbourhood_sum``) and ``cg_sparse=false`` (dense CG matrix products instead of
+``torch.ops.nbody.cg_linear`` / ``cg_product``).
 """
 
 from __future__ import annotations
@@ -105,7 +107,8 @@ def main(argv=None) -> int:
     for name, _ in models:
         t = min(times[name][1:])
         print(
-            f"  {name:60s} {1e3 * t:8.1f} CPU ms/step  {len(atoms) / t:9.0f} atom-steps/s  x{ref / t:5.2f}"
+            f"  {name:60s} {1e3 * t:8.1f} CPU ms/step  {len(atoms) / t:9.0f} atom-steps/s  "
+            f"x{ref / t:5.2f}"
         )
     return 0
 

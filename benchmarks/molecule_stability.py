@@ -33,8 +33,10 @@ DT = 0.0005  # ps: 0.5 fs, for the hydrogens
 
 
 def md_input(species: list, nvt: int, nve: int, temperature: float, seed: int, every: int) -> str:
-    return f"""# nbody-lmp: molecule stability, NVT {nvt} steps at {temperature} K then NVE {nve} steps
-units metal
+    return (
+        f"# nbody-lmp: molecule stability, NVT {nvt} steps at {temperature} K "
+        f"then NVE {nve} steps\n"
+        f"""units metal
 atom_style atomic
 boundary f f f
 read_data molecule.data
@@ -54,6 +56,7 @@ unfix md
 fix md all nve
 run {nve}
 """
+    )
 
 
 def bond_graph(pos: np.ndarray, numbers: np.ndarray, scale: float = 1.25):

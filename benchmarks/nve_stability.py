@@ -108,7 +108,10 @@ def main() -> None:
     ap.add_argument(
         "--from-logs",
         action="store_true",
-        help="run nothing: analyse the logs already in --out (a run still going counts up to its last row)",
+        help=(
+            "run nothing: analyse the logs already in --out "
+            "(a run still going counts up to its last row)"
+        ),
     )
     args = ap.parse_args()
     steps = int(round(args.ps * 1000))
@@ -157,12 +160,12 @@ def main() -> None:
         k.split(", ")[1]: v["drift_meV_atom_ps"] for k, v in results.items() if k.startswith("sw")
     }
     print(
-        f"\nNVE of {8 * args.reps**3} Si atoms, up to {args.ps:g} ps at 1 fs from {2 * args.temperature:g} K "
-        f"velocities, model {args.model}\n"
+        f"\nNVE of {8 * args.reps**3} Si atoms, up to {args.ps:g} ps at 1 fs from "
+        f"{2 * args.temperature:g} K velocities, model {args.model}\n"
     )
     print(
-        "| run | steps | mean T (K) | drift (meV/atom/ps) | drift / sw drift | max abs(E-E0) (meV/atom) "
-        "| largest force (eV/A) | atom-steps/s |"
+        "| run | steps | mean T (K) | drift (meV/atom/ps) | drift / sw drift "
+        "| max abs(E-E0) (meV/atom) | largest force (eV/A) | atom-steps/s |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for name, r in rows:
@@ -172,8 +175,9 @@ def main() -> None:
         ref = sw_drift.get(name.split(", ")[1])
         ratio = f"{r['drift_meV_atom_ps'] / ref:.2f}" if ref else "n/a"
         print(
-            f"| {name} | {r['steps']} | {r['mean_T']:.0f} | {r['drift_meV_atom_ps']:+.5f} | {ratio} | "
-            f"{r['max_dev_meV_atom']:.4f} | {r['max_force_eV_A']:.3f} | {r['atom_steps_per_s']:,.0f} |"
+            f"| {name} | {r['steps']} | {r['mean_T']:.0f} | {r['drift_meV_atom_ps']:+.5f} | "
+            f"{ratio} | {r['max_dev_meV_atom']:.4f} | {r['max_force_eV_A']:.3f} | "
+            f"{r['atom_steps_per_s']:,.0f} |"
         )
     (args.out / "nve_stability.json").write_text(
         json.dumps(

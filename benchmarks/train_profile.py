@@ -1,10 +1,11 @@
 #!/usr/bin/env python
-"""Where a training epoch's time goes: with a wall-clock training budget, speed is accuracy. Builds the recipe's trainer as ``nbody-lmp train`` does (same
-data, model, loss and optimiser), then times ``--batches`` training steps, split into the stages
-of one step: collating the batch, the forward pass (energy), the force derivative
-(``autograd.grad`` with ``create_graph``), the loss, the backward pass (through the force graph)
-and the optimiser with its EMA. With ``--ops`` it also prints the operators that dominate, from
-``torch.profiler``. Prints milliseconds per step and each stage's share. Not a test.
+"""Where a training epoch's time goes: with a wall-clock training budget, speed is accuracy. Builds
+the recipe's trainer as ``nbody-lmp train`` does (same data, model, loss and optimiser), then times
+``--batches`` training steps, split into the stages of one step: collating the batch, the forward
+pass (energy), the force derivative (``autograd.grad`` with ``create_graph``), the loss, the
+backward pass (through the force graph) and the optimiser with its EMA. With ``--ops`` it also
+prints the operators that dominate, from ``torch.profiler``. Prints milliseconds per step and each
+stage's share. Not a test.
 
     python benchmarks/train_profile.py examples/rmd17-aspirin/config.yaml --batches 40 --threads 1
     python benchmarks/train_profile.py examples/si-dft/config.yaml --set model.channels=8 --ops

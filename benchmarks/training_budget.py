@@ -39,7 +39,9 @@ def read_run(recipe: recipes.Recipe, label: str, folder: Path) -> Dict[str, Any]
     need = {
         "metrics.csv": "train it to the end (nbody-lmp train, or --resume)",
         "metrics.json": "train it to the end (nbody-lmp train, or --resume)",
-        "test_metrics.json": f"nbody-lmp evaluate {folder}/model.pt TEST.xyz --json {folder}/test_metrics.json",
+        "test_metrics.json": (
+            f"nbody-lmp evaluate {folder}/model.pt TEST.xyz --json {folder}/test_metrics.json"
+        ),
     }
     for name, fix in need.items():
         if not (folder / name).is_file():
@@ -151,7 +153,10 @@ def plot(
             [a * t**-b for t in ts],
             "k--",
             lw=1,
-            label=f"trend of the test end points, t^-{b:.2f}: {a * extrapolate**-b:.1f} at {extrapolate:g} min",
+            label=(
+                f"trend of the test end points, t^-{b:.2f}: "
+                f"{a * extrapolate**-b:.1f} at {extrapolate:g} min"
+            ),
         )
     for k, (name, value) in enumerate(sorted(published.items(), key=lambda kv: kv[1])):
         ax.axhline(value, ls=":", lw=0.8, color="grey")
@@ -222,8 +227,8 @@ def main(argv=None) -> int:
     for r in runs:
         width = "" if r["channels"] is None else str(r["channels"])
         print(
-            f"{r['label']:<34} {r['minutes']:>8.1f} {r['epochs'] or '':>7} {width:>6} {r['F_mae']:>8.2f} "
-            f"{(r['F_rmse'] or float('nan')):>8.2f}"
+            f"{r['label']:<34} {r['minutes']:>8.1f} {r['epochs'] or '':>7} {width:>6} "
+            f"{r['F_mae']:>8.2f} {(r['F_rmse'] or float('nan')):>8.2f}"
             + (f" {r['F_mae'] / target:>10.2f}x" if target else "")
         )
     trend = None
@@ -231,8 +236,8 @@ def main(argv=None) -> int:
         a, b = fit
         trend = a * args.extrapolate**-b
         print(
-            f"power-law trend through the {len(runs)} end points: F MAE ~ {a:.1f} * minutes^-{b:.3f}; "
-            f"at {args.extrapolate:g} min {trend:.1f} meV/Å"
+            f"power-law trend through the {len(runs)} end points: "
+            f"F MAE ~ {a:.1f} * minutes^-{b:.3f}; at {args.extrapolate:g} min {trend:.1f} meV/Å"
             + (f" ({trend / target:.2f}x the published MACE {target:g})" if target else "")
             + ". A trend of different recipes' end points, not a measurement."
         )

@@ -116,7 +116,8 @@ def test_links_are_found_and_checked(tmp_path):
     )
     page = repo / "docs" / "page.md"
     page.write_text(
-        "# Page\n\n[ok](../other.md) [ok](../other.md#a-section-with-code) [ok](#page) ![img](../other.md)\n"
+        "# Page\n\n[ok](../other.md) [ok](../other.md#a-section-with-code) [ok](#page) "
+        "![img](../other.md)\n"
         "[ok](../other.md#again-1) [ok](../docs) [web](https://example.org)\n"
         "[missing](nowhere.md) [bad anchor](../other.md#no-such-heading) [out](../../outside.md)\n"
         "`[in code](nowhere-either.md)`\n\n```\n[in a block](nor-here.md)\n```\n"

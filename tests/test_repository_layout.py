@@ -121,8 +121,8 @@ def test_the_length_rule_sees_long_functions(tmp_path):
     body = "\n".join(f"  x += {k};" for k in range(90))
     cpp = tmp_path / "f.cpp"
     cpp.write_text(
-        f"namespace a {{\nint PairX::f(int n,\n           double y) const\n{{\n  int x = 0;\n{body}\n"
-        f"  return x;\n}}\nstruct S {{ int g() {{ return 1; }} }};\n}}\n"
+        "namespace a {\nint PairX::f(int n,\n           double y) const\n{\n"
+        f"  int x = 0;\n{body}\n  return x;\n}}\nstruct S {{ int g() {{ return 1; }} }};\n}}\n"
     )
     got = list(cpp_functions(cpp))
     assert [(line, length) for _, line, length in got] == [(2, 96), (98, 1)]

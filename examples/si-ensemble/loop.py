@@ -3,19 +3,22 @@
 (README.md beside this file; the ensemble syntax and the deviation are in docs/lammps.md,
 "Several models: model deviation").
 
-    python loop.py                 # 3 rounds, a few minutes on 2 quiet cores; results in runs/, figures in figures/
+    python loop.py                 # 3 rounds, a few minutes on 2 quiet cores; results in runs/,
+                                   # figures in figures/
     python loop.py --quick         # a smoke test (tiny sizes, seconds; tests/end_to_end)
     python loop.py --force         # start over (runs/ is moved to runs-previous-<time>/)
 
 1. data: crystal.xyz (crystal MD at 300-1200 K, SW from LAMMPS) and liquid_test.xyz (SW liquid);
 2. round 0: `nbody-lmp train config.yaml` (training.ensemble: 3) on crystal.xyz -> runs/round-0/;
 3. MD with the ensemble (in.melt.lammps): 64 atoms heated from 300 K to 3000 K, the model
-   deviation dumped every --every steps (default 10; compute nbody/deviation) and written to devi.out;
-4. selection: the frames whose max force deviation lies in [lo, hi) (nbody_lmp.workflows.selection, as
-   `nbody-lmp select`), at most --max of them, labelled with SW (LAMMPS pair_style sw)
+   deviation dumped every --every steps (default 10; compute nbody/deviation) and written to
+   devi.out;
+4. selection: the frames whose max force deviation lies in [lo, hi) (nbody_lmp.workflows.selection,
+   as `nbody-lmp select`), at most --max of them, labelled with SW (LAMMPS pair_style sw)
    -> runs/selection-k/;
 5. round k+1: the ensemble retrained from scratch on round k's data + the labelled frames
-   (runs/selection-k/train-round-(k+1).xyz) -> runs/round-(k+1)/; the same MD; steps 4-5 again until --rounds;
+   (runs/selection-k/train-round-(k+1).xyz) -> runs/round-(k+1)/; the same MD; steps 4-5 again until
+   --rounds;
 6. each round: the liquid test error of its first model and the ensemble's deviation on the
    liquid test set; figures/deviation_vs_time.png and figures/liquid_test.png; runs/results.json.
 
@@ -85,7 +88,8 @@ def train_round(k: int, train_file: Path, runs: Path, args) -> list:
         overrides.update({"training.max_epochs": 1, "model.channels": 2, "model.lmax": 1})
     cfg = load_config(HERE / "config.yaml", overrides=overrides)
     log(
-        f"round {k}: training a {cfg.training.ensemble}-model ensemble on {train_file.name} -> {run_dir}"
+        f"round {k}: training a {cfg.training.ensemble}-model ensemble on "
+        f"{train_file.name} -> {run_dir}"
     )
     resume = (run_dir / "ensemble.json").is_file()
     EnsembleTrainer(
@@ -123,7 +127,8 @@ def md_series(md: Path):
 
 
 def select_and_label(k: int, md: Path, runs: Path, args) -> dict:
-    """runs/selection-k/: selected.xyz (the frames, labelled with SW) and selection.json, returned."""
+    """runs/selection-k/: selected.xyz (the frames, labelled with SW) and selection.json,
+    returned."""
     from nbody_lmp.workflows.selection import (
         label_with_sw,
         read_lammps_dump,
@@ -143,7 +148,8 @@ def select_and_label(k: int, md: Path, runs: Path, args) -> dict:
         source=str(md / "traj.dump"),
     )
     log(
-        f"selection from round {k} in [{args.lo}, {args.hi}) eV/A: {res.summary()}; labelling {len(res.frames)} with SW"
+        f"selection from round {k} in [{args.lo}, {args.hi}) eV/A: {res.summary()}; "
+        f"labelling {len(res.frames)} with SW"
     )
     labelled = label_with_sw(res.frames)
     sel_dir.mkdir(parents=True, exist_ok=True)
@@ -317,7 +323,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.rounds < 2:
         ap.error(
-            f"--rounds {args.rounds}: the loop needs at least 2 rounds (one to select from, one to retrain)"
+            f"--rounds {args.rounds}: the loop needs at least 2 rounds (one to select from, "
+            "one to retrain)"
         )
     if args.quick:
         args.steps, args.crystal, args.liquid, args.max, args.rounds = 60, 6, 3, 3, 2
@@ -343,9 +350,11 @@ def main(argv=None) -> int:
         md = run_md(k, models, runs, args)
         series[k], metrics[k] = md_series(md), liquid_metrics(models, liquid)
         log(
-            f"round {k}: liquid test set, first model: force RMSE {metrics[k]['forces_rmse'] * 1e3:.0f} meV/Å, "
-            f"energy RMSE {metrics[k]['energy_per_atom_rmse'] * 1e3:.1f} meV/atom; ensemble mean max force "
-            f"deviation {metrics[k]['mean_max_force_deviation'] * 1e3:.0f} meV/Å"
+            f"round {k}: liquid test set, first model: "
+            f"force RMSE {metrics[k]['forces_rmse'] * 1e3:.0f} meV/Å, "
+            f"energy RMSE {metrics[k]['energy_per_atom_rmse'] * 1e3:.1f} meV/atom; "
+            "ensemble mean max force deviation "
+            f"{metrics[k]['mean_max_force_deviation'] * 1e3:.0f} meV/Å"
         )
         if k + 1 < args.rounds:
             selections[k] = select_and_label(k, md, runs, args)
@@ -367,8 +376,8 @@ def main(argv=None) -> int:
     (runs / "results.json").write_text(json.dumps(results, indent=1))
     for k, r in results["md"].items():
         log(
-            f"MD round {k}: {'halted' if r['halted'] else 'ran'} to step {r['last_step']} (max {r['max_temperature']:.0f} K); "
-            "median max force deviation by temperature: "
+            f"MD round {k}: {'halted' if r['halted'] else 'ran'} to step {r['last_step']} "
+            f"(max {r['max_temperature']:.0f} K); median max force deviation by temperature: "
             + ", ".join(
                 f"{b} {'-' if v is None else f'{v:.3f}'}"
                 for b, v in r["median_max_force_deviation_by_temperature"].items()

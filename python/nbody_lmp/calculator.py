@@ -2,15 +2,16 @@
 (docs/model-format.md), or on an ensemble of them (docs/lammps.md, "Several models: model
 deviation").
 
-    atoms.calc = NBodyCalculator(model)          # or NBodyCalculator("model.pt", device="cuda")
-    atoms.get_potential_energy(); atoms.get_forces(); atoms.get_stress(); atoms.get_potential_energies()
+    atoms.calc = NBodyCalculator(model)        # or NBodyCalculator("model.pt", device="cuda")
+    atoms.get_potential_energy(); atoms.get_forces(); atoms.get_stress()
+    atoms.get_potential_energies()
 
     atoms.calc = NBodyCalculator(["m0.pt", "m1.pt", "m2.pt"])     # an ensemble
-    atoms.get_forces()                           # of the first model, as pair_style nbody's dynamics
-    atoms.calc.results["force_deviation"]        # (N,) sqrt(<|F_m - <F>|^2>), eV/Å
-    atoms.calc.results["max_force_deviation"]    # its max over the atoms
-    atoms.calc.results["energy_deviation"]       # deviation of the total energy per atom, eV/atom
-    atoms.calc.results["energies_deviation"]     # (N,) deviation of each atom's energy, eV
+    atoms.get_forces()                         # of the first model, as pair_style nbody's dynamics
+    atoms.calc.results["force_deviation"]      # (N,) sqrt(<|F_m - <F>|^2>), eV/Å
+    atoms.calc.results["max_force_deviation"]  # its max over the atoms
+    atoms.calc.results["energy_deviation"]     # deviation of the total energy per atom, eV/atom
+    atoms.calc.results["energies_deviation"]   # (N,) deviation of each atom's energy, eV
 
 With several models the energy, forces, stress and per-atom energies are the first model's, like
 ``pair_coeff * * m0.pt m1.pt m2.pt Si`` in LAMMPS (docs/lammps.md: a trajectory is then the one
@@ -117,7 +118,8 @@ class NBodyCalculator(Calculator):
             self.results["energy_deviation"] = total_energy_deviation(np.stack(energies))
 
     def _check_data_range(self, graph) -> None:
-        """Warn once if two atoms are closer than the training data's shortest pair of their species."""
+        """Warn once if two atoms are closer than the training data's shortest pair of their
+        species."""
         if self.warned_outside_data or not self.shortest_distance:
             return
         pairs = pairs_below_training(

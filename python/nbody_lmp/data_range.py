@@ -48,9 +48,9 @@ def warn_below_training(pairs: List[Tuple[int, int, float, float]], symbols: Seq
     more = f" and {len(pairs) - 5} more pairs" if len(pairs) > 5 else ""
     warnings.warn(
         f"{len(pairs)} pair(s) of atoms are closer than any pair of their species in the model's "
-        f"training data: {shown}{more}. The model extrapolates there: add such configurations to the "
-        "training data, or train with model.zbl: true for a physical short-range repulsion "
-        "(warned once per calculator)",
+        f"training data: {shown}{more}. The model extrapolates there: add such configurations "
+        "to the training data, or train with model.zbl: true for a physical short-range "
+        "repulsion (warned once per calculator)",
         OutsideTrainingDataWarning,
         stacklevel=3,
     )

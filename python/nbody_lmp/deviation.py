@@ -1,7 +1,7 @@
 """Model deviation of an ensemble (docs/lammps.md, "Several models: model deviation").
 
-The same definitions as ``pair_style nbody`` with several models (``lammps_plugin/nbody_deviation.h``),
-which are DeePMD-kit's:
+The same definitions as ``pair_style nbody`` with several models
+(``lammps_plugin/nbody_deviation.h``), which are DeePMD-kit's:
 
 * per-atom force deviation ``sqrt(<|F_m - <F>|^2>)``, ``<.>`` the mean over the M models;
 * per-atom energy deviation ``sqrt(<(e_m - <e>)^2>)`` of the atom's energy;
@@ -45,13 +45,14 @@ def check_same_models(models, names) -> None:
     for k, (m, name) in enumerate(zip(models[1:], names[1:]), start=1):
         if list(m.species) != list(first.species):
             raise ValueError(
-                f"model {name} (model {k + 1} of the ensemble) has species {list(m.species)}, but the "
-                f"first model {names[0]} has {list(first.species)}: all models must have the same "
-                f"species in the same order (train them with `nbody-lmp train --ensemble N`)"
+                f"model {name} (model {k + 1} of the ensemble) has species {list(m.species)}, "
+                f"but the first model {names[0]} has {list(first.species)}: all models must "
+                "have the same species in the same order "
+                "(train them with `nbody-lmp train --ensemble N`)"
             )
         a, b = [float(c) for c in m.cutoffs], [float(c) for c in first.cutoffs]
         if len(a) != len(b) or any(abs(x - y) > 1e-12 * abs(y) for x, y in zip(a, b)):
             raise ValueError(
-                f"model {name} (model {k + 1} of the ensemble) has level cutoffs {a} Å, but the first "
-                f"model {names[0]} has {b} Å: all models must have the same cutoffs"
+                f"model {name} (model {k + 1} of the ensemble) has level cutoffs {a} Å, "
+                f"but the first model {names[0]} has {b} Å: all models must have the same cutoffs"
             )

@@ -1,7 +1,8 @@
 """The model's compiled operators (docs/lammps.md, "Performance notes"):
 ``torch.ops.nbody.neighbourhood_sum`` (the fused neighbourhood sum of eq. 10 of the paper with
 per-channel radial weights; ``lammps_plugin/ops/nbody_ops.cpp``) and ``torch.ops.nbody.cg_linear`` /
-``cg_product`` (the CG transform of eq. 6-7 by its non-zero entries; ``lammps_plugin/ops/nbody_cg_ops.cpp``).
+``cg_product`` (the CG transform of eq. 6-7 by its non-zero entries;
+``lammps_plugin/ops/nbody_cg_ops.cpp``).
 
 ``pip install .`` builds ``libnbody_ops.so`` beside the LAMMPS plugin, which links it; :func:`load`
 registers the same file with torch once per process, so a model scripted or exported here and
@@ -33,8 +34,8 @@ def load() -> None:
             torch.ops.load_library(path)
         except OSError as exc:  # e.g. torch upgraded after the build: undefined symbols
             raise OSError(
-                f"{path} does not load into torch {torch.__version__} ({exc}); it was built against "
-                "another torch: reinstall nbody-lmp (`pip install --no-build-isolation .`) with the "
-                "torch you run"
+                f"{path} does not load into torch {torch.__version__} ({exc}); it was built "
+                "against another torch: reinstall nbody-lmp (`pip install --no-build-isolation .`) "
+                "with the torch you run"
             ) from None
     _loaded = True

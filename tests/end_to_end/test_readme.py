@@ -1,6 +1,7 @@
-"""The README's commands do what it says: every command in the README is exercised here. Its code blocks are read from README.md itself, so an edit that breaks them
-fails here: the quick start (train at a tiny size, evaluate, export, info), the Python/ASE
-snippet, and the LAMMPS lines on the model that snippet exports."""
+"""The README's commands do what it says: every command in the README is exercised here. Its code
+blocks are read from README.md itself, so an edit that breaks them fails here: the quick start
+(train at a tiny size, evaluate, export, info), the Python/ASE snippet, and the LAMMPS lines on the
+model that snippet exports."""
 
 import os
 import re
@@ -14,8 +15,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 BIN = Path(sys.executable).parent
-# one epoch of a 2-channel model, with shared radial weights (see TINY in tests/end_to_end/test_examples.py)
-TINY = "--set training.max_epochs=1 --set model.channels=2 --set model.lmax=1 --set model.radial_weights=shared -q"
+# one epoch of a 2-channel model, with shared radial weights (see TINY in
+# tests/end_to_end/test_examples.py)
+TINY = (
+    "--set training.max_epochs=1 --set model.channels=2 --set model.lmax=1 "
+    "--set model.radial_weights=shared -q"
+)
 
 
 def block(after: str, lang: str) -> str:

@@ -220,11 +220,13 @@ def odd_models(tmp_path_factory):
     [
         (
             "species",
-            r"sio\.pt \(model 2 of the ensemble\) has species \[O Si\], but the first model .*a\.pt has \[Si\]",
+            r"sio\.pt \(model 2 of the ensemble\) has species \[O Si\], "
+            r"but the first model .*a\.pt has \[Si\]",
         ),
         (
             "cutoff",
-            r"cut\.pt \(model 2 of the ensemble\) has 2 level cutoffs \[2\.8.* 3\.1.*\] A, but the first model",
+            r"cut\.pt \(model 2 of the ensemble\) has 2 level cutoffs \[2\.8.* 3\.1.*\] A, "
+            r"but the first model",
         ),
     ],
 )

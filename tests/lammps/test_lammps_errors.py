@@ -133,7 +133,8 @@ def test_all_types_null(model):
 
 
 def test_null_type_without_hybrid(model):
-    """NULL leaves a type to another style; with nbody alone LAMMPS says coefficients are missing."""
+    """NULL leaves a type to another style; with nbody alone LAMMPS says coefficients are
+    missing."""
     expect(
         ["units metal", *BOX, "pair_style nbody", f"pair_coeff * * {model} Si NULL", "run 0"],
         r"All pair coeffs are not set",

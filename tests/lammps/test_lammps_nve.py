@@ -1,5 +1,5 @@
-"""Energy conservation of NVE MD with pair_style nbody in float64 (docs/lammps.md, "Validation"): over
-1000 steps the total energy fluctuates at the level of the integrator's O(dt^2) error and does
+"""Energy conservation of NVE MD with pair_style nbody in float64 (docs/lammps.md, "Validation"):
+over 1000 steps the total energy fluctuates at the level of the integrator's O(dt^2) error and does
 not drift, which needs exact forces (-dE/dr) and a smooth potential (the cutoff envelope).
 
 A random-weight network is no stable potential for a crystal, so it is overlaid on LAMMPS's
@@ -57,8 +57,9 @@ def test_nve_energy_conservation_1000_steps(tmp_path):
     # linear drift over the run, from a fit (eV/atom/ps with dt = 1 fs)
     drift = np.polyfit(th["Step"] * 1e-3, etot / n, 1)[0]
     print(
-        f"NVE 1000 steps, 64 atoms: max |E - E0| = {fluct:.3g} eV/atom, drift {drift:.3g} eV/atom/ps, "
-        f"KE range {np.ptp(ke) / n:.3g} eV/atom, nbody energy range {np.ptp(th['c_enb']) / n:.3g} eV/atom"
+        f"NVE 1000 steps, 64 atoms: max |E - E0| = {fluct:.3g} eV/atom, "
+        f"drift {drift:.3g} eV/atom/ps, KE range {np.ptp(ke) / n:.3g} eV/atom, "
+        f"nbody energy range {np.ptp(th['c_enb']) / n:.3g} eV/atom"
     )
     assert np.ptp(ke) / n > 1e-3  # the atoms do exchange kinetic and potential energy
     assert np.ptp(th["c_enb"]) / n > 1e-3  # and the network's energy changes as much

@@ -187,7 +187,8 @@ def test_two_species_several_types_per_species(models):
 
 
 def test_box_smaller_than_receptive_field(models, image_mode):
-    """The 2-atom primitive diamond cell (3.84 A vectors) with a 6 A receptive field: many images."""
+    """The 2-atom primitive diamond cell (3.84 A vectors) with a 6 A receptive field: many
+    images."""
     atoms = bulk("Si", "diamond", a=5.43)
     atoms.positions[1] += [0.07, -0.03, 0.05]
     got, _ = compare(models["si"], atoms, ["Si"])

@@ -44,7 +44,8 @@ def record_parts(model, species, positions, kinds):
 
 
 def apply_D(flat_or_parts, irreps, channels, R):
-    """Act with o3_D(R) on a flat state [n, C, D] (irreps side by side) or a list of parts [n, F, 2l+1]."""
+    """Act with o3_D(R) on a flat state [n, C, D] (irreps side by side) or a list of parts
+    [n, F, 2l+1]."""
     if isinstance(flat_or_parts, (list, tuple)):
         return [p @ o3_D(ir, R).T.to(p.dtype) for p, ir in zip(flat_or_parts, irreps)]
     out, o = [], 0

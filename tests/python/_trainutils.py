@@ -42,7 +42,8 @@ TINY_MODEL = dict(
 
 
 def tiny_config(folder, name="config.yaml", data=None, run_dir="run", **sections):
-    """Write a tiny training config into ``folder`` (data written too if not given); returns its path."""
+    """Write a tiny training config into ``folder`` (data written too if not given); returns its
+    path."""
     if data is None:
         data = write_lj_data(folder / "train.xyz")
     cfg = {

@@ -214,7 +214,8 @@ def test_mace_kept_checkpoint_is_the_newest_epoch(tmp_path):
 
 
 def test_e0_file_may_list_more_elements(tmp_path):
-    """rMD17's isolated_atoms.xyz has N, which aspirin lacks: training takes E0 of its own species."""
+    """rMD17's isolated_atoms.xyz has N, which aspirin lacks: training takes E0 of its own
+    species."""
     import ase.io
     from ase import Atoms
     from ase.calculators.singlepoint import SinglePointCalculator
@@ -295,7 +296,8 @@ def test_ablation_table_has_ratios_to_the_default():
 
 
 def test_ablation_calls_with_one_out_add_up():
-    """A second call (another factor) keeps the first call's rows; a variant measured again replaces its row."""
+    """A second call (another factor) keeps the first call's rows; a variant measured again replaces
+    its row."""
     from benchmarks import ablation
 
     earlier = [

@@ -1,6 +1,6 @@
 """NBodyCalculator on several models (docs/lammps.md, "Several models:
-model deviation", for the same quantities in LAMMPS): energy, forces, stress and per-atom energies are
-the first model's; results hold the per-atom force deviation sqrt(<|F_m - <F>|^2>), its max, the
+model deviation", for the same quantities in LAMMPS): energy, forces, stress and per-atom energies
+are the first model's; results hold the per-atom force deviation sqrt(<|F_m - <F>|^2>), its max, the
 per-atom energy deviation and the deviation of the total energy per atom; models with other
 species or cutoffs are refused with a message that names the model."""
 

@@ -77,7 +77,8 @@ def test_first_and_second_derivatives(A):
     f = lambda x, w, y: _op(x, w, y, child, center, n, cg)  # noqa: E731
     assert torch.autograd.gradcheck(f, (x, w, y))
     assert torch.autograd.gradgradcheck(f, (x, w, y))
-    # a force-like first derivative, differentiated again (training on forces), against the reference
+    # a force-like first derivative, differentiated again (training on forces), against the
+    # reference
     grads = []
     for fn in (_op, _reference):
         out = fn(x, w, y, child, center, n, cg)
@@ -85,7 +86,8 @@ def test_first_and_second_derivatives(A):
         grads.append(torch.autograd.grad(gx.cos().sum() + (gy**2).sum(), [x, w, y]))
     for a, b in zip(*grads):
         assert rel_err(a, b) < 1e-12
-    # training on forces with radial weights that learn: w and y wanted together (one node, PartialWY)
+    # training on forces with radial weights that learn: w and y wanted together (one node,
+    # PartialWY)
     grads = []
     for fn in (_op, _reference):
         out = fn(x, w, y, child, center, n, cg)

@@ -16,8 +16,8 @@ def raw_config(**sections):
 
 E0_FORMS = "data.e0 must be 'fit', a mapping like {Si: -158.4} or an isolated-atoms file, got "
 PLOT_EVERY = (
-    "output.plot_every_minutes must be a number of minutes >= 0 (0: after every epoch) or null (at the "
-    "end only), got -1.0"
+    "output.plot_every_minutes must be a number of minutes >= 0 (0: after every epoch) "
+    "or null (at the end only), got -1.0"
 )
 
 MESSAGES = [
@@ -60,8 +60,8 @@ MESSAGES = [
     ({"model": {"channels": 0}}, "model.channels must be >= 1, got 0"),
     (
         {"model": {"gate": "first"}},
-        "model.gate must be one of zeroth_order, first_order, first_order_pairs; got 'first'. Did you mean "
-        "'first_order'?",
+        "model.gate must be one of zeroth_order, first_order, first_order_pairs; "
+        "got 'first'. Did you mean 'first_order'?",
     ),
     (
         {"model": {"parity": "nat"}},
@@ -69,7 +69,8 @@ MESSAGES = [
     ),
     (
         {"model": {"radial_weights": "per"}},
-        "model.radial_weights must be one of shared, per_channel; got 'per'. Did you mean 'per_channel'?",
+        "model.radial_weights must be one of shared, per_channel; got 'per'. "
+        "Did you mean 'per_channel'?",
     ),
     (
         {"model": {"species_levels": "al"}},
@@ -115,7 +116,8 @@ MESSAGES = [
     ({"training": {"weight_decay": -1}}, "training.weight_decay must be >= 0, got -1.0"),
     (
         {"training": {"scheduler": "cos"}},
-        "training.scheduler must be one of plateau, cosine, none; got 'cos'. Did you mean 'cosine'?",
+        "training.scheduler must be one of plateau, cosine, none; got 'cos'. "
+        "Did you mean 'cosine'?",
     ),
     ({"training": {"lr_factor": 1}}, "training.lr_factor must be in (0, 1), got 1.0"),
     ({"training": {"lr_patience": -1}}, "training.lr_patience must be >= 0, got -1"),
@@ -139,7 +141,8 @@ MESSAGES = [
     ),
     (
         {"training": {"ensemble": 65}},
-        "training.ensemble must be between 1 (one model) and 64, got 65; 3 or 4 models are the usual ensemble",
+        "training.ensemble must be between 1 (one model) and 64, got 65; "
+        "3 or 4 models are the usual ensemble",
     ),
     (
         {"training": {"ensemble_split": "x"}},
@@ -153,7 +156,8 @@ MESSAGES = [
     ),
     (
         {"output": {"export_dtype": "float16"}},
-        "output.export_dtype must be one of float32, float64; got 'float16'. Did you mean 'float64'?",
+        "output.export_dtype must be one of float32, float64; got 'float16'. "
+        "Did you mean 'float64'?",
     ),
 ]
 

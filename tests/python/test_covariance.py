@@ -1,6 +1,7 @@
 """Every intermediate part of every gate type is covariant (docs/theory.md, "Why it is exactly
 symmetric"): it transforms by its
-Wigner D under random rotations and by its parity under inversion, to <= 1e-12 relative (float64)."""
+Wigner D under random rotations and by its parity under inversion, to <= 1e-12 relative
+(float64)."""
 
 import pytest
 import torch

@@ -73,7 +73,8 @@ def test_file_contents(tiny_file):
 
 
 def test_labels_match_a_fresh_single_point(tiny_file):
-    """The file's labels are LAMMPS's labels of its positions (no thermostat forces, 1e-8 rounding)."""
+    """The file's labels are LAMMPS's labels of its positions (no thermostat forces, 1e-8
+    rounding)."""
     for c in read_configurations(tiny_file, "::3"):
         energy, forces, stress = sw_single_point(c.positions, c.cell)
         assert energy == pytest.approx(c.energy, abs=1e-6)
@@ -142,7 +143,8 @@ def test_forces_are_minus_energy_gradient():
 
 
 def test_stress_is_strain_derivative_over_volume():
-    """ASE convention: sigma_ab = (1/V) dE/d eps_ab with positions and cell deformed by (1 + eps)."""
+    """ASE convention: sigma_ab = (1/V) dE/d eps_ab with positions and cell deformed by
+    (1 + eps)."""
     pos, cell = _random_system(1)
     _, _, stress = sw_single_point(pos, cell)
     volume = abs(np.linalg.det(cell))

@@ -1,4 +1,5 @@
-"""Energies, forces, stress, per-atom energies (docs/theory.md, "Why it is exactly symmetric"), float64.
+"""Energies, forces, stress, per-atom energies (docs/theory.md, "Why it is exactly symmetric"),
+float64.
 
 Invariance under rotation, reflection, translation, permutation and choice of cell; forces
 covariant and equal to -finite-difference gradients; stress equal to the finite-difference
@@ -253,8 +254,9 @@ def test_bad_input_errors():
 
 
 def test_structure_with_no_edges_and_lazy_package_import(tmp_path):
-    """Atoms farther apart than every cutoff: per-atom energies only, zero forces (also for a frozen,
-    exported model); importing the package (as LAMMPS's plugin entry point does) loads no torch."""
+    """Atoms farther apart than every cutoff: per-atom energies only, zero forces (also for a
+    frozen, exported model); importing the package (as LAMMPS's plugin entry point does) loads no
+    torch."""
     import subprocess
     import sys
 
@@ -268,5 +270,8 @@ def test_structure_with_no_edges_and_lazy_package_import(tmp_path):
         a.calc = NBodyCalculator(calc_model)
         assert np.isfinite(a.get_potential_energy())
         assert np.abs(a.get_forces()).max() == 0.0
-    code = "import sys, nbody_lmp, nbody_lmp.plugin; assert 'torch' not in sys.modules, 'torch imported'"
+    code = (
+        "import sys, nbody_lmp, nbody_lmp.plugin; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -171,7 +171,8 @@ def test_ensemble_config_errors(tmp_path, data):
 
 
 def test_resume_exports_a_finished_member_that_has_no_model_file(tmp_path, data):
-    """A member interrupted while exporting: --resume writes its model.pt without training it again."""
+    """A member interrupted while exporting: --resume writes its model.pt without training it
+    again."""
     cfg = load_config(
         tiny_config(
             tmp_path,

@@ -116,7 +116,8 @@ def test_ghost_inputs_match_in_memory_model(tmp_path, gate, system):
 
 
 def test_domain_decomposition_sums_to_whole(tmp_path):
-    """Two 'ranks' each own half a cluster and see the rest as ghosts: energies and forces add up."""
+    """Two 'ranks' each own half a cluster and see the rest as ghosts: energies and forces add
+    up."""
     torch.manual_seed(3)
     model = NBodyNetwork(["Si"], cutoff=2.8, levels=2, lmax=2, channels=4, dtype=torch.float64)
     module, _ = load_exported(export(model, tmp_path / "m.pt"))

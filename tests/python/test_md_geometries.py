@@ -70,7 +70,8 @@ def test_radial_inputs_bounded_below_min_distance():
 
 
 def test_model_unchanged_above_min_distance():
-    """The limit only acts below r_min: a model with a tiny r_min gives the same numbers at 0.6 A."""
+    """The limit only acts below r_min: a model with a tiny r_min gives the same numbers
+    at 0.6 A."""
     atoms = close_pair(0.6, seed=1)
     a = energy_forces(sw_like_model(seed=2), atoms)
     b = energy_forces(sw_like_model(seed=2, radial_min_distance=1e-3), atoms)

@@ -39,7 +39,8 @@ def make(radial_weights, seed=0):
 
 
 def shared_or_per_channel(radial, kind):
-    """``radial`` itself, or a per-channel radial over it (tabulated through its shared functions)."""
+    """``radial`` itself, or a per-channel radial over it (tabulated through its shared
+    functions)."""
     return radial if kind == "shared" else ChannelRadial(radial, 3, 2).to(torch.float64)
 
 

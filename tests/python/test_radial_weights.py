@@ -1,7 +1,7 @@
 """The per-channel radial weights variant (``radial_weights: per_channel``,
-docs/theory.md "Per-channel radial weights and Proposition 1"), float64: every intermediate part of every gate is
-covariant under rotations, inversion and improper rotations to 1e-12 relative; forces are
--grad E by finite differences; the channel-wise neighbourhood sum is the plain per-edge sum;
+docs/theory.md "Per-channel radial weights and Proposition 1"), float64: every intermediate part of
+every gate is covariant under rotations, inversion and improper rotations to 1e-12 relative; forces
+are -grad E by finite differences; the channel-wise neighbourhood sum is the plain per-edge sum;
 the option reaches the exported file's metadata and the training config."""
 
 import json
@@ -207,8 +207,9 @@ def test_default_is_per_channel_and_old_checkpoints_stay_shared():
 
 
 def test_channelwise_sum_gradients_match_the_per_edge_sum():
-    """The padded sum's backward (a scatter-add for the children, a gather for the weights) gives the
-    gradients of the plain per-edge sum, with repeated children and a parent without children."""
+    """The padded sum's backward (a scatter-add for the children, a gather for the weights) gives
+    the gradients of the plain per-edge sum, with repeated children and a parent without
+    children."""
     g = torch.Generator().manual_seed(1)
     E, N, C, A, B = 30, 7, 2, 4, 5
     center = torch.randint(0, N - 1, (E,), generator=g)

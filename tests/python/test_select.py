@@ -1,7 +1,7 @@
-"""`nbody-lmp select` (nbody_lmp.workflows.selection): frames whose max per-atom force deviation lies in [lo, hi) are
-written to extxyz, from a LAMMPS dump custom file (orthogonal or triclinic box, types mapped by
---elements or an element column) or an extxyz file; an existing output is never overwritten
-without --force."""
+"""`nbody-lmp select` (nbody_lmp.workflows.selection): frames whose max per-atom force deviation
+lies in [lo, hi) are written to extxyz, from a LAMMPS dump custom file (orthogonal or triclinic box,
+types mapped by --elements or an element column) or an extxyz file; an existing output is never
+overwritten without --force."""
 
 import ase.io
 import numpy as np

@@ -1,4 +1,5 @@
-"""so3 algebra (sections 3-4.1 of the paper; docs/theory.md, "Paper → code") against closed forms (sympy) and group properties."""
+"""so3 algebra (sections 3-4.1 of the paper; docs/theory.md, "Paper → code") against closed forms
+(sympy) and group properties."""
 
 import cmath  # noqa: F401  (lambdify backend)
 import math

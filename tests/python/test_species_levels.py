@@ -117,7 +117,8 @@ def test_gains_change_the_energy_and_start_as_the_identity():
     assert abs(_props(trained, atoms)[0] - _props(_model(species_levels="leaves"), atoms)[0]) > 1e-3
     # the leaves-only default has no new parameters: its state dict is what it was
     assert not any("species_gain" in k for k in leaves.state_dict())
-    # 3 species x 4 channels: gains of 3 parts + biases at level 1, of the 1 scalar part + biases at level 2
+    # 3 species x 4 channels: gains of 3 parts + biases at level 1, of the 1 scalar part + biases at
+    # level 2
     extra = (3 * 4 * 3 + 3 * 4) + (3 * 4 * 1 + 3 * 4)
     assert (
         sum(p.numel() for p in fresh.parameters()) - sum(p.numel() for p in leaves.parameters())

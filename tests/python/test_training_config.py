@@ -132,8 +132,8 @@ def test_device_values():
 def test_gpu_asked_where_torch_sees_none_is_a_clear_error_before_any_data_is_read(
     tmp_path, monkeypatch
 ):
-    """training.device: cuda on a machine (or a torch build) without a GPU says so and what to change,
-    and leaves the run folder as it was."""
+    """training.device: cuda on a machine (or a torch build) without a GPU says so and what to
+    change, and leaves the run folder as it was."""
     import torch
 
     from nbody_lmp.training.trainer import Trainer, check_device

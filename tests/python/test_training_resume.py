@@ -22,7 +22,8 @@ class Killed(Exception):
 def kill_after(epoch):
     def cb(trainer, row):
         if row["epoch"] == epoch:
-            raise Killed  # nothing more is written: as if the process died right after the checkpoint
+            # nothing more is written: as if the process died right after the checkpoint
+            raise Killed
 
     return cb
 
@@ -88,7 +89,8 @@ def test_killed_then_resumed_equals_uninterrupted(tmp_path, data, scheduler):
 
 
 def test_sigkill_during_training_then_resume(tmp_path, data):
-    """A real kill (SIGKILL of `nbody-lmp train`) at an arbitrary moment after the first checkpoint."""
+    """A real kill (SIGKILL of `nbody-lmp train`) at an arbitrary moment after the first
+    checkpoint."""
     training = {"max_epochs": 12}
     cfg_path = tiny_config(tmp_path, "k.yaml", data, run_dir="killed", training=training)
     proc = subprocess.Popen(

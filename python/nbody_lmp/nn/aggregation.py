@@ -53,7 +53,8 @@ def neighbourhood_sum(
 def channelwise_neighbourhood_sum(
     x: torch.Tensor, child: torch.Tensor, weight: torch.Tensor, center: torch.Tensor, n_parents: int
 ) -> torch.Tensor:
-    """``sum_{e: center[e] = i} x[child[e], c] (x) weight[e, c]``, channel by channel (no channel mixing).
+    """``sum_{e: center[e] = i} x[child[e], c] (x) weight[e, c]``, channel by channel (no channel
+    mixing).
 
     x      [N, C, A]   (the children's states psi_j, channel c)
     child  [E]         (the child node of each edge)
@@ -61,8 +62,8 @@ def channelwise_neighbourhood_sum(
     returns [C, n_parents, A, B] (channel-major, as the batched products make it).
 
     ``A == 1`` (scalar children): per-edge products scattered to the parents. Otherwise one batched
-    matrix product per (channel, parent) over a padded ``[C, parents, K, .]`` layout that the gathers
-    write directly (channel-major: node-sized transposes only, no per-edge permute copies).
+    matrix product per (channel, parent) over a padded ``[C, parents, K, .]`` layout that the
+    gathers write directly (channel-major: node-sized transposes only, no per-edge permute copies).
     """
     N, C, A = x.shape[0], x.shape[1], x.shape[2]
     B = weight.shape[2]

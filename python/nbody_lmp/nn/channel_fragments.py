@@ -34,7 +34,8 @@ from .tensor_product import CGBlocks
 
 
 class ChannelRadial(torch.nn.Module):
-    """``R_{c l'}(r) = sum_s w_{c l' s} R_s(r)``: ``r [E] -> [E, C, L+1]`` (``R_s``: :class:`InversePowerRadial`)."""
+    """``R_{c l'}(r) = sum_s w_{c l' s} R_s(r)``: ``r [E] -> [E, C, L+1]`` (``R_s``:
+    :class:`InversePowerRadial`)."""
 
     def __init__(self, base: InversePowerRadial, channels: int, lmax_sh: int):
         super().__init__()
@@ -51,9 +52,11 @@ class ChannelRadial(torch.nn.Module):
 
 
 class ChannelNeighbourhoodFragments(torch.nn.Module):
-    """``sum_j psi_j[c] (x) Y(d_ij) R_{c l'}(|d_ij|)``, CG-decomposed: per output part ``[n, C*paths, 2l+1]``.
+    """``sum_j psi_j[c] (x) Y(d_ij) R_{c l'}(|d_ij|)``, CG-decomposed: per output part
+    ``[n, C*paths, 2l+1]``.
 
-    Same interface as :class:`.zeroth_order.NeighbourhoodFragments` (``fragments``, ``irreps_out``, forward)."""
+    Same interface as :class:`.zeroth_order.NeighbourhoodFragments` (``fragments``, ``irreps_out``,
+    forward)."""
 
     def __init__(
         self,
@@ -92,7 +95,8 @@ class ChannelNeighbourhoodFragments(torch.nn.Module):
         n_out: int,
         edge_weight: torch.Tensor,
     ) -> List[torch.Tensor]:
-        """``x [N, C, D_in]``; ``edge_weight [E]`` multiplies each child's term (1 for a plain gate)."""
+        """``x [N, C, D_in]``; ``edge_weight [E]`` multiplies each child's term (1 for a plain
+        gate)."""
         r = torch.linalg.norm(vectors, dim=-1)
         w = self.radial(r) * (edge_weight * self.inv_num_children).view(-1, 1, 1)  # [E, C, L+1]
         sh = self.sh(vectors)  # [E, D_sh]
@@ -118,7 +122,8 @@ class ChannelNeighbourhoodFragments(torch.nn.Module):
         return self.cg.split(y.transpose(0, 1))
 
     def edge_factors(self, w: torch.Tensor, sh: torch.Tensor) -> torch.Tensor:
-        """``z[e, c] = ( Y_l(d_e) R_{c l}(|d_e|) )_{l=0..L}``: ``[E, C, D_sh]`` (the unfused path)."""
+        """``z[e, c] = ( Y_l(d_e) R_{c l}(|d_e|) )_{l=0..L}``: ``[E, C, D_sh]`` (the unfused
+        path)."""
         sh = sh.unsqueeze(1)
         blocks: List[torch.Tensor] = []
         w_l = w.unbind(2)  # (unbind's backward is one stack, not a zero-filled tensor per slice)

@@ -31,8 +31,9 @@ class GateOutput(torch.nn.Module):
         channels_out: int,
         hidden: bool,
     ):
-        """``sources[s]``: parts produced by aggregation source ``s``, with ``source_fragments[s][k]``
-        fragments for its part ``k``. Output parts that no source and no own-child part reach are dropped."""
+        """``sources[s]``: parts produced by aggregation source ``s``, with
+        ``source_fragments[s][k]`` fragments for its part ``k``. Output parts that no source and no
+        own-child part reach are dropped."""
         super().__init__()
         wanted = [o for o in irreps_out if o in irreps_in or any(o in src for src in sources)]
         self.irreps_out: List[Irrep] = wanted

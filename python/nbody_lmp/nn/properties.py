@@ -47,9 +47,11 @@ def compute_properties(
     stress: bool = False,
     training: bool = False,
 ) -> Dict[str, torch.Tensor]:
-    """Returns ``energy [B]``, ``energies [N]`` and, if asked, ``forces [N, 3]``, ``stress [B, 3, 3]``.
+    """Returns ``energy [B]``, ``energies [N]`` and, if asked, ``forces [N, 3]``,
+    ``stress [B, 3, 3]``.
 
-    ``training=True`` keeps the graph of the derivatives so a force/stress loss can be back-propagated.
+    ``training=True`` keeps the graph of the derivatives so a force/stress loss can be
+    back-propagated.
     """
     dtype = model.embedding.dtype if hasattr(model, "embedding") else graph.positions.dtype
     vectors = graph.edge_vectors().to(dtype)

@@ -12,8 +12,8 @@ crosses the cutoff (needed for energy conservation in MD):
 Atoms much closer than any training pair (MD at high temperature, a bad start) would feed the
 radial network inputs ``x^-S`` of 10^6 and more, and ``r = 0`` infinities. Below
 ``min_distance`` (0.5 A by default, shorter than any chemical bond) the radial terms are held
-at their value there (``r`` -> ``max(r, r_min)``): the model is unchanged above ``r_min``, finite and
-bounded below it. It knows nothing of the physics of such close pairs: overlay a
+at their value there (``r`` -> ``max(r, r_min)``): the model is unchanged above ``r_min``, finite
+and bounded below it. It knows nothing of the physics of such close pairs: overlay a
 repulsion for that (``pair_style hybrid/overlay nbody zbl``, docs/lammps.md).
 
 Optionally a small learnable network of these invariants mixes them into ``n_radial`` functions,
@@ -41,7 +41,8 @@ class Envelope(torch.nn.Module):
 
 
 def check_min_distance(min_distance: float, cutoff: float) -> float:
-    """``min_distance`` (Angstrom) as a float, or a ValueError unless ``0 < min_distance < cutoff``."""
+    """``min_distance`` (Angstrom) as a float, or a ValueError unless
+    ``0 < min_distance < cutoff``."""
     if not 0 < min_distance < cutoff:
         raise ValueError(
             f"radial min_distance must be > 0 and below the cutoff {cutoff}, got {min_distance}"

@@ -28,7 +28,8 @@ from .radial import Envelope, check_min_distance, radial_mixer
 
 
 class BesselRadial(torch.nn.Module):
-    """``u_n(r) = b_n(r) f(r / r_c)`` for ``n = 1..N``, optionally MLP-mixed: ``r [E] -> [E, num_out]``."""
+    """``u_n(r) = b_n(r) f(r / r_c)`` for ``n = 1..N``, optionally MLP-mixed:
+    ``r [E] -> [E, num_out]``."""
 
     def __init__(
         self,

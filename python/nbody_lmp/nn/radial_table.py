@@ -36,12 +36,14 @@ def radial_min_distance(radial: torch.nn.Module) -> float:
 
 
 class TabulatedRadial(torch.nn.Module):
-    """Cubic Hermite table of ``radial`` (``r [E] -> [E, ...]``) on ``points`` nodes in ``[r_min, cutoff]``.
+    """Cubic Hermite table of ``radial`` (``r [E] -> [E, ...]``) on ``points`` nodes in
+    ``[r_min, cutoff]``.
 
-    A per-channel radial (:class:`.channel_fragments.ChannelRadial`, ``R_{c l}(r) = sum_s w_{c l s} R_s(r)``)
-    is tabulated through its ``S`` shared functions ``R_s`` and keeps its (frozen) weights ``w``: the
-    table then holds ``S`` columns instead of ``C x (L+1)``, and one small matmul per call mixes them
-    (gathering ``7 x C x (L+1)`` coefficients per edge would cost more than the arithmetic)."""
+    A per-channel radial (:class:`.channel_fragments.ChannelRadial`,
+    ``R_{c l}(r) = sum_s w_{c l s} R_s(r)``) is tabulated through its ``S`` shared functions ``R_s``
+    and keeps its (frozen) weights ``w``: the table then holds ``S`` columns instead of
+    ``C x (L+1)``, and one small matmul per call mixes them (gathering ``7 x C x (L+1)``
+    coefficients per edge would cost more than the arithmetic)."""
 
     def __init__(
         self, radial: torch.nn.Module, cutoff: float, points: int = 2048, r_min: float = R_MIN
@@ -49,7 +51,8 @@ class TabulatedRadial(torch.nn.Module):
         super().__init__()
         if points < 2 or not 0 < r_min < cutoff:
             raise ValueError(
-                f"radial table needs >= 2 points and 0 < r_min < cutoff, got {points}, {r_min}, {cutoff}"
+                "radial table needs >= 2 points and 0 < r_min < cutoff, "
+                f"got {points}, {r_min}, {cutoff}"
             )
         self.cutoff = float(cutoff)
         self.r_min = float(r_min)
@@ -96,8 +99,8 @@ class TabulatedRadial(torch.nn.Module):
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         # value p(t) and derivative p'(t) / h without autograd; the derivative enters through
-        # (r - r.detach()) * dp/dr, which is exactly 0 in value and has gradient dp/dr: backward then
-        # keeps one [E, S] tensor instead of the gathered coefficients (first derivatives only:
+        # (r - r.detach()) * dp/dr, which is exactly 0 in value and has gradient dp/dr: backward
+        # then keeps one [E, S] tensor instead of the gathered coefficients (first derivatives only:
         # tables are for frozen, exported models, whose forces need no second derivative).
         # Fused multiply-adds (Horner's rule) on one gathered row per edge.
         with torch.no_grad():

@@ -16,11 +16,13 @@ from .. import ops
 from ..so3 import CGPlan, FlatLayout, Irrep
 from .constants import ExactConstants
 
-ops.load()  # torch.ops.nbody.*: the CG transforms here and the neighbourhood sum (channel_fragments)
+# torch.ops.nbody.*: the CG transforms here and the neighbourhood sum (channel_fragments)
+ops.load()
 
 
 def split_parts(x: torch.Tensor, offsets: List[int], dims: List[int]) -> List[torch.Tensor]:
-    """Flat state ``[n, C, D]`` -> per-part list ``[n, C, 2l+1]`` (parts are contiguous, in order)."""
+    """Flat state ``[n, C, D]`` -> per-part list ``[n, C, 2l+1]`` (parts are contiguous, in
+    order)."""
     return list(x.split(dims, dim=-1))
 
 
@@ -104,8 +106,9 @@ def diagonal_cg(
     irreps1: Sequence[Irrep], irreps2: Sequence[Irrep], irreps_out: Sequence[Irrep]
 ) -> torch.Tensor:
     """``M [D, D_out]`` with ``CG(u (x) v) = (u * v) @ M`` when the CG matrix only pairs component
-    ``i`` of ``u`` with component ``i`` of ``v`` (e.g. every output is a scalar: ``l1 = l2``, ``m1 = m2``
-    in the real basis); an empty ``[0, 0]`` tensor otherwise. Built in float64 from the plan."""
+    ``i`` of ``u`` with component ``i`` of ``v`` (e.g. every output is a scalar: ``l1 = l2``,
+    ``m1 = m2`` in the real basis); an empty ``[0, 0]`` tensor otherwise. Built in float64 from the
+    plan."""
     plan = CGPlan(irreps1, irreps2, irreps_out)
     D1, D2 = plan.in1.dim, plan.in2.dim
     full = plan.matrix.to(torch.float64).reshape(D1, D2, -1)

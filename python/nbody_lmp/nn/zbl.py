@@ -47,8 +47,9 @@ class ZBLRepulsion(torch.nn.Module):
         outer = r_cov[:, None] + r_cov[None, :]
         if float(outer.max()) > first_cutoff:
             raise ValueError(
-                f"zbl: the repulsion reaches {float(outer.max()):.2f} A (the sum of covalent radii) but "
-                f"the first level's cutoff is {first_cutoff} A; raise the cutoff or set model.zbl: false"
+                f"zbl: the repulsion reaches {float(outer.max()):.2f} A "
+                f"(the sum of covalent radii) but the first level's cutoff is {first_cutoff} A; "
+                "raise the cutoff or set model.zbl: false"
             )
         self.n_species = len(species)
         # pair tables, flattened over (species of the centre) * S + (species of the neighbour)

@@ -27,7 +27,8 @@ from .tensor_product import CGBlocks
 
 
 class NeighbourhoodFragments(torch.nn.Module):
-    """``sum_j psi_j (x) Y(d_ij) R_s(|d_ij|)``, CG-decomposed: per output part ``[n, C*S*paths, 2l+1]``."""
+    """``sum_j psi_j (x) Y(d_ij) R_s(|d_ij|)``, CG-decomposed: per output part
+    ``[n, C*S*paths, 2l+1]``."""
 
     def __init__(
         self,
@@ -76,7 +77,8 @@ def make_fragments(
     irreps_out: Sequence[Irrep],
     radial: torch.nn.Module,
 ) -> torch.nn.Module:
-    """The neighbourhood fragments that go with ``radial``: shared (``C x S``) or per-channel radial weights."""
+    """The neighbourhood fragments that go with ``radial``: shared (``C x S``) or per-channel radial
+    weights."""
     if isinstance(radial, ChannelRadial):
         return ChannelNeighbourhoodFragments(irreps_in, channels, lmax_sh, irreps_out, radial)
     return NeighbourhoodFragments(irreps_in, channels, lmax_sh, irreps_out, radial)

@@ -61,7 +61,8 @@ class Irreps:
                     if m is None:
                         raise ValueError(
                             f"cannot read type {parts!r} at {chunk.strip()!r}: "
-                            "write parts as '<multiplicity>x<l><e|o>' joined by '+', e.g. '8x0e + 8x1o'"
+                            "write parts as '<multiplicity>x<l><e|o>' joined by '+', "
+                            "e.g. '8x0e + 8x1o'"
                         )
                     items.append((int(m.group(1) or 1), Irrep.parse(m.group(2))))
         else:
@@ -105,7 +106,8 @@ class Irreps:
 
 
 def natural_irreps(lmax: int, parity: str = "natural") -> List[Irrep]:
-    """Parts up to ``lmax``: ``natural`` keeps ``(l, (-1)^l)`` only; ``full`` keeps both parities."""
+    """Parts up to ``lmax``: ``natural`` keeps ``(l, (-1)^l)`` only; ``full`` keeps both
+    parities."""
     if parity == "natural":
         return [sh_irrep(l) for l in range(lmax + 1)]
     if parity == "full":

@@ -6,7 +6,8 @@ Convention (``component`` normalisation): ``sum_m Y^l_m(r)^2 = 2l + 1``, so ``Y^
 ``Y^1 = sqrt(3) (y, z, x)``; index ``l*l + l + m`` for ``m = -l..l``. In terms of the
 orthonormal real harmonics ``Z_lm`` of ``sympy.Znm`` (Condon–Shortley phase included there):
 
-    Y^l_m = sqrt(4 pi) * sigma_m * Z_lm,   sigma_0 = 1, sigma_m = (-1)^m (m > 0), sigma_m = -1 (m < 0)
+    Y^l_m = sqrt(4 pi) * sigma_m * Z_lm,
+    sigma_0 = 1, sigma_m = (-1)^m (m > 0), sigma_m = -1 (m < 0)
 
 (tests/python/test_so3.py checks this against sympy's closed forms).
 

@@ -119,11 +119,13 @@ def find_checkpoint(path: Union[str, os.PathLike]) -> Path:
 
 
 def model_from_checkpoint(state: Dict[str, Any], weights: str = "eval"):
-    """The network of a checkpoint, with its evaluation (EMA) weights or its raw ``"model"`` weights."""
+    """The network of a checkpoint, with its evaluation (EMA) weights or its raw ``"model"``
+    weights."""
     from ..nn.network import NBodyNetwork
 
     config = dict(state["model_config"])
-    # a model_config without radial_weights holds shared radial weights (its network has no other kind)
+    # a model_config without radial_weights holds shared radial weights (its network has no other
+    # kind)
     config.setdefault("radial_weights", "shared")
     model = NBodyNetwork(**config, dtype=DTYPES[state["dtype"]])
     key = (

@@ -112,7 +112,8 @@ class EnsembleTrainer:
     ):
         if cfg.training.ensemble < 2:
             raise ConfigError(
-                f"an ensemble needs training.ensemble >= 2 (--ensemble N), got {cfg.training.ensemble}"
+                "an ensemble needs training.ensemble >= 2 (--ensemble N), "
+                f"got {cfg.training.ensemble}"
             )
         self.cfg, self.resume, self.force, self.log = cfg, resume, force, log
         self.callbacks = list(callbacks)  # passed to every member's Trainer: cb(trainer, row)
@@ -139,8 +140,8 @@ class EnsembleTrainer:
                 raise ConfigError("--resume and --force contradict each other")
             if not self.run_dir.is_dir() or not is_ensemble_dir(self.run_dir):
                 raise FileNotFoundError(
-                    f"cannot resume: {self.run_dir} is not an ensemble run folder (no ensemble.json "
-                    f"or member-*/); start a new run without --resume"
+                    f"cannot resume: {self.run_dir} is not an ensemble run folder "
+                    "(no ensemble.json or member-*/); start a new run without --resume"
                 )
         else:
             prepare_run_dir(self.run_dir, resume=False, force=self.force)
@@ -159,7 +160,8 @@ class EnsembleTrainer:
                 result.model_files.append(model if model.is_file() else None)
                 continue
             resume = self.resume and (folder / "last.pt").is_file()
-            # resuming a member interrupted before its first epoch: start it over (files moved aside)
+            # resuming a member interrupted before its first epoch: start it over (files moved
+            # aside)
             restart = self.resume and not resume and folder.is_dir() and any(folder.iterdir())
             r = Trainer(
                 mcfg, resume=resume, force=restart, log=self.log, callbacks=self.callbacks

@@ -119,8 +119,8 @@ def parity_plot(
             ax.text(
                 0.04,
                 0.96,
-                f"MAE  {np.abs(err).mean() * f:.2f} {unit}\nRMSE {np.sqrt((err**2).mean()) * f:.2f} {unit}"
-                f"\nn = {len(ref)}",
+                f"MAE  {np.abs(err).mean() * f:.2f} {unit}\n"
+                f"RMSE {np.sqrt((err**2).mean()) * f:.2f} {unit}\nn = {len(ref)}",
                 transform=ax.transAxes,
                 va="top",
                 fontsize=9,

@@ -35,7 +35,8 @@ def rdf(frames, rmax: float = 5.0, nbins: int = 100) -> Tuple[np.ndarray, np.nda
 
 
 def angle_distribution(frames, rcut: float = 2.8, nbins: int = 90) -> Tuple[np.ndarray, np.ndarray]:
-    """Distribution of angles j-i-k between neighbours of i within ``rcut`` (degrees, normalised)."""
+    """Distribution of angles j-i-k between neighbours of i within ``rcut`` (degrees,
+    normalised)."""
     edges = np.linspace(0, 180, nbins + 1)
     hist = np.zeros(nbins)
     for a in frames:

@@ -36,7 +36,8 @@ def _cli(*args: str) -> None:
     proc = subprocess.run(cmd)
     if proc.returncode != 0:
         raise SystemExit(
-            f"demo: `nbody-lmp {' '.join(args)}` failed (exit {proc.returncode}); see the messages above"
+            f"demo: `nbody-lmp {' '.join(args)}` failed (exit {proc.returncode}); "
+            "see the messages above"
         )
 
 
@@ -134,7 +135,8 @@ def _run_md(work: Path, model: Path, sizes: dict) -> Dict[str, dict]:
             )
             if not (done.exists() and "Total wall time" in done.read_text()):
                 _log(
-                    f"LAMMPS: pair_style {style}, {8 * sizes['reps'] ** 3} atoms, {ranks} rank(s), {sizes['steps']} steps"
+                    f"LAMMPS: pair_style {style}, {8 * sizes['reps'] ** 3} atoms, {ranks} rank(s), "
+                    f"{sizes['steps']} steps"
                 )
                 run_lammps(
                     folder,
@@ -250,8 +252,9 @@ def _accuracy_lines(
         f"(data {timings.get('data', 0) / 60:.1f}, training {timings.get('train', 0) / 60:.1f}, "
         f"MD {timings.get('md', 0) / 60:.1f} min; steps already done were reused).",
         "",
-        "Stillinger–Weber silicon (LAMMPS's `Si.sw`) is the reference: the N-body network was trained on "
-        f"{sizes['train']} SW configurations and is tested on {sizes['test']} configurations generated with another seed.",
+        "Stillinger–Weber silicon (LAMMPS's `Si.sw`) is the reference: "
+        f"the N-body network was trained on {sizes['train']} SW configurations and is tested on "
+        f"{sizes['test']} configurations generated with another seed.",
         "",
         "## Accuracy on the test set",
         "",
@@ -262,8 +265,9 @@ def _accuracy_lines(
         m = metrics.get(key, {})
         if m:
             lines.append(
-                f"| {key.replace('_', ' ')} ({unit}) | {1000 * m['mae']:.2f} | {1000 * m['rmse']:.2f} | "
-                f"{1000 * m.get('std', float('nan')):.2f} | {m['rmse'] / m['std'] if m.get('std') else float('nan'):.3f} |"
+                f"| {key.replace('_', ' ')} ({unit}) | {1000 * m['mae']:.2f} | "
+                f"{1000 * m['rmse']:.2f} | {1000 * m.get('std', float('nan')):.2f} | "
+                f"{m['rmse'] / m['std'] if m.get('std') else float('nan'):.3f} |"
             )
     lines += ["", "![parity](parity_test.png)", ""]
     # absent when the config says output.plots: false
@@ -280,7 +284,8 @@ def _accuracy_lines(
 def _md_lines(md, sizes, n, drifts, rdf_overlap, adf_overlap):
     rate = {k: v["rate"] for k, v in md.items()}
     lines = [
-        f"## MD: {n} atoms, diamond Si, NVE from 2×600 K velocities, {sizes['steps']} steps of 1 fs",
+        f"## MD: {n} atoms, diamond Si, NVE from 2×600 K velocities, "
+        f"{sizes['steps']} steps of 1 fs",
         "",
         "| | pair_style sw | pair_style nbody | ratio nbody/sw |",
         "|---|---|---|---|",
@@ -293,7 +298,8 @@ def _md_lines(md, sizes, n, drifts, rdf_overlap, adf_overlap):
     r1, r2 = sizes["ranks"][0], sizes["ranks"][-1]
     for s in ("sw", "nbody"):
         lines.append(
-            f"| speed-up {r2} ranks / {r1} rank, {s} | | | {rate[f'{s}-{r2}'] / rate[f'{s}-{r1}']:.2f} |"
+            f"| speed-up {r2} ranks / {r1} rank, {s} | | | "
+            f"{rate[f'{s}-{r2}'] / rate[f'{s}-{r1}']:.2f} |"
         )
     lines += [
         f"| NVE energy drift (meV/atom/ps) | {drifts['sw']:.4f} | {drifts['nbody']:.4f} | |",

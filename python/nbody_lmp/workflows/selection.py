@@ -181,8 +181,8 @@ def deviation_of(atoms: Atoms, column: Optional[str] = None) -> Tuple[float, str
         return float(atoms.info[column]), column
     have = ", ".join(k for k in atoms.arrays if k not in ("numbers", "positions")) or "none"
     raise ValueError(
-        f"column {column!r} is neither a per-atom column nor an info key of the frame (per-atom columns: "
-        f"{have})"
+        f"column {column!r} is neither a per-atom column nor an info key of the frame "
+        f"(per-atom columns: {have})"
     )
 
 
@@ -201,8 +201,9 @@ class SelectionResult:
     def summary(self) -> str:
         pct = (lambda k: 100.0 * k / self.n_frames) if self.n_frames else (lambda k: 0.0)
         return (
-            f"{self.n_frames} frames: {self.accurate} accurate ({pct(self.accurate):.1f} %), {self.candidates} "
-            f"candidates ({pct(self.candidates):.1f} %), {self.failed} failed ({pct(self.failed):.1f} %)"
+            f"{self.n_frames} frames: {self.accurate} accurate ({pct(self.accurate):.1f} %), "
+            f"{self.candidates} candidates ({pct(self.candidates):.1f} %), "
+            f"{self.failed} failed ({pct(self.failed):.1f} %)"
         )
 
 
