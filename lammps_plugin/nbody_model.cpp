@@ -10,6 +10,7 @@
 
 #include <ATen/Parallel.h>
 #include <c10/core/DeviceGuard.h>
+#include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
@@ -107,16 +108,44 @@ void choose_graph_executor()
   torch::jit::setGraphExecutorOptimize(opt && strcmp(opt, "0") != 0 && *opt);
 }
 
+std::string version_message(const std::string &file, int64_t version)
+{
+  const std::string advice =
+      version > NEWEST_FORMAT_VERSION
+          ? "it was written by a newer nbody-lmp: install that nbody-lmp (pip install -U "
+            "nbody-lmp) and load its plugin (nbody-lmp plugin-path), or re-export the model "
+            "with the nbody-lmp that built this plugin"
+          : "re-export the model with the nbody-lmp version that built this plugin "
+            "(nbody-lmp export)";
+  return fmt::format("pair_style nbody model file {} has format_version {}, but this "
+                     "pair_style nbody reads format_version {} to {}: {}",
+                     file, version, OLDEST_FORMAT_VERSION, NEWEST_FORMAT_VERSION, advice);
+}
+
+// the format_version of the archive's metadata.json, read without deserialising the model's
+// code, whose operators a plugin older than the file may not have; -1 when there is none
+int64_t declared_format_version(const std::string &bytes)
+{
+  try {
+    std::istringstream stream(bytes);
+    caffe2::serialize::PyTorchStreamReader reader(&stream);
+    if (!reader.hasRecord("extra/metadata.json")) return -1;
+    auto record = reader.getRecord("extra/metadata.json");
+    const std::string json(static_cast<const char *>(std::get<0>(record).get()),
+                           std::get<1>(record));
+    const std::string value = json_scalar(json, "format_version");
+    return value.empty() ? -1 : std::stoll(value);
+  } catch (const std::exception &) {
+    return -1;    // not a TorchScript archive: torch::jit::load says so below
+  }
+}
+
 // the checks of docs/model-format.md ("Attributes") that loading alone does not make
 void check_info(const ModelInfo &info)
 {
   const std::string &file = info.file;
-  if (info.format_version != SUPPORTED_FORMAT_VERSION)
-    throw ModelError(fmt::format(
-        "pair_style nbody model file {} has format_version {}, but this pair_style nbody "
-        "reads format_version {}: re-export the model with the nbody-lmp version that "
-        "built this plugin (nbody-lmp export), or install the nbody-lmp that wrote it",
-        file, info.format_version, SUPPORTED_FORMAT_VERSION));
+  if (info.format_version < OLDEST_FORMAT_VERSION || info.format_version > NEWEST_FORMAT_VERSION)
+    throw ModelError(version_message(file, info.format_version));
   if (info.species.empty())
     throw ModelError(
         fmt::format("pair_style nbody model file {} lists no species; {}", file, ADVICE));
@@ -307,6 +336,8 @@ NBodyModel NBodyModel::load(const std::string &file, MPI_Comm world)
   info.file = file;
   info.format_version = -1;
   std::string problem;
+  const int64_t declared = declared_format_version(bytes);
+  if (declared > NEWEST_FORMAT_VERSION) throw ModelError(version_message(file, declared));
   torch::jit::ExtraFilesMap extra{{"metadata.json", ""}};
   try {
     std::istringstream stream(bytes);
@@ -316,7 +347,8 @@ NBodyModel NBodyModel::load(const std::string &file, MPI_Comm world)
       if (!module.hasattr(name))
         throw std::runtime_error(fmt::format("the model has no attribute '{}'", name));
     info.format_version = module.attr("format_version").toInt();
-    if (info.format_version == SUPPORTED_FORMAT_VERSION) {
+    if (info.format_version >= OLDEST_FORMAT_VERSION &&
+        info.format_version <= NEWEST_FORMAT_VERSION) {
       for (const auto &s : module.attr("species").toListRef())
         info.species.push_back(s.toStringRef());
       for (const auto &c : module.attr("cutoffs").toListRef()) info.cutoffs.push_back(c.toDouble());

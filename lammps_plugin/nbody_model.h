@@ -23,8 +23,9 @@
 
 namespace NBodyLMP {
 
-// the format_version of docs/model-format.md that this reader understands
-constexpr int64_t SUPPORTED_FORMAT_VERSION = 1;
+// the model-file formats this plugin reads (docs/model-format.md, "Versions")
+constexpr int64_t OLDEST_FORMAT_VERSION = 1;
+constexpr int64_t NEWEST_FORMAT_VERSION = 2;
 
 // pair_style nbody device auto|cpu|cuda and dtype model|float32|float64
 enum class DeviceRequest { AUTO, CPU, CUDA };

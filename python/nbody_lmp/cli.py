@@ -72,6 +72,10 @@ def cmd_train(args) -> int:
                 "--nproc and training.ensemble > 1 do not combine: train the members one after "
                 "the other on several processes each, or drop --nproc"
             )
+        from .training.trainer import check_run_dir
+
+        # the processes would each stop on a run folder in the way: say it once, before
+        check_run_dir(Path(cfg.output.run_dir), args.resume, args.force)
         return launch(args.nproc, train_arguments(args), Path(cfg.output.run_dir))
     if cfg.training.ensemble > 1:
         if in_worker():

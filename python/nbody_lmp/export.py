@@ -12,13 +12,14 @@ import json
 import os
 import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
 import torch
 
 from .nn.constants import ExactConstants
-from .nn.network import FORMAT_VERSION, NBodyNetwork
+from .nn.network import FORMAT_VERSION, OLDEST_FORMAT_VERSION, NBodyNetwork
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -128,6 +129,36 @@ def export(
     return path
 
 
+def _declared_version(path: Path) -> Optional[int]:
+    """The format_version in the archive's metadata.json, read without deserialising the model's
+    code (whose operators may be newer than this nbody-lmp); None when there is none."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n.endswith("/extra/metadata.json")]
+            if not names:
+                return None
+            return int(json.loads(archive.read(names[0]))["format_version"])
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError):
+        return None  # not an nbody-lmp archive: torch.jit.load says so
+
+
+def _check_version(path: Path, version: Optional[int]) -> None:
+    """docs/model-format.md, "Versions": this nbody-lmp reads OLDEST_FORMAT_VERSION..FORMAT_VERSION."""
+    if version is None or OLDEST_FORMAT_VERSION <= version <= FORMAT_VERSION:
+        return
+    if version > FORMAT_VERSION:
+        advice = (
+            "it was written by a newer nbody-lmp: upgrade (pip install -U nbody-lmp), or "
+            "re-export the model with this version (nbody-lmp export)"
+        )
+    else:
+        advice = "re-export the model with this version of nbody-lmp (nbody-lmp export)"
+    raise ValueError(
+        f"{path} has model format version {version}, this nbody-lmp reads versions "
+        f"{OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}: {advice}"
+    )
+
+
 def load_exported(
     path: Union[str, os.PathLike], device: Union[str, torch.device] = "cpu"
 ) -> Tuple[torch.jit.ScriptModule, Dict[str, Any]]:
@@ -137,15 +168,23 @@ def load_exported(
         raise FileNotFoundError(
             f"model file {path} does not exist: export one with `nbody-lmp export`"
         )
+    _check_version(path, _declared_version(path))
     extra = {"metadata.json": ""}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
     except Exception as exc:  # torch raises RuntimeError with long C++ traces
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "nbody::" in str(exc):
+            raise ValueError(
+                f"{path} needs the nbody:: operators, which torch did not find (torch.jit.load: "
+                f"{first}): load nbody_lmp.ops first (import nbody_lmp does), or reinstall "
+                "nbody-lmp if its libnbody_ops.so is missing"
+            ) from None
         raise ValueError(
             f"{path} is not a TorchScript model exported by nbody-lmp "
-            f"(torch.jit.load failed: {str(exc).splitlines()[0]}); re-export it with `nbody-lmp export`"
+            f"(torch.jit.load failed: {first}); re-export it with `nbody-lmp export`"
         ) from None
     try:
         meta = json.loads(extra["metadata.json"] or "{}")
@@ -154,11 +193,7 @@ def load_exported(
         raise ValueError(
             f"{path} has no nbody-lmp metadata: it was not written by `nbody-lmp export`"
         ) from None
-    if version != FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has model format version {version}, this nbody-lmp reads version "
-            f"{FORMAT_VERSION}: re-export the model with this version of nbody-lmp"
-        )
+    _check_version(path, version)
     # one dtype for the whole module, as pair_style nbody does: the float64 constants of a float32
     # file are rounded once here, not at every call
     if module.dtype in DTYPES:

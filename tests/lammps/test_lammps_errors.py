@@ -95,8 +95,24 @@ def test_wrong_format_version(tmp_path):
     expect(
         ["units metal", *BOX, "pair_style nbody", f"pair_coeff * * {p} Si Si"],
         r"format_version 99",
-        r"reads format_version 1",
+        r"reads format_version 1 to 2",
         "re-export",
+    )
+
+
+def test_newer_format_version_is_named_before_its_code_is_read(tmp_path):
+    """A file from a newer nbody-lmp may use operators this plugin lacks: the version in its
+    metadata is checked first, so the message is about the version, not an unknown operator."""
+    from nbody_lmp import NBodyNetwork, export
+
+    m = NBodyNetwork(["Si"], cutoff=3.0, levels=1, lmax=1, channels=2, dtype=torch.float64)
+    m.format_version = 3
+    p = export(m, tmp_path / "v3.pt", metadata={"format_version": 3})
+    expect(
+        ["units metal", *BOX, "pair_style nbody", f"pair_coeff * * {p} Si Si"],
+        r"format_version 3",
+        r"written by a newer nbody-lmp",
+        r"pip install -U",
     )
 
 

@@ -277,3 +277,23 @@ def test_float32_file_run_in_float64_is_exactly_covariant(tmp_path):
         assert (
             np.abs(got["forces"] - ref["forces"] @ T.T).max() <= 1e-12 * np.abs(ref["forces"]).max()
         )
+
+
+def test_oldest_format_version_still_runs(tmp_path):
+    """A file of the oldest format version this plugin reads (docs/model-format.md, "Versions")
+    gives the same results as the file this version writes."""
+    import torch
+
+    from nbody_lmp import NBodyNetwork, export
+    from nbody_lmp.nn.network import FORMAT_VERSION, OLDEST_FORMAT_VERSION
+
+    torch.manual_seed(3)
+    model = NBodyNetwork(["Si"], cutoff=3.0, levels=2, lmax=1, channels=3, dtype=torch.float64)
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True)
+    atoms.rattle(0.05, seed=4)
+    results = []
+    for version in (OLDEST_FORMAT_VERSION, FORMAT_VERSION):
+        model.format_version = version
+        path = export(model, tmp_path / f"v{version}.pt", metadata={"format_version": version})
+        results.append(compare(path, atoms, ["Si"], calculator=False)[0])
+    assert_matches(results[0], results[1], TOL)

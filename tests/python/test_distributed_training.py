@@ -159,3 +159,14 @@ def test_nproc_rejects_an_ensemble(tmp_path, data):
     run = train(config(tmp_path, data, "ens", ensemble=2), nproc=2)
     assert run.returncode == 2
     assert "--nproc and training.ensemble > 1 do not combine" in run.stderr
+
+
+def test_nproc_names_a_run_folder_in_the_way_once_and_starts_nothing(tmp_path, data):
+    cfg = config(tmp_path, data, "busy")
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "best.pt").write_bytes(b"a user's checkpoint")
+    run = train(cfg, nproc=2)
+    assert run.returncode == 2
+    assert run.stderr.count("already exists and holds best.pt") == 1, run.stderr
+    assert "torch.distributed" not in run.stderr and "ChildFailedError" not in run.stderr
+    assert (tmp_path / "busy" / "best.pt").read_bytes() == b"a user's checkpoint"

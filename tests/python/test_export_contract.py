@@ -10,6 +10,7 @@ from ase.build import bulk
 
 from nbody_lmp import NBodyCalculator, NBodyNetwork, export, load_exported
 from nbody_lmp.data.neighbors import neighbor_list
+from nbody_lmp.nn.network import FORMAT_VERSION, OLDEST_FORMAT_VERSION
 
 from _netutils import random_cluster, random_crystal
 
@@ -95,7 +96,7 @@ def test_ghost_inputs_match_in_memory_model(tmp_path, gate, system):
         and meta["cutoffs"] == [3.0, 2.7]
         and meta["dtype"] == "float64"
     )
-    assert module.receptive_field == pytest.approx(5.7) and module.format_version == 1
+    assert module.receptive_field == pytest.approx(5.7) and module.format_version == FORMAT_VERSION
 
     ref = atoms.copy()
     ref.calc = NBodyCalculator(model)
@@ -170,5 +171,20 @@ def test_load_errors(tmp_path):
     model = NBodyNetwork(["Si"], cutoff=3.0, levels=1, lmax=1, channels=2, dtype=torch.float64)
     model.format_version = 99
     p = export(model, tmp_path / "v99.pt")
-    with pytest.raises(ValueError, match="version 99.*version 1"):
+    with pytest.raises(ValueError, match="version 99.*versions 1 to 2"):
         load_exported(p)
+
+
+def test_versions_read(tmp_path):
+    """docs/model-format.md, "Versions": a file of every version from 1 on loads; a newer one is
+    refused before its code is read, with what to do."""
+    model = NBodyNetwork(["Si"], cutoff=3.0, levels=1, lmax=1, channels=2, dtype=torch.float64)
+    for version in range(OLDEST_FORMAT_VERSION, FORMAT_VERSION + 1):
+        model.format_version = version
+        p = export(model, tmp_path / f"v{version}.pt", metadata={"format_version": version})
+        module, meta = load_exported(p)
+        assert module.format_version == version and meta["format_version"] == version
+    model.format_version = FORMAT_VERSION + 1
+    newer = export(model, tmp_path / "newer.pt", metadata={"format_version": FORMAT_VERSION + 1})
+    with pytest.raises(ValueError, match="written by a newer nbody-lmp.*pip install -U"):
+        load_exported(newer)

@@ -31,7 +31,9 @@ from .species_gain import SPECIES_LEVELS, NoSpeciesGain, SpeciesGain
 from .zbl import ZBLRepulsion
 from .zeroth_order import ZerothOrderGate
 
-FORMAT_VERSION = 1
+# the model-file format written (docs/model-format.md, "Versions") and the oldest one read
+FORMAT_VERSION = 2
+OLDEST_FORMAT_VERSION = 1
 GATES = ("zeroth_order", "first_order", "first_order_pairs")
 RADIAL_WEIGHTS = ("shared", "per_channel")
 RADIAL_BASES = ("inverse_power", "bessel")

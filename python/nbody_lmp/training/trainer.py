@@ -24,7 +24,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -81,9 +81,8 @@ class TrainResult:
 
 
 # ------------------------------------------------------------------------------------ helpers
-def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
-    """Refuse to reuse a run folder unless asked; ``force`` moves old contents aside (never
-    deletes)."""
+def check_run_dir(run_dir: Path, resume: bool, force: bool) -> List[Path]:
+    """Refuse to reuse a run folder unless asked (nothing is changed); returns what it holds."""
     if resume and force:
         raise ConfigError(
             "--resume and --force contradict each other: --resume continues the run in "
@@ -95,7 +94,7 @@ def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
                 f"cannot resume: {run_dir / 'last.pt'} does not exist; start a new run "
                 "without --resume"
             )
-        return
+        return []
     if run_dir.exists() and not run_dir.is_dir():
         raise FileExistsError(
             f"output.run_dir {run_dir} exists and is not a folder; choose another run_dir"
@@ -110,6 +109,14 @@ def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
             f"{run_dir.name}/previous-<time>/, "
             f"nothing is deleted)"
         )
+    return items
+
+
+def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
+    """:func:`check_run_dir`, then ``force`` moves old contents aside (never deletes)."""
+    items = check_run_dir(run_dir, resume, force)
+    if resume:
+        return
     if items:
         dest = run_dir / f"previous-{datetime.datetime.now():%Y%m%d-%H%M%S}"
         k = 1

@@ -484,7 +484,7 @@ def sample_sw_si(
     progress: bool = True,
 ) -> list:
     """The configurations of :func:`generate_sw_si` as ``ase.Atoms`` (labels on ``atoms.calc``)."""
-    from tqdm.auto import tqdm
+    from ..progress import progress as progress_bar
 
     if n_configs < 1:
         raise ValueError(f"n_configs must be >= 1, got {n_configs}")
@@ -494,7 +494,7 @@ def sample_sw_si(
     rng = np.random.default_rng(seed)
     frac0, cell0 = _diamond(lattice_constant, supercell)
     temps = [float(t) for t in temperatures]
-    bar = tqdm(total=int(n_configs), desc="sw-si", unit="config", disable=not progress)
+    bar = progress_bar(total=int(n_configs), desc="sw-si", unit="config", enabled=progress)
     try:
         with _SWSession() as session:
             s = _Sampler(session, rng, bar, equilibration_steps, sample_interval)
