@@ -234,7 +234,7 @@ std::string Placement::device() const
   return cuda ? fmt::format("cuda:{}", gpu) : std::string("cpu");
 }
 
-Placement choose_placement(DeviceRequest request, MPI_Comm world)
+Placement choose_placement(DeviceRequest request, MPI_Comm world, int omp_threads)
 {
   Placement where;
   // node-local rank: which GPU to use, and how many CPU cores to share
@@ -266,12 +266,15 @@ Placement choose_placement(DeviceRequest request, MPI_Comm world)
   where.cuda = cuda && request != DeviceRequest::CPU;
   if (where.cuda) where.gpu = where.local_rank % ngpu;
 
-  // CPU threads for libtorch: OMP_NUM_THREADS if set, else the cores of the node shared among
-  // the node's MPI ranks
-  if (!where.cuda && !std::getenv("OMP_NUM_THREADS")) {
-    const int cores = (int) std::thread::hardware_concurrency();
-    const int nthreads = std::max(1, cores / std::max(1, where.local_size));
-    if (at::get_num_threads() != nthreads) at::set_num_threads(nthreads);
+  // CPU threads for libtorch: those of `package omp N`, else OMP_NUM_THREADS if set (libtorch
+  // reads it itself), else the cores of the node shared among the node's MPI ranks
+  if (!where.cuda) {
+    int nthreads = omp_threads;
+    if (nthreads < 1 && !std::getenv("OMP_NUM_THREADS")) {
+      const int cores = (int) std::thread::hardware_concurrency();
+      nthreads = std::max(1, cores / std::max(1, where.local_size));
+    }
+    if (nthreads > 0 && at::get_num_threads() != nthreads) at::set_num_threads(nthreads);
   }
   where.cpu_threads = at::get_num_threads();
   return where;

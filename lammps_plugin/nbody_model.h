@@ -72,9 +72,10 @@ struct Placement {
 };
 
 // The GPU of this rank's node-local rank (auto, cuda) or the CPU.  On the CPU libtorch gets
+// `omp_threads` threads when the input asked for them (`package omp N`, > 0), else
 // OMP_NUM_THREADS threads if set, else the node's cores shared among its MPI ranks.  Collective
 // over `world`; throws ModelError on a rank where `device cuda` finds no usable GPU.
-Placement choose_placement(DeviceRequest request, MPI_Comm world);
+Placement choose_placement(DeviceRequest request, MPI_Comm world, int omp_threads = 0);
 
 // The log line of where the models run, in float64 or float32.
 std::string describe_placement(const Placement &where, DeviceRequest request, bool float64);

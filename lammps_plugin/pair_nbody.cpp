@@ -265,7 +265,9 @@ void PairNBody::place_models()
 {
   NBodyLMP::Placement where;
   try {
-    where = NBodyLMP::choose_placement(device_request, world);
+    // `package omp N` (LAMMPS's OPENMP package, fix ID package_omp) sets comm->nthreads
+    const int omp_threads = modify->get_fix_by_id("package_omp") ? comm->nthreads : 0;
+    where = NBodyLMP::choose_placement(device_request, world, omp_threads);
     for (auto &m : models) m.place(where, dtype_request);
   } catch (const ModelError &e) {
     error->one(FLERR, e.what());
