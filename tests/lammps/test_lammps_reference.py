@@ -297,3 +297,13 @@ def test_oldest_format_version_still_runs(tmp_path):
         path = export(model, tmp_path / f"v{version}.pt", metadata={"format_version": version})
         results.append(compare(path, atoms, ["Si"], calculator=False)[0])
     assert_matches(results[0], results[1], TOL)
+
+
+def test_widths_per_level(tmp_path):
+    """A model with channels and lmax per level (docs/theory.md, "Width per level")."""
+    path = make_model(
+        tmp_path / "widths.pt", ["Si"], cutoff=[3.0, 2.6], channels=[5, 3], lmax=[2, 1], seed=5
+    )
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True)
+    atoms.rattle(0.05, seed=6)
+    compare(path, atoms, ["Si"])

@@ -46,8 +46,11 @@ class NBodyNetwork(ExactConstants):
         species: chemical symbols the model knows, in model order.
         cutoff: one cutoff (Angstrom) for every level, or a list with one per level.
         levels: number of levels ``K`` of the composition scheme above the atoms.
-        lmax: largest ``l`` of the hidden states' parts (and of the spherical harmonics).
-        channels: fragments per part (the paper's ``tau_l``, the same for every part).
+        lmax: largest ``l`` of the hidden states' parts (and of the spherical harmonics); one
+            number for every level, or a list with one per level.
+        channels: fragments per part (the paper's ``tau_l``, the same for every part of a level):
+            one number for every level, or a list with one per level (the leaves' embedding has
+            the first level's width). docs/theory.md, "Width per level".
         gate: ``"zeroth_order"`` (eq. 10), ``"first_order"`` (eq. 11) or ``"first_order_pairs"``
             (eq. 12).
         dtype: parameter dtype (default: torch's default dtype).
@@ -87,8 +90,8 @@ class NBodyNetwork(ExactConstants):
         species: Sequence[str],
         cutoff: Union[float, Sequence[float]] = 4.0,
         levels: int = 2,
-        lmax: int = 2,
-        channels: int = 8,
+        lmax: Union[int, Sequence[int]] = 2,
+        channels: Union[int, Sequence[int]] = 8,
         gate: str = "first_order",
         dtype: Optional[torch.dtype] = None,
         parity: str = "natural",
@@ -117,8 +120,8 @@ class NBodyNetwork(ExactConstants):
             species=species,
             cutoff=cutoffs,
             levels=levels,
-            lmax=int(lmax),
-            channels=int(channels),
+            lmax=_one_or_list(lmax),
+            channels=_one_or_list(channels),
             gate=gate,
             parity=parity,
             radial_max_power=int(radial_max_power),
@@ -144,23 +147,22 @@ class NBodyNetwork(ExactConstants):
         # 0: not known): MD that goes below it has left the data (set_shortest_distances)
         self.shortest_distance: List[float] = [0.0] * (len(species) * len(species))
 
-        C = int(channels)
-        self.embedding = torch.nn.Parameter(torch.randn(len(species), C))
+        widths = _per_level(channels, levels)
+        degrees = _per_level(lmax, levels)
+        self.embedding = torch.nn.Parameter(torch.randn(len(species), widths[0]))
         radial_args = dict(
             max_power=radial_max_power,
             n_radial=n_radial,
             hidden=radial_hidden,
             weights=radial_weights,
-            channels=C,
-            lmax=int(lmax),
             min_distance=radial_min_distance,
             basis=radial_basis,
             n_bessel=int(n_bessel),
         )
         gates, gains = _build_levels(
             cutoffs,
-            C,
-            int(lmax),
+            widths,
+            degrees,
             parity,
             gate,
             species_levels,
@@ -171,7 +173,7 @@ class NBodyNetwork(ExactConstants):
         self.gates = torch.nn.ModuleList(gates)
         self.species_gains = torch.nn.ModuleList(gains)
         self.priors = torch.nn.ModuleList([ZBLRepulsion(species, cutoffs[0])] if zbl else [])
-        H = int(readout_hidden)
+        H, C = int(readout_hidden), widths[-1]
         if H > 0:
             self.readout = torch.nn.Sequential(
                 torch.nn.Linear(C, H), torch.nn.SiLU(), torch.nn.Linear(H, 1)
@@ -293,8 +295,8 @@ class NBodyNetwork(ExactConstants):
 
 def _build_levels(
     cutoffs: List[float],
-    C: int,
-    lmax: int,
+    widths: List[int],
+    degrees: List[int],
     parity: str,
     gate: str,
     species_levels: str,
@@ -303,24 +305,30 @@ def _build_levels(
     correlation: int = 2,
 ) -> Tuple[List[torch.nn.Module], List[torch.nn.Module]]:
     """One gate (eq. 10, 11 or 12) and one species gain per level ``k = 1..K``, built in level order
-    (so their parameters are created, and drawn from the random generator, in that order). Hidden
-    levels output every part up to ``lmax``; the top level only the scalar part the read-out needs.
-    ``radial_args``: the arguments of :meth:`NBodyNetwork._radial` other than the cutoff."""
-    hidden_irreps = natural_irreps(lmax, parity)
+    (so their parameters are created, and drawn from the random generator, in that order). Level
+    ``k`` has ``widths[k]`` channels and parts up to ``degrees[k]``, and reads the ``widths[k-1]``
+    channels of the level below (the embedding's, ``widths[0]``, at the leaves). Hidden levels
+    output every part up to their ``lmax``; the top level only the scalar part the read-out needs.
+    ``radial_args``: the arguments of :meth:`NBodyNetwork._radial` other than the cutoff and the
+    level's channels and degree."""
     scalar = [Irrep(0, 1)]
     gates: List[torch.nn.Module] = []
     gains: List[torch.nn.Module] = []
     irreps_in: List[Irrep] = scalar
+    c_in = widths[0]
     for k in range(len(cutoffs)):
         last = k == len(cutoffs) - 1
+        C, lmax = widths[k], degrees[k]
+        hidden_irreps = natural_irreps(lmax, parity)
         irreps_out = scalar if last else hidden_irreps
-        radial = NBodyNetwork._radial(cutoffs[k], **radial_args)
+        level_radial = dict(radial_args, channels=c_in, lmax=lmax)
+        radial = NBodyNetwork._radial(cutoffs[k], **level_radial)
         if gate == "zeroth_order":
-            g = ZerothOrderGate(irreps_in, C, irreps_out, C, lmax, radial, hidden=not last)
+            g = ZerothOrderGate(irreps_in, c_in, irreps_out, C, lmax, radial, hidden=not last)
         elif gate == "first_order":
             g = FirstOrderGate(
                 irreps_in,
-                C,
+                c_in,
                 hidden_irreps,
                 irreps_out,
                 C,
@@ -330,7 +338,7 @@ def _build_levels(
                 correlation=correlation,
             )
         else:  # eq. 12: the children's relative positions reach twice the cutoff
-            pair_radial = NBodyNetwork._radial(2 * cutoffs[k], **radial_args)
+            pair_radial = NBodyNetwork._radial(2 * cutoffs[k], **level_radial)
             g = FirstOrderPairsGate(
                 irreps_in, C, hidden_irreps, irreps_out, lmax, radial, pair_radial, hidden=not last
             )
@@ -338,10 +346,20 @@ def _build_levels(
         gains.append(
             SpeciesGain(g.irreps_out, C, n_species) if species_levels == "all" else NoSpeciesGain()
         )
-        irreps_in = g.irreps_out
+        irreps_in, c_in = g.irreps_out, C
     if irreps_in != scalar:
         raise RuntimeError("internal error: the top level has no scalar part")
     return gates, gains
+
+
+def _one_or_list(value: Union[int, Sequence[int]]) -> Union[int, List[int]]:
+    """A per-level setting as the config records it: one int, or a list of ints."""
+    return int(value) if isinstance(value, (int, float)) else [int(v) for v in value]
+
+
+def _per_level(value: Union[int, Sequence[int]], levels: int) -> List[int]:
+    """One value per level from one number or a list (checked by :func:`_checked_arguments`)."""
+    return [int(value)] * levels if isinstance(value, (int, float)) else [int(v) for v in value]
 
 
 def _check_choices(radial_basis: str, correlation: int, gate: str) -> None:
@@ -357,8 +375,8 @@ def _checked_arguments(
     species: Sequence[str],
     cutoff: Union[float, Sequence[float]],
     levels: int,
-    lmax: int,
-    channels: int,
+    lmax: Union[int, Sequence[int]],
+    channels: Union[int, Sequence[int]],
     gate: str,
     radial_weights: str,
     species_levels: str,
@@ -391,12 +409,22 @@ def _checked_arguments(
     for c in cutoffs:
         if not (c > 0 and math.isfinite(c)):
             raise ValueError(f"cutoffs must be positive and finite (Angstrom), got {cutoffs}")
-    if int(lmax) < 0:
-        raise ValueError(f"lmax must be >= 0, got {lmax}")
-    if int(channels) < 1:
-        raise ValueError(f"channels must be >= 1, got {channels}")
+    for name, value, least in (("lmax", lmax, 0), ("channels", channels, 1)):
+        values = [value] if isinstance(value, (int, float)) else list(value)
+        if not isinstance(value, (int, float)) and len(values) != levels:
+            raise ValueError(
+                f"{name} lists {len(values)} values but levels = {levels}: give one per level, "
+                "or a single number"
+            )
+        if any(int(v) != v or int(v) < least for v in values):
+            raise ValueError(f"{name} must be whole numbers >= {least}, got {value}")
     if gate not in GATES:
         raise ValueError(f"gate must be one of {GATES}, got {gate!r}")
+    if gate == "first_order_pairs" and len(set(_per_level(channels, levels))) > 1:
+        raise ValueError(
+            "gate first_order_pairs keeps one width through the levels: give channels as one "
+            f"number, not {channels}"
+        )
     if radial_weights not in RADIAL_WEIGHTS:
         raise ValueError(f"radial_weights must be one of {RADIAL_WEIGHTS}, got {radial_weights!r}")
     if species_levels not in SPECIES_LEVELS:

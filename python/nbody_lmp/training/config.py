@@ -68,8 +68,8 @@ class ModelSection:
     species: Optional[List[str]] = None  # None: the elements of the training file
     cutoff: Union[float, List[float]] = 4.0
     levels: int = 2
-    lmax: int = 2
-    channels: int = 8
+    lmax: Union[int, List[int]] = 2  # one, or one per level
+    channels: Union[int, List[int]] = 8  # one, or one per level (docs/theory.md, "Width per level")
     gate: str = "first_order"
     parity: str = "natural"
     radial_max_power: int = 2
@@ -430,8 +430,12 @@ def _validate_model(m: ModelSection) -> None:
         )
     _need(isinstance(m.levels, int) and m.levels >= 1, f"model.levels must be >= 1, got {m.levels}")
     cut = _validate_cutoff(m)
-    _need(0 <= m.lmax <= 6, f"model.lmax must be between 0 and 6, got {m.lmax}")
-    _need(m.channels >= 1, f"model.channels must be >= 1, got {m.channels}")
+    m.lmax = _per_level_ints(m.lmax, "model.lmax", m.levels)
+    m.channels = _per_level_ints(m.channels, "model.channels", m.levels)
+    lmaxes = m.lmax if isinstance(m.lmax, list) else [m.lmax]
+    _need(all(0 <= v <= 6 for v in lmaxes), f"model.lmax must be between 0 and 6, got {m.lmax}")
+    widths = m.channels if isinstance(m.channels, list) else [m.channels]
+    _need(all(v >= 1 for v in widths), f"model.channels must be >= 1, got {m.channels}")
     _choice(m.gate, "model.gate", GATES)
     _choice(m.parity, "model.parity", ("natural", "full"))
     _choice(m.radial_weights, "model.radial_weights", RADIAL_WEIGHTS)
@@ -468,6 +472,18 @@ def _validate_model(m: ModelSection) -> None:
         m.readout_hidden >= 0,
         f"model.readout_hidden must be >= 0 (0: a linear read-out), got {m.readout_hidden}",
     )
+
+
+def _per_level_ints(value: Any, key: str, levels: int) -> Union[int, List[int]]:
+    """A whole number, or a list of one whole number per level (as ``model.cutoff`` may be)."""
+    if not isinstance(value, list):
+        return _number(value, key, integer=True)
+    _need(
+        len(value) == levels,
+        f"{key} lists {len(value)} values but model.levels = {levels}: give one per level, "
+        "or a single number",
+    )
+    return [_number(v, key, integer=True) for v in value]
 
 
 def _validate_cutoff(m: ModelSection) -> List[float]:
