@@ -2,8 +2,8 @@
    pair_style nbody: the LAMMPS side (pair_nbody.h).  The models run in nbody_model.cpp; here
    the neighbour lists become the local hierarchy (nbody_graph.h), and the per-atom energies and
    edge gradients the models return become forces, energies and virials by the formulas of
-   docs/model-format.md ("Forces and virial"), and model deviations (nbody_deviation.h).
-   User documentation: docs/lammps.md.
+   docs/model-format.md ("Forces and virial"), and model deviations (nbody_deviation.h); user
+   documentation: docs/lammps.md.
 ------------------------------------------------------------------------- */
 
 #include "pair_nbody.h"
@@ -258,16 +258,15 @@ void PairNBody::load_models(const std::vector<std::string> &files)
 }
 
 /* ----------------------------------------------------------------------
-   device (GPU by node-local rank), dtype and CPU threads
+   device (GPU by node-local rank), dtype and CPU threads (`package omp N`: fix package_omp)
 ------------------------------------------------------------------------- */
 
 void PairNBody::place_models()
 {
   NBodyLMP::Placement where;
   try {
-    // `package omp N` (LAMMPS's OPENMP package, fix ID package_omp) sets comm->nthreads
-    const int omp_threads = modify->get_fix_by_id("package_omp") ? comm->nthreads : 0;
-    where = NBodyLMP::choose_placement(device_request, world, omp_threads);
+    const int omp = modify->get_fix_by_id("package_omp") ? comm->nthreads : 0;
+    where = NBodyLMP::choose_placement(device_request, world, omp);
     for (auto &m : models) m.place(where, dtype_request);
   } catch (const ModelError &e) {
     error->one(FLERR, e.what());
@@ -535,8 +534,7 @@ void PairNBody::run_model(int index, int eflag_atom_local, int vflag_atom_local,
   const int64_t nowned = graph.n_nodes[K];
   const int *atom_of = graph.node_atom.data();
 
-  // deviation step: this model's per-atom energies and forces, kept apart (models 1.. touch
-  // nothing else: the dynamics is model 0's)
+  // deviation step: this model's energies and forces kept apart (the dynamics is model 0's)
   if (deviation_step) {
     for (int64_t n = 0; n < nowned; n++) ensemble.energies(atom_of[n])[index] = e[n];
     NBodyLMP::tally_model_forces(graph, grads.data(), num_models(), index, ensemble.forces());
