@@ -9,6 +9,10 @@ and 2 MPI ranks, run one after the other in one go. Prints
   largest box (which leaves out the fixed memory of libtorch in each process);
 * where an nbody step goes (NBODY_LMP_TIMING=1: graph build, model forward, backward, force
   tally; Comm and Neigh from LAMMPS's own timer breakdown);
+* the floating-point operations per atom-step of each model (benchmarks/flops.py: forward and the
+  force backward, from the shapes of every operator) and the rate each phase reaches, as a
+  fraction of a dense matmul's rate on one thread measured in the same process (``--no-flops``);
+* 1 rank x N OpenMP threads beside N ranks x 1 thread (``--threads N``, default 2);
 * the cost of an ensemble (docs/lammps.md, "Several models: model deviation"): atom-steps/s of
   ``pair_coeff * * m1.pt ... mN.pt Si`` with the model deviation on every step (``out_freq 1``), for
   N = 1, 3, 4 models (``--models``), on the smallest box and the fewest ranks, and the ratio to one
@@ -266,6 +270,12 @@ def main(argv=None) -> int:
         "tensor memory instead of unmapping and page-faulting it again every step",
     )
     ap.add_argument(
+        "--no-flops",
+        dest="flops",
+        action="store_false",
+        help="skip the operation count and the fraction of the matmul peak",
+    )
+    ap.add_argument(
         "--threads",
         type=int,
         default=2,
@@ -338,6 +348,8 @@ def main(argv=None) -> int:
         json.dumps(dict(models=[(n, str(p), d) for n, p, d in models], runs=results), indent=1)
     )
     report(results, labels, sorted({r["natoms"] for r in results}), args.ranks)
+    if args.flops:
+        flops_section(results, models, args.sizes)
     if args.threads > 1:
         results += threads_section(args.threads, results, model, args, work, lmp, env)
     ens = sorted(set(args.models or []))
@@ -349,6 +361,42 @@ def main(argv=None) -> int:
 
     print(f"results: {work / 'results.json'}")
     return 0
+
+
+def flops_section(results, models, sizes) -> None:
+    """Operations per atom-step of each model (benchmarks/flops.py, from the shapes of every
+    operator) and the rate its forward and backward reach on the largest box on 1 rank, as a
+    fraction of a dense matmul's rate on one thread in this process."""
+    import torch
+
+    from .flops import count_step, eager_model, matmul_peak
+
+    torch.set_num_threads(1)
+    get = {(r["label"], r["natoms"], r["ranks"]): r for r in results}
+    n = 8 * max(sizes) ** 3
+    print(f"\noperations per atom-step and the fraction of the matmul peak ({n} atoms, 1 rank)")
+    print(
+        f"{'model':40s} {'kFLOP fwd':>10} {'kFLOP bwd':>10} {'GFLOP/s fwd':>12} "
+        f"{'bwd':>7} {'peak':>7} {'fwd':>6} {'bwd':>6}"
+    )
+    for label, path, _ in models:
+        r = get.get((label, n, 1))
+        if r is None:
+            continue
+        model, meta = eager_model(str(path))
+        c = count_step(model, reps=4)
+        peak = matmul_peak(model.embedding.dtype)
+        ms = r["nbody_ms_per_call"]
+        rate = [
+            c[k] * n / (1e-3 * ms.get(p, float("nan")))
+            for k, p in (("forward", "model forward"), ("backward", "backward (autograd)"))
+        ]
+        note = " (radial MLP form; the file's tables do less)" if meta.get("radial_table") else ""
+        print(
+            f"{label[:40]:40s} {c['forward'] / 1e3:10.1f} {c['backward'] / 1e3:10.1f} "
+            f"{rate[0] / 1e9:12.2f} {rate[1] / 1e9:7.2f} {peak / 1e9:7.1f} "
+            f"{rate[0] / peak:6.1%} {rate[1] / peak:6.1%}{note}"
+        )
 
 
 def threads_section(threads, results, model, args, work, lmp, env) -> list:
