@@ -136,12 +136,17 @@ class _SeeNBodyOps:
 
 def eager_model(path: str):
     """An eager NBodyNetwork with the architecture of an exported file (operations do not depend
-    on the weights) in its dtype, and the file's metadata."""
+    on the weights) in its dtype, its radial functions tabulated as the file's are, and the
+    file's metadata."""
     from nbody_lmp import NBodyNetwork, load_exported
 
     module, meta = load_exported(path)
     hp = dict(meta["hyperparameters"])
     model = NBodyNetwork(**hp, dtype=getattr(torch, module.dtype))
+    if meta.get("radial_table"):  # the file's radial functions are tables: so are these
+        from nbody_lmp.nn.radial_table import tabulate_radials
+
+        tabulate_radials(model, int(meta["radial_table"]["points"]))
     return model, meta
 
 

@@ -391,11 +391,10 @@ def flops_section(results, models, sizes) -> None:
             c[k] * n / (1e-3 * ms.get(p, float("nan")))
             for k, p in (("forward", "model forward"), ("backward", "backward (autograd)"))
         ]
-        note = " (radial MLP form; the file's tables do less)" if meta.get("radial_table") else ""
         print(
             f"{label[:40]:40s} {c['forward'] / 1e3:10.1f} {c['backward'] / 1e3:10.1f} "
             f"{rate[0] / 1e9:12.2f} {rate[1] / 1e9:7.2f} {peak / 1e9:7.1f} "
-            f"{rate[0] / peak:6.1%} {rate[1] / peak:6.1%}{note}"
+            f"{rate[0] / peak:6.1%} {rate[1] / peak:6.1%}"
         )
 
 

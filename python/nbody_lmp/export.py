@@ -143,7 +143,8 @@ def _declared_version(path: Path) -> Optional[int]:
 
 
 def _check_version(path: Path, version: Optional[int]) -> None:
-    """docs/model-format.md, "Versions": this nbody-lmp reads OLDEST_FORMAT_VERSION..FORMAT_VERSION."""
+    """docs/model-format.md, "Versions": this nbody-lmp reads versions OLDEST_FORMAT_VERSION to
+    FORMAT_VERSION."""
     if version is None or OLDEST_FORMAT_VERSION <= version <= FORMAT_VERSION:
         return
     if version > FORMAT_VERSION:
