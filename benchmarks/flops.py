@@ -41,7 +41,8 @@ FREE = {
     "new_zeros", "new_empty", "new_empty_strided", "empty_strided", "lift_fresh", "_to_copy",
     "index_select", "index", "cat", "stack", "fill_", "zero_", "arange", "full", "scalar_tensor",
     "nonzero", "lt", "ge", "gt", "le", "eq", "ne", "_local_scalar_dense", "as_strided", "flatten",
-    "masked_fill", "where", "gather", "repeat", "pad", "constant_pad_nd", "unfold",
+    "masked_fill", "where", "gather", "repeat", "pad", "constant_pad_nd", "unfold", "index_copy",
+    "index_put",
 }  # fmt: skip
 
 
