@@ -33,7 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from nbody_lmp.workflows.lammps_run import loop_runs, nbody_timing, pair_lines, run_lammps
+from nbody_lmp.workflows.lammps_run import (
+    diamond_si_box,
+    loop_runs,
+    nbody_timing,
+    pair_lines,
+    run_lammps,
+)
 
 from .local_hierarchy import count, diamond_si, steiner_volume, subdomain_of
 
@@ -75,15 +81,7 @@ def measure(model: Path, cutoffs: list, ranks: list, reps: int, steps: int, work
     rows = []
     for n in ranks:
         d = work / f"ranks{n}"
-        text = f"""units metal
-atom_style atomic
-boundary p p p
-lattice diamond 5.431
-region box block 0 {reps} 0 {reps} 0 {reps}
-create_box 1 box
-create_atoms 1 box
-mass 1 28.0855
-displace_atoms all random 0.12 0.12 0.12 4928459 units box
+        text = f"""{diamond_si_box(reps)}displace_atoms all random 0.12 0.12 0.12 4928459 units box
 {pair_lines("nbody", model, "")}
 velocity all set 0.0 0.0 0.0
 fix hold all setforce 0.0 0.0 0.0

@@ -113,3 +113,33 @@ def random_crystal(species=("Si",), seed=0, triclinic=True, n=8):
         if len(i) == 0:
             return a
     raise RuntimeError("could not place atoms")
+
+
+def assert_symmetric(model, atoms, periodic, seed=3, tol=1e-12):
+    """Energy invariant and forces covariant (float64) under a random rotation, the inversion and
+    a rotoreflection, a translation, and a permutation of the atoms; returns the reference."""
+    from nbody_lmp.so3 import random_rotation
+
+    ref = props(model, atoms)
+    assert abs(ref["energy"]) > 1e-3 and np.abs(ref["forces"]).max() > 1e-4
+    R = random_rotation(torch.Generator().manual_seed(seed)).numpy()
+    fmax = np.abs(ref["forces"]).max()
+    for T in (R, -np.eye(3), -R):
+        b = atoms.copy()
+        b.positions = atoms.positions @ T.T
+        if periodic:
+            b.cell = atoms.cell.array @ T.T
+        out = props(model, b)
+        assert abs(out["energy"] - ref["energy"]) < tol * abs(ref["energy"])
+        np.testing.assert_allclose(out["forces"], ref["forces"] @ T.T, rtol=0, atol=10 * tol * fmax)
+    rng = np.random.default_rng(1)
+    b = atoms.copy()
+    b.positions += rng.normal(size=3) * 2.0
+    if periodic:
+        b.wrap()
+    assert abs(props(model, b)["energy"] - ref["energy"]) < tol * abs(ref["energy"])
+    perm = rng.permutation(len(atoms))
+    out = props(model, atoms[perm])
+    emax = np.abs(ref["energies"]).max()
+    np.testing.assert_allclose(out["energies"], ref["energies"][perm], rtol=0, atol=10 * tol * emax)
+    return ref

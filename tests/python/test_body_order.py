@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from nbody_lmp import NBodyNetwork, export, load_exported
-from nbody_lmp.so3 import random_rotation
 
-from _netutils import five_point, props, random_cluster, random_crystal
+from _netutils import assert_symmetric, five_point, props, random_cluster, random_crystal
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -37,30 +36,7 @@ def test_symmetries_with_the_triple_product(periodic, parity):
         if periodic
         else random_cluster(8, ("C", "H"), seed=2, box=3.6, min_dist=0.7)
     )
-    ref = props(model, atoms)
-    assert abs(ref["energy"]) > 1e-3 and np.abs(ref["forces"]).max() > 1e-4
-    R = random_rotation(torch.Generator().manual_seed(3)).numpy()
-    for T in (R, -np.eye(3), -R):
-        b = atoms.copy()
-        b.positions = atoms.positions @ T.T
-        if periodic:
-            b.cell = atoms.cell.array @ T.T
-        out = props(model, b)
-        assert abs(out["energy"] - ref["energy"]) < 1e-12 * abs(ref["energy"])
-        np.testing.assert_allclose(
-            out["forces"], ref["forces"] @ T.T, rtol=0, atol=1e-11 * np.abs(ref["forces"]).max()
-        )
-    rng = np.random.default_rng(1)
-    b = atoms.copy()
-    b.positions += rng.normal(size=3) * 2.0
-    if periodic:
-        b.wrap()
-    assert abs(props(model, b)["energy"] - ref["energy"]) < 1e-12 * abs(ref["energy"])
-    perm = rng.permutation(len(atoms))
-    out = props(model, atoms[perm])
-    np.testing.assert_allclose(
-        out["energies"], ref["energies"][perm], rtol=0, atol=1e-11 * np.abs(ref["energies"]).max()
-    )
+    assert_symmetric(model, atoms, periodic)
 
 
 def test_forces_are_minus_the_gradient():
