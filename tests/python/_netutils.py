@@ -143,3 +143,17 @@ def assert_symmetric(model, atoms, periodic, seed=3, tol=1e-12):
     emax = np.abs(ref["energies"]).max()
     np.testing.assert_allclose(out["energies"], ref["energies"][perm], rtol=0, atol=10 * tol * emax)
     return ref
+
+
+def assert_forces_are_gradient(model, atoms, components=((0, 0), (3, 1), (6, 2)), h=1e-5):
+    """Forces equal -dE/dx by five-point finite differences (float64) on a few components."""
+    ref = props(model, atoms)
+    for a, c in components:
+
+        def energy(x):
+            b = atoms.copy()
+            b.positions[a, c] = x
+            return props(model, b)["energy"]
+
+        fd = -five_point(energy, atoms.positions[a, c], h)
+        assert abs(fd - ref["forces"][a, c]) < 1e-8 * max(1.0, np.abs(ref["forces"]).max())
