@@ -6,6 +6,7 @@
 #include "fmt/format.h"
 
 #include "nbody_model.h"
+#include "nbody_allocator.h"
 #include "nbody_timing.h"
 
 #include <ATen/Parallel.h>
@@ -287,7 +288,8 @@ std::string describe_placement(const Placement &where, DeviceRequest request, bo
     place = fmt::format("CUDA ({} on MPI rank 0; GPU = node-local MPI rank modulo {} visible GPUs)",
                         where.device(), where.visible_gpus);
   else
-    place = fmt::format("CPU, {} libtorch thread(s) per MPI rank", where.cpu_threads);
+    place = fmt::format("CPU, {} libtorch thread(s) per MPI rank, {} allocator", where.cpu_threads,
+                        use_caching_cpu_allocator() ? "caching" : "system");
   if (request == DeviceRequest::AUTO && !where.cuda && where.visible_gpus == 0)
     place += " (device auto: no CUDA GPU available)";
   return fmt::format("pair nbody: running on {} in {}\n", place, float64 ? "float64" : "float32");
@@ -381,6 +383,7 @@ NBodyModel NBodyModel::load(const std::string &file, MPI_Comm world)
 
   impl->module.eval();
   choose_graph_executor();
+  use_caching_cpu_allocator();
   return NBodyModel(std::move(impl));
 }
 
