@@ -12,6 +12,7 @@ and 2 MPI ranks, run one after the other in one go. Prints
 * the floating-point operations per atom-step of each model (benchmarks/flops.py: forward and the
   force backward, from the shapes of every operator) and the rate each phase reaches, as a
   fraction of a dense matmul's rate on one thread measured in the same process (``--no-flops``);
+* the plugin's caching CPU allocator against libtorch's own (``--no-allocators`` skips it);
 * 1 rank x N OpenMP threads beside N ranks x 1 thread (``--threads N``, default 2);
 * the cost of an ensemble (docs/lammps.md, "Several models: model deviation"): atom-steps/s of
   ``pair_coeff * * m1.pt ... mN.pt Si`` with the model deviation on every step (``out_freq 1``), for
@@ -276,6 +277,12 @@ def main(argv=None) -> int:
         help="skip the operation count and the fraction of the matmul peak",
     )
     ap.add_argument(
+        "--no-allocators",
+        dest="allocators",
+        action="store_false",
+        help="skip the caching-against-system CPU allocator section",
+    )
+    ap.add_argument(
         "--threads",
         type=int,
         default=2,
@@ -350,6 +357,8 @@ def main(argv=None) -> int:
     report(results, labels, sorted({r["natoms"] for r in results}), args.ranks)
     if args.flops:
         flops_section(results, models, args.sizes)
+    if args.allocators:
+        results += allocator_section(results, model, args, work, lmp, env)
     if args.threads > 1:
         results += threads_section(args.threads, results, model, args, work, lmp, env)
     ens = sorted(set(args.models or []))
@@ -396,6 +405,28 @@ def flops_section(results, models, sizes) -> None:
             f"{rate[0] / 1e9:12.2f} {rate[1] / 1e9:7.2f} {peak / 1e9:7.1f} "
             f"{rate[0] / peak:6.1%} {rate[1] / peak:6.1%}"
         )
+
+
+def allocator_section(results, model, args, work, lmp, env) -> list:
+    """The default model on each box on 1 rank with libtorch's own CPU allocator
+    (``NBODY_LMP_CPU_ALLOCATOR=system``) beside the plugin's caching one (the main table's run)."""
+    get = {(r["label"], r["natoms"], r["ranks"]): r for r in results}
+    print("\nCPU allocator: the default model on 1 rank, caching (the default) against system")
+    print(f"{'atoms':>7} {'caching':>12} {'system':>12} {'ratio':>7} {'RSS MB c|s':>14}")
+    new = []
+    for reps in args.sizes:
+        n = 8 * reps**3
+        cached = get.get(("default", n, 1))
+        if cached is None:
+            continue
+        e = dict(env, NBODY_LMP_CPU_ALLOCATOR="system")
+        kw = dict(workdir=work, lmp=lmp, seconds=args.seconds, warmup=args.warmup)
+        other = run("nbody", reps, 1, model, env=e, tag=f"system_alloc_{reps}", **kw)
+        new.append(dict(other, label="default", allocator="system"))
+        a, b = cached["atom_steps_per_s"], other["atom_steps_per_s"]
+        rss = f"{cached['maxrss_kb'] / 1024:.0f}|{other['maxrss_kb'] / 1024:.0f}"
+        print(f"{n:7d} {a:12.0f} {b:12.0f} {a / b:7.2f} {rss:>14}", flush=True)
+    return new
 
 
 def threads_section(threads, results, model, args, work, lmp, env) -> list:
