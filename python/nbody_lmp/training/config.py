@@ -11,6 +11,7 @@ The file has six sections, every key optional except ``data.train``::
                radial_basis, n_bessel, zbl, correlation}
     loss:     {energy_weight, forces_weight, stress_weight, late_energy_weight, late_fraction}
     training: {dtype, batch_size, max_epochs, time_limit_minutes, optimizer, lr, weight_decay,
+              weight_decay_on,
                scheduler, lr_factor, lr_patience, min_lr, grad_clip, ema_decay,
                early_stopping_patience, num_threads, device, ensemble, ensemble_split}
     output:   {run_dir, progress, plots, plot_every_minutes, export_dtype, export_radial_table}
@@ -111,6 +112,9 @@ class TrainingSection:
     optimizer: str = "adam"
     lr: float = 5e-3
     weight_decay: float = 0.0
+    # which parameters weight_decay acts on: "all", or "mixing" (the matrices W^l of Proposition
+    # 1 alone; docs/training.md, "Regularisation")
+    weight_decay_on: str = "all"
     # "plateau", "cosine" (over max_epochs or the time limit, whichever ends first) or "none"
     scheduler: str = "plateau"
     lr_factor: float = 0.5  # plateau: multiply the lr by this ...
@@ -539,6 +543,7 @@ def _validate_training(t: TrainingSection) -> None:
         f"training.lr must be in (0, 10), got {t.lr}; typical values are 1e-3 to 1e-2",
     )
     _need(t.weight_decay >= 0, f"training.weight_decay must be >= 0, got {t.weight_decay}")
+    _choice(t.weight_decay_on, "training.weight_decay_on", ("all", "mixing"))
     _choice(t.scheduler, "training.scheduler", ("plateau", "cosine", "none"))
     _need(0 < t.lr_factor < 1, f"training.lr_factor must be in (0, 1), got {t.lr_factor}")
     _need(t.lr_patience >= 0, f"training.lr_patience must be >= 0, got {t.lr_patience}")

@@ -81,6 +81,24 @@ class TrainResult:
 
 
 # ------------------------------------------------------------------------------------ helpers
+def parameter_groups(model: torch.nn.Module, weight_decay: float, on: str) -> List[Dict]:
+    """The optimizer's parameter groups: ``weight_decay`` on every trainable parameter
+    (``on == "all"``), or on the mixing matrices ``W^l`` (:class:`~nbody_lmp.nn.mixing.PartMixing`)
+    alone (``"mixing"``), the rest without it."""
+    from ..nn.mixing import PartMixing
+
+    mixing = {id(p) for m in model.modules() if isinstance(m, PartMixing) for p in m.parameters()}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if on == "all":
+        return [{"params": trainable, "weight_decay": weight_decay}]
+    decayed = [p for p in trainable if id(p) in mixing]
+    rest = [p for p in trainable if id(p) not in mixing]
+    return [
+        {"params": decayed, "weight_decay": weight_decay},
+        {"params": rest, "weight_decay": 0.0},
+    ]
+
+
 def check_run_dir(run_dir: Path, resume: bool, force: bool) -> List[Path]:
     """Refuse to reuse a run folder unless asked (nothing is changed); returns what it holds."""
     if resume and force:
@@ -330,10 +348,13 @@ class Trainer:
         self.model.set_avg_num_children(self.avg_num_children)
         self.model.set_shortest_distances(self.data_summary.get("shortest_distances"))
         self.model.to(self.device)
-        params = [p for p in self.model.parameters() if p.requires_grad]
         opt_cls = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
         # foreach: one fused update for all parameter tensors (torch's CPU default loops over them)
-        self.optimizer = opt_cls(params, lr=t.lr, weight_decay=t.weight_decay, foreach=True)
+        self.optimizer = opt_cls(
+            parameter_groups(self.model, t.weight_decay, t.weight_decay_on),
+            lr=t.lr,
+            foreach=True,
+        )
         if t.scheduler == "plateau":
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 self.optimizer,
@@ -349,7 +370,7 @@ class Trainer:
         self.train_loss = WeightedLoss(
             cfg.loss
         )  # training: the same, but late_energy_weight late in the run
-        n_par = sum(p.numel() for p in params)
+        n_par = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         self.log(
             f"model: {cfg.model.levels} levels, gate {cfg.model.gate}, lmax {cfg.model.lmax}, "
             f"{cfg.model.channels} channels, cutoff {cfg.model.cutoff} Å, {n_par:,} parameters, "
