@@ -41,15 +41,11 @@ PEERS = ("mace", "nequip")
 
 
 def _val_fraction(recipe) -> float:
-    from nbody_lmp.training.config import load_config
-
-    return load_config(recipe.path / "config.yaml").data.val_fraction
+    return recipe.training_config().data.val_fraction
 
 
 def _species(recipe):
-    from nbody_lmp.training.config import load_config
-
-    return load_config(recipe.path / "config.yaml").model.species
+    return recipe.model_species()
 
 
 def peer_runs(args) -> list:

@@ -40,9 +40,14 @@ def _call(cmd: List[str], what: str) -> None:
 
 
 def evaluate_args(recipe: Recipe) -> List[str]:
-    return (
-        ["--stress-key", "virial_kbar_raw", "--stress-format", "vasp_kbar"] if recipe.stress else []
-    )
+    """``nbody-lmp evaluate``'s options that read the test file as the config reads the training
+    file (its energy, forces and, where the recipe has it, stress keys)."""
+    opts = recipe.read_options()
+    args = []
+    for key in ("energy_key", "forces_key", "stress_key", "virial_key", "stress_format"):
+        if opts.get(key) is not None:
+            args += ["--" + key.replace("_", "-"), str(opts[key])]
+    return args
 
 
 def train_and_evaluate(
@@ -69,7 +74,7 @@ def train_and_evaluate(
         if not finished or force:
             cmd = CLI + [
                 "train",
-                str(recipe.path / "config.yaml"),
+                str(recipe.config_path),
                 "-q",
                 "--set",
                 f"output.run_dir={run_dir.resolve()}",
@@ -80,6 +85,8 @@ def train_and_evaluate(
                 "--set",
                 "output.progress=false",
             ]
+            for key, value in recipe.overrides().items():  # the recipe's data, whatever the config
+                cmd += ["--set", f"{key}={json.dumps(value)}"]
             for o in overrides:
                 cmd += ["--set", o]
             if force and run_dir.exists():

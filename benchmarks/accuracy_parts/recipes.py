@@ -1,9 +1,14 @@
-"""The recipes that benchmarks.accuracy measures (rMD17 aspirin and ethanol, 3BPA, mlearn Si and
-Ge: the examples/ folders) and the published test errors to print beside them (the data sets are
-described in docs/data.md, "Shared data sets"): rMD17 MAE from the MACE paper (Batatia et al.,
-NeurIPS 2022), 3BPA RMSE at 300 K from the Allegro and MACE papers (published test sets, which
-our derived test set is *not*: printed for orientation only), mlearn from Zuo et al. 2020 (SNAP
-is measured in the same run by ``examples/*/run.sh`` through benchmarks/mlearn_accuracy.py).
+"""The recipes that benchmarks.accuracy measures, as data: one YAML file per recipe in
+benchmarks/recipes/ (rMD17 aspirin and ethanol, 3BPA, mlearn Si and Ge: the examples/ folders;
+benchmarks/README.md, "Recipes", gives the keys), loaded into a :class:`Recipe` and validated by
+:func:`load_recipe`; ``--recipe-file`` loads a user's the same way, and
+accuracy_parts/own_data.py builds one from ``--train/--test/--config``.
+
+The published test errors printed beside the built-in recipes (the data sets are described in
+docs/data.md, "Shared data sets"): rMD17 MAE from the MACE paper (Batatia et al., NeurIPS 2022),
+3BPA RMSE at 300 K from the Allegro and MACE papers (published test sets, which our derived test
+set is *not*: printed for orientation only), mlearn from Zuo et al. 2020 (SNAP is measured in the
+same run by ``examples/*/run.sh`` through benchmarks/mlearn_accuracy.py).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -21,8 +26,7 @@ EXAMPLES = ROOT / "examples"
 @dataclass(frozen=True)
 class Recipe:
     """One data set of benchmarks.accuracy: what ours trains with and where the test file is.
-    Paths are absolute (a recipe file's relative ones are resolved when it is loaded); a
-    relative ``folder`` is under examples/, relative data files are under ``folder/data/``."""
+    Paths are absolute (a recipe file's relative ones are resolved when it is loaded)."""
 
     name: str
     folder: str  # the folder of the training config (and the example's README)
@@ -34,106 +38,75 @@ class Recipe:
     # published: model -> {"metric": "MAE"|"RMSE", "E": value, "F": value} (meV or meV/atom, meV/A)
     published: Dict[str, Dict[str, float]] = field(default_factory=dict)
     published_note: str = ""
-    config: str = "config.yaml"  # our training config, under folder (or absolute)
+    config: str = "config.yaml"  # our training config (relative: under folder)
     species: Tuple[str, ...] = ()  # the model's elements; (): the config's model.species
 
     @property
     def path(self) -> Path:
-        return EXAMPLES / self.folder
+        return Path(self.folder)
 
     @property
     def config_path(self) -> Path:
         return self.path / self.config
 
     def data(self, which: str) -> Path:
-        return self.path / "data" / {"train": self.train, "test": self.test}[which]
+        return Path({"train": self.train, "test": self.test}[which])
 
     @property
     def e0_path(self) -> Optional[Path]:
-        return None if self.e0_file is None else self.path / "data" / self.e0_file
+        return None if self.e0_file is None else Path(self.e0_file)
+
+    def overrides(self) -> Dict[str, Any]:
+        """The config keys ours trains with whatever the config says: the recipe's training file,
+        its isolated-atom energies and species (where it has them)."""
+        over: Dict[str, Any] = {"data.train": self.train}
+        if self.e0_file is not None:
+            over["data.e0"] = self.e0_file
+        if self.species:
+            over["model.species"] = list(self.species)
+        return over
+
+    def training_config(self):
+        """Our training config, validated, with :meth:`overrides` applied."""
+        from nbody_lmp.training.config import load_config
+
+        return load_config(self.config_path, overrides=self.overrides())
+
+    def model_species(self) -> List[str]:
+        """The model's elements: the recipe's, else the config's, else the training file's."""
+        if self.species:
+            return list(self.species)
+        species = self.training_config().model.species
+        if species:
+            return list(species)
+        from nbody_lmp.data import read_configurations
+
+        numbers = {
+            int(z)
+            for c in read_configurations(self.train, **self.read_options())
+            for z in c.numbers
+        }
+        from ase.data import chemical_symbols
+
+        return [chemical_symbols[z] for z in sorted(numbers)]
+
+    def read_options(self) -> Dict[str, Any]:
+        """How the data files are read (``read_configurations`` keywords): the config's keys,
+        stress only when the recipe has it."""
+        d = self.training_config().data
+        opts: Dict[str, Any] = {"energy_key": d.energy_key, "forces_key": d.forces_key}
+        if self.stress:
+            opts.update(
+                stress_key=d.stress_key, virial_key=d.virial_key, stress_format=d.stress_format
+            )
+        else:
+            opts.update(stress_key=None, virial_key=None)
+        return opts
 
     @property
     def energy_unit(self) -> Tuple[str, str]:
         """(the metrics key, its unit) of the energy error printed for this recipe."""
         return ("energy", "meV/mol") if self.molecule else ("energy_per_atom", "meV/atom")
-
-
-def _pub(metric: str, **models: Tuple[float, float]) -> Dict[str, Dict[str, float]]:
-    return {m: {"metric": metric, "E": e, "F": f} for m, (e, f) in models.items()}
-
-
-RECIPES: Dict[str, Recipe] = {
-    r.name: r
-    for r in [
-        Recipe(
-            "aspirin",
-            "rmd17-aspirin",
-            "aspirin_train.xyz.xz",
-            "aspirin_test.xyz.xz",
-            True,
-            "isolated_atoms.xyz",
-            published=_pub(
-                "MAE",
-                MACE=(2.2, 6.6),
-                Allegro=(2.3, 7.3),
-                NequIP=(2.3, 8.2),
-                BOTNet=(2.3, 8.5),
-                ACE=(6.1, 17.9),
-                GAP=(17.7, 44.9),
-            ),
-            published_note="rMD17, 1000 train, test MAE (MACE paper)",
-        ),
-        Recipe(
-            "ethanol",
-            "rmd17-ethanol",
-            "ethanol_train.xyz.xz",
-            "ethanol_test.xyz.xz",
-            True,
-            "isolated_atoms.xyz",
-            published=_pub(
-                "MAE",
-                MACE=(0.4, 2.1),
-                Allegro=(0.4, 2.1),
-                NequIP=(0.4, 2.8),
-                BOTNet=(0.4, 3.2),
-                ACE=(1.2, 7.3),
-                GAP=(3.5, 18.1),
-            ),
-            published_note="rMD17, 1000 train, test MAE (MACE paper)",
-        ),
-        Recipe(
-            "3bpa",
-            "3bpa",
-            "train_300K.xyz.xz",
-            "derived_mixedT_not_in_train_300K.xyz.xz",
-            True,
-            "iso_atoms.xyz",
-            published={
-                "NequIP": {"metric": "RMSE", "E": 3.3, "F": 10.8},
-                "MACE": {"metric": "RMSE", "E": float("nan"), "F": 8.8},
-            },
-            published_note="published 300 K test set, RMSE: NOT the derived mixed-T test used here",
-        ),
-        Recipe(
-            "si",
-            "si-dft",
-            "si_train.xyz",
-            "si_test.xyz",
-            False,
-            stress=True,
-            published_note="mlearn: Zuo et al. 2020 Table 2; SNAP/qSNAP measured by examples/si-dft/run.sh",
-        ),
-        Recipe(
-            "ge",
-            "mlearn-ge",
-            "ge_train.xyz.xz",
-            "ge_test.xyz.xz",
-            False,
-            stress=True,
-            published_note="mlearn: Zuo et al. 2020 Table 2; SNAP/qSNAP measured by examples/mlearn-ge/run.sh",
-        ),
-    ]
-}
 
 
 RECIPE_DIR = ROOT / "benchmarks" / "recipes"
@@ -223,7 +196,7 @@ def recipe_from_dict(raw: Any, base: Path, default_name: str) -> Recipe:
 
 def _text(raw: Dict[str, Any], key: str, default: Optional[str] = None) -> str:
     value = raw.get(key, default)
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not (value or default == ""):
         raise RecipeError(f"{key} must be a string ({KEYS[key]}); got {value!r}")
     return value
 
@@ -291,7 +264,13 @@ def builtin_recipes() -> Dict[str, Recipe]:
     return out
 
 
+RECIPES: Dict[str, Recipe] = builtin_recipes()
+
+
 def get(name: str) -> Recipe:
     if name not in RECIPES:
-        raise SystemExit(f"unknown recipe {name!r}: choose from {', '.join(RECIPES)}")
+        raise SystemExit(
+            f"unknown recipe {name!r}: choose from {', '.join(RECIPES)} (benchmarks/recipes/), "
+            f"or give a file of your own with --recipe-file"
+        )
     return RECIPES[name]
