@@ -59,8 +59,10 @@ def train_and_evaluate(
     log=print,
     tag: str = "",
 ) -> Dict[str, Any]:
-    """``{"metrics", "train_s", "params", "model", "run_dir", "reused", "epochs", "summary"}`` of our
-    model on ``recipe`` (``overrides``: ``KEY=VALUE`` config changes, ``tag``: their name in the folder)."""
+    """``{"metrics", "train_s", "params", "model", "run_dir", "reused", "epochs", "summary"}`` of
+    our model on ``recipe``, trained on the recipe's files (:meth:`Recipe.overrides`) whatever its
+    config says (``overrides``: ``KEY=VALUE`` config changes, ``tag``: their name in the
+    folder)."""
     run_dir = run_dir_for(recipe, budget_min, out, tag)
     test_json = run_dir / "test_metrics.json"
     reused = test_json.is_file() and not force
