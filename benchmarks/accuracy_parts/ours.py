@@ -50,6 +50,26 @@ def evaluate_args(recipe: Recipe) -> List[str]:
     return args
 
 
+def train_command(
+    recipe: Recipe, run_dir: Path, budget_min: float, overrides: Sequence[str] = ()
+) -> List[str]:
+    """``nbody-lmp train`` of the recipe's config for ``budget_min`` into ``run_dir``, on the
+    recipe's training file, isolated-atom energies and species (:meth:`Recipe.overrides`)
+    whatever the config says, then ``overrides`` (``KEY=VALUE``)."""
+    cmd = CLI + ["train", str(recipe.config_path), "-q"]
+    sets = [
+        f"output.run_dir={Path(run_dir).resolve()}",
+        f"training.time_limit_minutes={budget_min:g}",
+        "training.max_epochs=100000",
+        "output.progress=false",
+        *(f"{key}={json.dumps(value)}" for key, value in recipe.overrides().items()),
+        *overrides,
+    ]
+    for item in sets:
+        cmd += ["--set", item]
+    return cmd
+
+
 def train_and_evaluate(
     recipe: Recipe,
     budget_min: float,
@@ -74,23 +94,7 @@ def train_and_evaluate(
                 f"moves its files to previous-<time>/), or remove the folder"
             )
         if not finished or force:
-            cmd = CLI + [
-                "train",
-                str(recipe.config_path),
-                "-q",
-                "--set",
-                f"output.run_dir={run_dir.resolve()}",
-                "--set",
-                f"training.time_limit_minutes={budget_min:g}",
-                "--set",
-                "training.max_epochs=100000",
-                "--set",
-                "output.progress=false",
-            ]
-            for key, value in recipe.overrides().items():  # the recipe's data, whatever the config
-                cmd += ["--set", f"{key}={json.dumps(value)}"]
-            for o in overrides:
-                cmd += ["--set", o]
+            cmd = train_command(recipe, run_dir, budget_min, overrides)
             if force and run_dir.exists():
                 cmd.append("--force")
             log(f"[nbody {recipe.name}] training for {budget_min:g} min -> {run_dir}")
