@@ -79,16 +79,13 @@ class Recipe:
         species = self.training_config().model.species
         if species:
             return list(species)
-        from nbody_lmp.data import read_configurations
-
-        numbers = {
-            int(z)
-            for c in read_configurations(self.train, **self.read_options())
-            for z in c.numbers
-        }
         from ase.data import chemical_symbols
 
-        return [chemical_symbols[z] for z in sorted(numbers)]
+        from nbody_lmp.data import read_configurations
+
+        confs = read_configurations(self.train, **self.read_options())
+        numbers = sorted({int(z) for c in confs for z in c.numbers})
+        return [chemical_symbols[z] for z in numbers]
 
     def read_options(self) -> Dict[str, Any]:
         """How the data files are read (``read_configurations`` keywords): the config's keys,
