@@ -215,6 +215,31 @@ def _own_data_options(ap: argparse.ArgumentParser) -> None:
     )
 
 
+def _peer_options(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument(
+        "--peers", nargs="*", default=[], choices=PEERS, help="peers to train beside ours"
+    )
+    ap.add_argument(
+        "--mace-size",
+        nargs="+",
+        default=["small"],
+        help="MACE sizes, each trained: small (128x0e, its smallest documented) and/or tiny "
+        "(32x0e); see accuracy_parts/mace_peer.py",
+    )
+    ap.add_argument(
+        "--nequip-size",
+        nargs="+",
+        default=["small"],
+        help="NequIP sizes: small (its tutorial's) and/or tiny; see accuracy_parts/nequip_peer.py",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="CPU threads of each peer's training (ours: its config)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -245,22 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[10.0],
         help="wall-clock training minutes per model (default 10; the examples report 10 and 30)",
     )
-    ap.add_argument(
-        "--peers", nargs="*", default=[], choices=PEERS, help="peers to train beside ours"
-    )
-    ap.add_argument(
-        "--mace-size",
-        nargs="+",
-        default=["small"],
-        help="MACE sizes, each trained: small (128x0e, its smallest documented) and/or tiny "
-        "(32x0e); see accuracy_parts/mace_peer.py",
-    )
-    ap.add_argument(
-        "--nequip-size",
-        nargs="+",
-        default=["small"],
-        help="NequIP sizes: small (its tutorial's) and/or tiny; see accuracy_parts/nequip_peer.py",
-    )
+    _peer_options(ap)
     ap.add_argument(
         "--out", type=Path, default=Path("runs/accuracy"), help="run folders and results.json"
     )
@@ -269,12 +279,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument(
         "--md-seconds", type=float, default=10.0, help="timed LAMMPS seconds per style (0: no MD)"
-    )
-    ap.add_argument(
-        "--threads",
-        type=int,
-        default=2,
-        help="CPU threads of each peer's training (ours: its config)",
     )
     ap.add_argument(
         "--set",
