@@ -219,3 +219,46 @@ def test_table_legend_gives_each_recipes_energy_unit(periodic, molecules):
     text = table.format_table(rows)
     assert "E: meV/atom (sige); meV per molecule (eth)" in text
     assert np.isclose(rows[0]["E_mae"], 1.0) and np.isclose(rows[1]["E_mae"], 10.0)
+
+
+def test_data_under_other_keys_reaches_every_model(tmp_path):
+    """A file whose labels are named otherwise: the config's keys read it for ours, for the
+    evaluation and for the peers' files."""
+    frames = []
+    for a in lj_configs(4, 5):
+        b = Atoms(a.get_chemical_symbols(), positions=a.positions, cell=a.cell, pbc=True)
+        b.info["dft_energy"] = a.get_potential_energy()
+        b.arrays["dft_forces"] = a.get_forces()
+        frames.append(b)
+    ase.io.write(tmp_path / "k_train.xyz", frames[:3], format="extxyz")
+    ase.io.write(tmp_path / "k_test.xyz", frames[3:], format="extxyz")
+    import yaml
+
+    cfg = tiny_config(tmp_path, data=tmp_path / "k_train.xyz")
+    with pytest.raises(RecipeError, match="data.energy_key 'energy'"):
+        own_data.recipe_from_files(tmp_path / "k_train.xyz", tmp_path / "k_test.xyz", cfg)
+    raw = yaml.safe_load(cfg.read_text())
+    raw["data"].update(energy_key="dft_energy", forces_key="dft_forces")
+    cfg.write_text(yaml.safe_dump(raw))
+    r = own_data.recipe_from_files(tmp_path / "k_train.xyz", tmp_path / "k_test.xyz", cfg)
+    assert not r.stress  # no stress under the config's key
+    args = ours.evaluate_args(r)
+    assert args[args.index("--energy-key") + 1] == "dft_energy"
+    out = peer_data.write_ref_file(r.data("test"), tmp_path / "peer_test.xyz", r)
+    (got,) = ase.io.read(out, ":")
+    assert got.info["REF_energy"] == pytest.approx(frames[3].info["dft_energy"])
+    np.testing.assert_allclose(got.arrays["REF_forces"], frames[3].arrays["dft_forces"])
+
+
+def test_recipe_file_on_the_command_line(tmp_path, molecules):
+    import yaml
+
+    train, test, cfg = molecules
+    raw = {"folder": ".", "config": cfg.name, "train": train.name, "test": test.name}
+    (tmp_path / "eth5.yaml").write_text(yaml.safe_dump({**raw, "molecule": True}))
+    (r,) = _recipe(["--recipe-file", str(tmp_path / "eth5.yaml")])
+    assert r.name == "eth5" and r.config_path == cfg and r.data("train") == train
+    argv = ["--recipe-file", str(tmp_path / "eth5.yaml"), "--train", str(train)]
+    argv += ["--test", str(test), "--config", str(cfg), "--name", "eth5"]
+    with pytest.raises(RecipeError, match="two recipes named eth5"):
+        _recipe(argv)
