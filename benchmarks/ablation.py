@@ -47,7 +47,7 @@ def _base_model(recipe, base_sets):
     for item in base_sets:
         key, _, value = item.partition("=")
         over[key.strip()] = yaml.safe_load(value)
-    return load_config(recipe.path / "config.yaml", overrides=over).model
+    return load_config(recipe.config_path, overrides=over).model
 
 
 def _row(recipe, v, r, budget):

@@ -40,9 +40,34 @@ def _call(cmd: List[str], what: str) -> None:
 
 
 def evaluate_args(recipe: Recipe) -> List[str]:
-    return (
-        ["--stress-key", "virial_kbar_raw", "--stress-format", "vasp_kbar"] if recipe.stress else []
-    )
+    """``nbody-lmp evaluate``'s options that read the test file as the config reads the training
+    file (its energy, forces and, where the recipe has it, stress keys)."""
+    opts = recipe.read_options()
+    args = []
+    for key in ("energy_key", "forces_key", "stress_key", "virial_key", "stress_format"):
+        if opts.get(key) is not None:
+            args += ["--" + key.replace("_", "-"), str(opts[key])]
+    return args
+
+
+def train_command(
+    recipe: Recipe, run_dir: Path, budget_min: float, overrides: Sequence[str] = ()
+) -> List[str]:
+    """``nbody-lmp train`` of the recipe's config for ``budget_min`` into ``run_dir``, on the
+    recipe's training file, isolated-atom energies and species (:meth:`Recipe.overrides`)
+    whatever the config says, then ``overrides`` (``KEY=VALUE``)."""
+    cmd = CLI + ["train", str(recipe.config_path), "-q"]
+    sets = [
+        f"output.run_dir={Path(run_dir).resolve()}",
+        f"training.time_limit_minutes={budget_min:g}",
+        "training.max_epochs=100000",
+        "output.progress=false",
+        *(f"{key}={json.dumps(value)}" for key, value in recipe.overrides().items()),
+        *overrides,
+    ]
+    for item in sets:
+        cmd += ["--set", item]
+    return cmd
 
 
 def train_and_evaluate(
@@ -54,8 +79,10 @@ def train_and_evaluate(
     log=print,
     tag: str = "",
 ) -> Dict[str, Any]:
-    """``{"metrics", "train_s", "params", "model", "run_dir", "reused", "epochs", "summary"}`` of our
-    model on ``recipe`` (``overrides``: ``KEY=VALUE`` config changes, ``tag``: their name in the folder)."""
+    """``{"metrics", "train_s", "params", "model", "run_dir", "reused", "epochs", "summary"}`` of
+    our model on ``recipe``, trained on the recipe's files (:meth:`Recipe.overrides`) whatever its
+    config says (``overrides``: ``KEY=VALUE`` config changes, ``tag``: their name in the
+    folder)."""
     run_dir = run_dir_for(recipe, budget_min, out, tag)
     test_json = run_dir / "test_metrics.json"
     reused = test_json.is_file() and not force
@@ -67,21 +94,7 @@ def train_and_evaluate(
                 f"moves its files to previous-<time>/), or remove the folder"
             )
         if not finished or force:
-            cmd = CLI + [
-                "train",
-                str(recipe.path / "config.yaml"),
-                "-q",
-                "--set",
-                f"output.run_dir={run_dir.resolve()}",
-                "--set",
-                f"training.time_limit_minutes={budget_min:g}",
-                "--set",
-                "training.max_epochs=100000",
-                "--set",
-                "output.progress=false",
-            ]
-            for o in overrides:
-                cmd += ["--set", o]
+            cmd = train_command(recipe, run_dir, budget_min, overrides)
             if force and run_dir.exists():
                 cmd.append("--force")
             log(f"[nbody {recipe.name}] training for {budget_min:g} min -> {run_dir}")

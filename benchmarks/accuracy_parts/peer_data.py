@@ -23,8 +23,7 @@ def write_ref_file(src: Path, dst: Path, recipe: Recipe) -> Path:
 
     from nbody_lmp.data import read_configurations
 
-    opts = dict(stress_key="virial_kbar_raw", stress_format="vasp_kbar") if recipe.stress else {}
-    confs = read_configurations(str(src), **opts)
+    confs = read_configurations(str(src), **recipe.read_options())
     frames = []
     for c in confs:
         a = Atoms(
@@ -53,7 +52,7 @@ def e0_by_number(recipe: Recipe, species) -> Optional[Dict[int, float]]:
     from ase.data import atomic_numbers
 
     out = {}
-    for a in ase.io.read(recipe.path / "data" / recipe.e0_file, ":"):
+    for a in ase.io.read(recipe.e0_path, ":"):
         if len(a) == 1 and a.get_chemical_symbols()[0] in species:
             out[atomic_numbers[a.get_chemical_symbols()[0]]] = float(a.get_potential_energy())
     return out

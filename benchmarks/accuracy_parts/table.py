@@ -21,8 +21,8 @@ ERROR_COLUMNS = ("E_mae", "E_rmse", "F_mae", "F_rmse", "S_rmse")
 def row_from_metrics(
     recipe: Recipe, model: str, metrics: Dict[str, Any], **extra: Any
 ) -> Dict[str, Any]:
-    """A table row from evaluate's metrics (``{"energy": {"mae": eV, ...}, "forces": ..., ...}``)."""
-    ekey, _ = recipe.energy_unit
+    """A table row from evaluate's metrics (``{"energy": {"mae": eV, ...}, "forces": ...}``)."""
+    ekey, unit = recipe.energy_unit
     missing = [k for k in (ekey, "forces") if k not in metrics]
     if missing:
         raise ValueError(
@@ -36,6 +36,7 @@ def row_from_metrics(
         "E_rmse": 1e3 * metrics[ekey]["rmse"],
         "F_mae": 1e3 * metrics["forces"]["mae"],
         "F_rmse": 1e3 * metrics["forces"]["rmse"],
+        "E_unit": unit,
     }
     if recipe.stress and "stress" in metrics:
         row["S_rmse"] = 1e3 * metrics["stress"]["rmse"]
@@ -91,31 +92,45 @@ def _cell(row: Dict[str, Any], key: str, fmt: str) -> str:
     return _num(v, fmt)
 
 
+def _energy_units(rows: List[Dict[str, Any]]) -> str:
+    """The energy unit of each recipe, from its rows (older results.json rows have none)."""
+    names: Dict[str, List[str]] = {}
+    for r in rows:
+        if r.get("E_unit") and r["recipe"] not in names.setdefault(r["E_unit"], []):
+            names[r["E_unit"]].append(r["recipe"])
+    if not names:
+        return "meV per molecule (rMD17, 3BPA) or meV/atom (mlearn)"
+    said = {"meV/mol": "meV per molecule"}
+    return "; ".join(f"{said.get(u, u)} ({', '.join(n)})" for u, n in names.items())
+
+
 def format_table(rows: Iterable[Dict[str, Any]]) -> str:
     """Fixed-width text: one line per row, a blank line between recipes, units in the legend."""
     rows = list(rows)
-    head = " ".join(h.rjust(w) if i > 1 else h.ljust(w) for i, (h, _, _, w) in enumerate(COLUMNS))
+    width = max([8, *(len(str(r.get("recipe", ""))) for r in rows)])
+    columns = [(h, k, f, width if k == "recipe" else w) for h, k, f, w in COLUMNS]
+    head = " ".join(h.rjust(w) if i > 1 else h.ljust(w) for i, (h, _, _, w) in enumerate(columns))
     lines = [head, "-" * len(head)]
     last = None
     for r in rows:
         if last is not None and r["recipe"] != last:
             lines.append("")
         last = r["recipe"]
-        cells = [_cell(r, k, f) for _, k, f, _ in COLUMNS]
+        cells = [_cell(r, k, f) for _, k, f, _ in columns]
         lines.append(
             " ".join(
                 c.rjust(w) if i > 1 else c.ljust(w)
-                for i, (c, (_, _, _, w)) in enumerate(zip(cells, COLUMNS))
+                for i, (c, (_, _, _, w)) in enumerate(zip(cells, columns))
             )
         )
     lines.append("")
     lines.append(
-        "E: meV per molecule (rMD17, 3BPA) or meV/atom (mlearn); F: meV/Å; S: stress, meV/Å³; "
+        f"E: {_energy_units(rows)}; F: meV/Å; S: stress, meV/Å³; "
         "budget: wall-clock training minutes asked for; train min: measured;"
     )
     lines.append(
-        "MD: LAMMPS atom-steps/s of the same model on a test configuration, and its ratio to pair_style sw "
-        "(512-atom diamond Si) run just before it on the same machine."
+        "MD: LAMMPS atom-steps/s of the same model on a test configuration, and its ratio to "
+        "pair_style sw (512-atom diamond Si) run just before it on the same machine."
     )
     notes = sorted({r["note"] for r in rows if r.get("note")})
     lines += [f"published: {n}" for n in notes]
@@ -123,7 +138,8 @@ def format_table(rows: Iterable[Dict[str, Any]]) -> str:
 
 
 def save_rows(path, rows: List[Dict[str, Any]]) -> None:
-    """Write ``{"rows", "written"}`` to ``path`` (after each model, so an interrupted run keeps its rows)."""
+    """Write ``{"rows", "written"}`` to ``path`` (after each model, so an interrupted run keeps
+    its rows)."""
     import json
     import time
     from pathlib import Path

@@ -27,10 +27,10 @@ def test_recipe_config_loads_and_ships_its_data(name):
     )  # never train on test
     assert (r.path / "README.md").is_file()
     if r.e0_file:
-        assert Path(cfg.data.e0) == (r.path / "data" / r.e0_file).resolve()
+        assert Path(cfg.data.e0) == r.e0_path
         e0 = peer_data.e0_by_number(r, cfg.model.species)
         assert len(e0) == len(cfg.model.species)  # every model species has an isolated-atom energy
-    if r.folder not in ("si-dft",):
+    if r.path.name not in ("si-dft",):
         assert (r.path / "run.sh").is_file()
 
 
