@@ -34,7 +34,7 @@ def test_recipe_config_loads_and_ships_its_data(name):
         assert (r.path / "run.sh").is_file()
 
 
-@pytest.mark.parametrize("name", ["aspirin", "ethanol"])
+@pytest.mark.parametrize("name", ["aspirin", "ethanol", "3bpa"])
 def test_long_recipe_is_the_recipe_with_a_longer_budget(name):
     """config-long.yaml (the documented longer recipe) trains on the same file, with the
     same split and E0, into its own run folder; what it changes is the budget and the capacity."""
