@@ -1,7 +1,7 @@
-"""NequIP beside ours, on the same data for the same budget on the same machine: ``nequip-train`` in its
-own environment (peer_venv), on the recipe's training file as peer_data writes it, with a config
-written here, stopped by Lightning's own wall-clock limit (``trainer.max_time``) at the budget,
-and evaluated from its eager ``best.ckpt`` (NequIP >= 0.19 has no TorchScript compile on
+"""NequIP beside ours, on the same data for the same budget on the same machine: ``nequip-train``
+in its own environment (peer_venv), on the recipe's training file as peer_data writes it, with a
+config written here, stopped by Lightning's own wall-clock limit (``trainer.max_time``) at the
+budget, and evaluated from its eager ``best.ckpt`` (NequIP >= 0.19 has no TorchScript compile on
 torch >= 2.10) by in_peer/evaluate.py.
 
 Size ``small`` is the NequIP tutorial's (configs/tutorial.yaml of the NequIP repository, which
@@ -180,8 +180,8 @@ def config(
 
 
 def epoch_record(outputs: Path, start_wall: float) -> Dict[str, Any]:
-    """{"epochs", "best_epoch" (1-based), "best_at_s"} from ``outputs/**/metrics.csv`` (the validation
-    rows of the monitored metric) and the time ``best.ckpt`` was last written."""
+    """{"epochs", "best_epoch" (1-based), "best_at_s"} from ``outputs/**/metrics.csv`` (the
+    validation rows of the monitored metric) and the time ``best.ckpt`` was last written."""
     metric = "val0_epoch/weighted_sum"
     out: Dict[str, Any] = {}
     for log in sorted(Path(outputs).rglob("metrics.csv")):
@@ -283,5 +283,8 @@ def train_and_evaluate(
         "epochs": status.get("epochs"),
         "best_epoch": status.get("best_epoch"),
         "best_at_s": status.get("best_at_s"),
-        "size": f"{size}: {s['num_layers']} layers, l_max {s['l_max']}, {s['num_features']} features, r_max 5",
+        "size": (
+            f"{size}: {s['num_layers']} layers, l_max {s['l_max']}, "
+            f"{s['num_features']} features, r_max 5"
+        ),
     }

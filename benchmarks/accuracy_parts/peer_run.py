@@ -17,7 +17,8 @@ from typing import Dict, List, Optional
 def run_folder(
     out: Path, recipe: str, peer: str, budget_min: float, force: bool
 ) -> tuple[Path, bool]:
-    """(folder, reuse): reuse is True when the folder holds finished test metrics and not ``force``."""
+    """(folder, reuse): reuse is True when the folder holds finished test metrics and not
+    ``force``."""
     folder = Path(out) / f"{recipe}-{peer}-{budget_min:g}min"
     done = (folder / "test_metrics.json").is_file()
     if done and not force:

@@ -69,7 +69,8 @@ run 100000000
 
 
 def measure(recipe: Recipe, model: Path, workdir: Path, seconds: float = 10.0) -> Dict[str, float]:
-    """``{"md_atom_steps_s", "md_vs_sw", "sw_atom_steps_s", "md_atoms"}`` for an exported nbody model."""
+    """``{"md_atom_steps_s", "md_vs_sw", "sw_atom_steps_s", "md_atoms"}`` for an exported nbody
+    model."""
     from nbody_lmp.export import load_exported
 
     from .. import (

@@ -38,7 +38,8 @@ class Variant:
 
     @property
     def tag(self) -> str:
-        """The run folder's tag: empty for the default (so it is the folder benchmarks.accuracy uses)."""
+        """The run folder's tag: empty for the default (so it is the folder benchmarks.accuracy
+        uses)."""
         return "" if self.factor == "default" else f"{self.factor}-{self.value}"
 
 

@@ -28,7 +28,8 @@ class BudgetSpent(Exception):
 
 
 def _kept_checkpoint(folder, wall_start):
-    """{"best_epoch" (1-based), "best_at_s"} of the newest ``*_epoch-N.pt`` MACE wrote in ``folder``."""
+    """{"best_epoch" (1-based), "best_at_s"} of the newest ``*_epoch-N.pt`` MACE wrote in
+    ``folder``."""
     found = [
         (int(m.group(1)), os.path.join(folder, f))
         for f in os.listdir(folder)

@@ -179,7 +179,8 @@ def matrix_to_voigt(m) -> np.ndarray:
 
 
 def vasp_kbar_to_stress(raw) -> np.ndarray:
-    """VASP stress (kbar, ``xx yy zz xy yz zx``, compression positive) -> ASE 3x3 stress in eV/Å³."""
+    """VASP stress (kbar, ``xx yy zz xy yz zx``, compression positive) -> ASE 3x3 stress in
+    eV/Å³."""
     from ase.units import GPa
 
     raw = np.asarray(raw, dtype=np.float64).reshape(6)
@@ -412,8 +413,9 @@ def _energy_label(atoms, energy_key: str | None, require_energy: bool, fail) -> 
     if raw is None:
         if require_energy:
             fail(
-                f"no energy found under key '{energy_key}' (looked in atoms.info and the calculator "
-                f"results; found {_available_keys(atoms)}). Set energy_key to the key holding the "
+                f"no energy found under key '{energy_key}' (looked in atoms.info and the "
+                f"calculator results; found {_available_keys(atoms)}). Set energy_key to the key "
+                "holding the "
                 f"total energy in eV, or remove this frame"
             )
         return None
@@ -432,7 +434,8 @@ def _energy_label(atoms, energy_key: str | None, require_energy: bool, fail) -> 
 def _forces_label(
     atoms, forces_key: str | None, n: int, require_forces: bool, fail
 ) -> np.ndarray | None:
-    """The ``(n, 3)`` forces (eV/Å) under ``forces_key``; zero for a lone atom without any; or None."""
+    """The ``(n, 3)`` forces (eV/Å) under ``forces_key``; zero for a lone atom without any; or
+    None."""
     raw = _find(atoms, forces_key, "arrays")
     if raw is not None:
         try:
@@ -544,7 +547,8 @@ def configurations_from_atoms(
     require_stress: bool = False,
     min_distance: float | None = 0.1,
 ) -> list[Configuration]:
-    """Validated configurations from ``ase.Atoms`` objects (same options as :func:`read_configurations`).
+    """Validated configurations from ``ase.Atoms`` objects (same options as
+    :func:`read_configurations`).
 
     ``frames`` gives the frame index reported in error messages (default 0, 1, 2, ...).
     """

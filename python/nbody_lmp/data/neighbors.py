@@ -2,9 +2,10 @@
 within the level-``k`` cutoff; docs/theory.md, "Paper → code"), from a maintained library, vesin
 (periodic and triclinic cells, several images of narrow cells).
 
-``neighbor_list`` returns every directed pair ``(i, j, S)`` with ``|r_j - r_i + S @ cell| < cutoff``,
-``S`` an integer cell shift; the pair of an atom with itself at zero shift is excluded (a node's
-own child enters the network separately), its periodic images are included.
+``neighbor_list`` returns every directed pair ``(i, j, S)`` with
+``|r_j - r_i + S @ cell| < cutoff``, ``S`` an integer cell shift; the pair of an atom with itself
+at zero shift is excluded (a node's own child enters the network separately), its periodic images
+are included.
 """
 
 from __future__ import annotations
