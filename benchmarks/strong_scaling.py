@@ -184,6 +184,12 @@ def print_measured(rows: list) -> float:
         edges += " ".join(map(str, r["edges_counted"]))
         print(f"{r['ranks']:5d} {grid:>7} {nodes:>44} {edges:>26}")
     one = rows[0]
+    per_atom = sum(one["edges_lammps"]) / one["nodes_lammps"][-1]
+    work = ", ".join(
+        f"{r['ranks']} rank(s) {sum(r['edges_lammps']) / r['nodes_lammps'][-1] / per_atom:.2f}"
+        for r in rows
+    )
+    print(f"work per owned atom on rank 0, relative to 1 rank (LAMMPS's counts): {work}")
     t_edge = one["s_per_step"] / sum(one["edges_lammps"])
     print(f"time per edge on 1 rank (forward + forces, all levels): {t_edge * 1e9:.0f} ns")
     return t_edge
