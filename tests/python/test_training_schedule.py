@@ -80,12 +80,62 @@ def test_late_energy_weight_replaces_the_training_weight_in_the_last_part(progre
         late_energy_weight=late,
         late_fraction=0.2,
     )
+    training = SimpleNamespace(batch_size=4, late_batch_size=None)
     t = SimpleNamespace(
-        cfg=SimpleNamespace(loss=loss), train_loss=WeightedLoss(loss), loss=WeightedLoss(loss)
+        cfg=SimpleNamespace(loss=loss, training=training),
+        train_loss=WeightedLoss(loss),
+        loss=WeightedLoss(loss),
     )
-    Trainer._late_loss_weights(t, progress)
+    Trainer._late_stage(t, progress)
     assert t.train_loss.w["energy"] == expected and t.train_loss.w["forces"] == 10.0
     assert t.loss.w["energy"] == 1.0  # validation and model selection keep the configured weight
+    assert t.batch_size == 4
+
+
+@pytest.mark.parametrize("progress, late, expected", [(0.5, 16, 4), (0.85, 16, 16), (0.9, None, 4)])
+def test_late_batch_size_in_the_last_part(progress, late, expected):
+    from nbody_lmp.training.losses import WeightedLoss
+
+    loss = SimpleNamespace(
+        energy_weight=1.0,
+        forces_weight=10.0,
+        stress_weight=0.0,
+        late_energy_weight=None,
+        late_fraction=0.2,
+    )
+    training = SimpleNamespace(batch_size=4, late_batch_size=late)
+    t = SimpleNamespace(
+        cfg=SimpleNamespace(loss=loss, training=training),
+        train_loss=WeightedLoss(loss),
+        loss=WeightedLoss(loss),
+    )
+    Trainer._late_stage(t, progress)
+    assert t.batch_size == expected and t.train_loss.w["energy"] == 1.0
+
+
+def test_run_with_a_late_batch_size_takes_fewer_steps_late(tmp_path):
+    """4 epochs of 6 configurations, batches of 2, then of 6 in the last half: 3 + 3 + 1 + 1 steps
+    (the optimizer's step count in the checkpoint)."""
+    from nbody_lmp.training import load_checkpoint
+
+    data = write_lj_data(tmp_path / "train.xyz", n=7)
+    cfg = load_config(
+        tiny_config(
+            tmp_path,
+            data=data,
+            loss={"late_fraction": 0.5},
+            training={
+                "scheduler": "cosine",
+                "max_epochs": 4,
+                "batch_size": 2,
+                "late_batch_size": 6,
+            },
+        )
+    )
+    Trainer(cfg, log=lambda s: None).run()
+    state = load_checkpoint(tmp_path / "run" / "last.pt")["optimizer"]["state"]
+    steps = {int(v["step"]) for v in state.values()}
+    assert steps == {3 + 3 + 1 + 1}
 
 
 def test_run_with_a_late_energy_weight_selects_on_the_configured_loss(tmp_path):

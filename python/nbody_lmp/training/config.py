@@ -10,10 +10,9 @@ The file has six sections, every key optional except ``data.train``::
                radial_hidden, readout_hidden, radial_min_distance, radial_weights, species_levels,
                radial_basis, n_bessel, zbl, correlation}
     loss:     {energy_weight, forces_weight, stress_weight, late_energy_weight, late_fraction}
-    training: {dtype, batch_size, max_epochs, time_limit_minutes, optimizer, lr, weight_decay,
-              weight_decay_on,
-               scheduler, lr_factor, lr_patience, min_lr, grad_clip, ema_decay,
-               early_stopping_patience, num_threads, device, ensemble, ensemble_split}
+    training: {dtype, batch_size, late_batch_size, max_epochs, time_limit_minutes, optimizer, lr,
+               weight_decay, weight_decay_on, scheduler, lr_factor, lr_patience, min_lr, grad_clip,
+               ema_decay, early_stopping_patience, num_threads, device, ensemble, ensemble_split}
     output:   {run_dir, progress, plots, plot_every_minutes, export_dtype, export_radial_table}
 
 (``examples/si-sw/config.yaml`` is a commented example.) Relative paths are relative to the
@@ -107,6 +106,8 @@ class LossSection:
 class TrainingSection:
     dtype: str = "float32"
     batch_size: int = 4
+    # the batch size in the run's late stage (the last loss.late_fraction); null: batch_size
+    late_batch_size: Optional[int] = None
     max_epochs: int = 100
     time_limit_minutes: Optional[float] = None
     optimizer: str = "adam"
@@ -532,6 +533,10 @@ def _validate_loss(lo: LossSection) -> None:
 def _validate_training(t: TrainingSection) -> None:
     _choice(t.dtype, "training.dtype", ("float32", "float64"))
     _need(t.batch_size >= 1, f"training.batch_size must be >= 1, got {t.batch_size}")
+    _need(
+        t.late_batch_size is None or t.late_batch_size >= 1,
+        f"training.late_batch_size must be >= 1 or null, got {t.late_batch_size}",
+    )
     _need(t.max_epochs >= 1, f"training.max_epochs must be >= 1, got {t.max_epochs}")
     _need(
         t.time_limit_minutes is None or t.time_limit_minutes > 0,

@@ -366,6 +366,7 @@ class Trainer:
         else:
             self.scheduler = None  # "cosine" is set per epoch by _cosine_lr; "none" keeps lr
         self.ema = ExponentialMovingAverage(self.model, t.ema_decay) if t.ema_decay else None
+        self.batch_size = t.batch_size  # training.late_batch_size in the late stage
         self.loss = WeightedLoss(cfg.loss)  # validation and model selection: the configured weights
         self.train_loss = WeightedLoss(
             cfg.loss
@@ -439,7 +440,7 @@ class Trainer:
     def _train_epoch(self, epoch: int):
         cfg, t = self.cfg, self.cfg.training
         settings = EpochSettings(
-            batch_size=t.batch_size,
+            batch_size=self.batch_size,
             grad_clip=t.grad_clip,
             stress=cfg.loss.stress_weight > 0,
             device=self.device,
@@ -614,7 +615,7 @@ class Trainer:
             progress = self._progress(limit, last_epoch_time)
             if t.scheduler == "cosine":
                 self._cosine_lr(progress)
-            self._late_loss_weights(progress)
+            self._late_stage(progress)
             lr = self.optimizer.param_groups[0]["lr"]
             train_loss, train_metrics = self._train_epoch(epoch)
             val_loss, val_metrics = self._validate()
@@ -689,14 +690,17 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
-    def _late_loss_weights(self, progress: float) -> None:
-        """``loss.late_energy_weight`` replaces the training energy weight in the last
-        ``loss.late_fraction`` of the run (a second stage that fits energies harder once forces
-        are learnt); validation keeps the configured weights, so model selection compares like
-        with like."""
-        lo = self.cfg.loss
-        late = lo.late_energy_weight is not None and progress >= 1.0 - lo.late_fraction
-        self.train_loss.w["energy"] = float(lo.late_energy_weight if late else lo.energy_weight)
+    def _late_stage(self, progress: float) -> None:
+        """The last ``loss.late_fraction`` of the run (docs/training.md, "Regularisation"):
+        ``loss.late_energy_weight`` replaces the training energy weight (a second stage that fits
+        energies harder once forces are learnt) and ``training.late_batch_size`` the batch size;
+        validation keeps the configured weights, so model selection compares like with like."""
+        lo, t = self.cfg.loss, self.cfg.training
+        late = progress >= 1.0 - lo.late_fraction
+        energy = lo.late_energy_weight if late and lo.late_energy_weight is not None else None
+        self.train_loss.w["energy"] = float(lo.energy_weight if energy is None else energy)
+        bigger = late and t.late_batch_size is not None
+        self.batch_size = int(t.late_batch_size if bigger else t.batch_size)
 
     def _final_errors(self, model):
         """The best model's errors on the training and validation sets, and (on the main
