@@ -255,3 +255,24 @@ def test_fast_recipe_progress_and_bad_input(tmp_path, capsys, monkeypatch):
     with pytest.raises(ValueError, match=r"unknown kinds \['liquid'\]"):
         generate_sw_si(tmp_path / "q.xyz", 3, fast=True, fractions={"liquid": 1.0})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.xyz"]
+
+
+def test_fast_frames_are_the_text_ase_writes(fast_file, tmp_path):
+    import ase.io
+    from ase import Atoms
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from nbody_lmp.data.io import matrix_to_voigt
+    from nbody_lmp.workflows.generate_sw_fast import extxyz_frame
+
+    c = read_configurations(fast_file, "-1", species=["Si"], require_stress=True)[0]
+    atoms = Atoms(symbols=["Si"] * c.n_atoms, positions=c.positions, cell=c.cell, pbc=True)
+    atoms.info.update(config_type=c.config_type, rattle=c.info["rattle"])
+    atoms.calc = SinglePointCalculator(
+        atoms, energy=c.energy, forces=c.forces, stress=matrix_to_voigt(c.stress)
+    )
+    ase.io.write(tmp_path / "ase.xyz", atoms, format="extxyz")
+    text = extxyz_frame(
+        c.positions, c.cell, c.energy, c.forces, c.stress, c.config_type, c.info["rattle"]
+    )
+    assert text == (tmp_path / "ase.xyz").read_text()
