@@ -130,10 +130,16 @@ def open_store(
         return GraphStore(final, source=path)
     if store_dir.exists() and not store_dir.is_dir():
         raise NotADirectoryError(f"data.store_dir {store_dir} exists and is not a folder")
-    store_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        store_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=store_dir))
+    except PermissionError:
+        raise PermissionError(
+            f"cannot write a graph store into {store_dir} (permission denied): set data.store_dir "
+            "to a folder you can write to"
+        ) from None
     if log is not None:
         log(f"data: writing the graph store of {path} into {final}")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=store_dir))
     try:
         pair_cutoffs = sorted({float(c) for c in cutoffs})
         meta = write_store(

@@ -217,24 +217,13 @@ def _check_shifts(graph, conf) -> None:
         )
 
 
-def write_store(
-    folder: Path,
-    source: str,
-    cutoff: float,
-    pair_cutoffs: Sequence[float],
-    read_options: dict,
-    *,
-    shard_bytes: int,
-    progress: bool = False,
-) -> dict:
-    """Write the store of ``source`` into the empty ``folder``; returns its ``meta.json``
-    content (without the key, which :mod:`.store` adds)."""
+def _fill(shards: _Shards, summaries: _Summaries, source, cutoff, read_options, progress):
+    """The streaming pass: every configuration's graph into the shards, its summary beside."""
     from ase.data import chemical_symbols
 
     from ..progress import progress as progress_bar
     from .stream import iter_configurations
 
-    shards, summaries = _Shards(folder, shard_bytes), _Summaries(pair_cutoffs)
     bar = progress_bar(desc=f"graph store of {os.path.basename(source)}", unit="config")
     bar = bar if progress else progress_bar(enabled=False)
     for conf in iter_configurations(source, **read_options):
@@ -246,6 +235,31 @@ def write_store(
         bar.update(1)
     bar.close()
     shards.flush()
+
+
+def write_store(
+    folder: Path,
+    source: str,
+    cutoff: float,
+    pair_cutoffs: Sequence[float],
+    read_options: dict,
+    *,
+    shard_bytes: int,
+    progress: bool = False,
+) -> dict:
+    """Write the store of ``source`` into the empty ``folder``; returns its ``meta.json``
+    content (without the key, which :mod:`.store` adds). Torch runs on one thread meanwhile:
+    the tensors of one configuration are small, and threads waiting on a busy core cost more
+    than they give."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        shards, summaries = _Shards(folder, shard_bytes), _Summaries(pair_cutoffs)
+        _fill(shards, summaries, source, cutoff, read_options, progress)
+    finally:
+        torch.set_num_threads(threads)
     summaries.save(folder)
     z = np.unique(summaries.composition.array()[:, 0]).tolist()
     return {
