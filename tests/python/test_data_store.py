@@ -274,3 +274,14 @@ def test_store_config_keys_are_checked(tmp_path):
     )
     assert cfg.data.store_dir == str(tmp_path / "s")
     assert config_from_dict(base, tmp_path).data.store == "memory"
+
+
+def test_a_cell_far_below_the_cutoff_is_refused_with_what_to_do(tmp_path):
+    import ase.io
+
+    atom = Atoms("Si", positions=[[0, 0, 0]], cell=np.diag([1.0, 10, 10]), pbc=[True, False, False])
+    atom.calc = SinglePointCalculator(atom, energy=-1.0, forces=np.zeros((1, 3)))
+    ase.io.write(tmp_path / "chain.xyz", [atom], format="extxyz")
+    with pytest.raises(DataError, match="more than 127 periodic images.*data.store: memory"):
+        open_store(tmp_path / "chain.xyz", [130.0], tmp_path / "stores")
+    assert _folders(tmp_path / "stores") == []
