@@ -5,8 +5,8 @@ cached), build the store (time, peak memory, size on disk), then train on 1 proc
 processes (``torchrun``, as ``nbody-lmp train --nproc 2`` does), one thread each, for the same
 ``--steps`` optimiser steps (or ``--epoch``: one whole epoch). Prints a table: configurations per
 second on 1 and 2 processes and their ratio, seconds per epoch (measured with ``--epoch``, else
-the training set over the rate), the peak memory of the training processes and its memory-mapped
-part, the store's size, and how far the 1- and 2-process weights are apart after the same steps
+the training set over the rate), the peak memory of the training processes and the resident
+pages of the memory-mapped store in them, the store's size, and how far the 1- and 2-process weights are apart after the same steps
 (max relative difference). A measurement, not a test: it asserts nothing.
 
     python -m benchmarks.training_scale --sizes 1000 10000 100000 --json scale.json
@@ -40,18 +40,32 @@ DEFAULT_CONFIG = ROOT / "examples" / "si-sw" / "config.yaml"
 
 
 # ------------------------------------------------------------------------------ memory
-def memory_mib() -> Dict[str, float]:
-    """This process's peak resident memory and, now, its anonymous and file-backed (memory-mapped
-    store pages, libraries) parts, MiB."""
+def memory_mib(store: Optional[Path] = None) -> Dict[str, float]:
+    """This process's peak resident memory and, now, its anonymous and file-backed parts and the
+    resident pages of the memory-mapped ``store`` folder, MiB."""
     out = {"peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             key, _, value = line.partition(":")
             if key in ("RssAnon", "RssFile"):
                 out[key.lower()] = float(value.split()[0]) / 1024
+        if store is not None:
+            out["store_rss"] = _mapped_kib(str(store)) / 1024
     except OSError:
         pass
     return out
+
+
+def _mapped_kib(prefix: str) -> float:
+    """The resident KiB of this process's mappings of files under ``prefix`` (/proc/self/smaps)."""
+    total, inside = 0.0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5:  # a mapping's header line
+            inside = len(fields) >= 6 and fields[5].startswith(prefix)
+        elif inside and fields[:1] == ["Rss:"]:
+            total += float(fields[1])
+    return total
 
 
 # ------------------------------------------------------------------------------ workers
@@ -112,7 +126,8 @@ def worker_train(config: Path, steps: Optional[int], out: Path) -> None:
         t0 = time.perf_counter()
         trainer._train_epoch(2)
         seconds = dist.max_float(time.perf_counter() - t0, trainer.device)
-        memory = dist.gather(memory_mib())
+        store = getattr(trainer.train_graphs, "store", None)  # None: data.store memory
+        memory = dist.gather(memory_mib(None if store is None else store.folder))
         if dist.is_main:
             n = len(trainer.train_graphs)
             done = n if steps is None else min(n, steps * cfg.training.batch_size)
@@ -226,8 +241,8 @@ def _rate(r: Dict[str, Any]) -> float:
 def table(rows: List[Dict[str, Any]]) -> str:
     head = (
         "| configs | store build s | build peak MiB | store MiB | configs/s 1p | configs/s 2p | "
-        "2p/1p | s/epoch 1p | s/epoch 2p | peak RSS 1p MiB | peak RSS 2p MiB/proc "
-        "(mapped) | weights 1p vs 2p |"
+        "2p/1p | s/epoch 1p | s/epoch 2p | peak RSS 1p MiB (store pages) | peak RSS 2p "
+        "MiB/proc (store pages) | weights 1p vs 2p |"
     )
     lines = [head, "|" + "---|" * 12]
     for r in rows:
@@ -236,12 +251,14 @@ def table(rows: List[Dict[str, Any]]) -> str:
         est = "" if one["full_epoch"] else " (est.)"
         epoch1, epoch2 = (one["n_train"] / _rate(x) for x in (one, two))
         peak2 = max(m["peak_rss"] for m in two["memory"])
-        mapped2 = max(m.get("rssfile", float("nan")) for m in two["memory"])
+        mapped1 = one["memory"][0].get("store_rss", float("nan"))
+        mapped2 = max(m.get("store_rss", float("nan")) for m in two["memory"])
         lines.append(
             f"| {r['n']} | {build} | {s['memory']['peak_rss']:.0f} | {s['bytes'] / 2**20:.1f} | "
             f"{_rate(one):.2f} | {_rate(two):.2f} | {_rate(two) / _rate(one):.2f} | "
-            f"{epoch1:.0f}{est} | {epoch2:.0f}{est} | {one['memory'][0]['peak_rss']:.0f} | "
-            f"{peak2:.0f} ({mapped2:.0f}) | {r['weights_max_rel_diff']:.1e} ({r['dtype']}) |"
+            f"{epoch1:.0f}{est} | {epoch2:.0f}{est} | {one['memory'][0]['peak_rss']:.0f} "
+            f"({mapped1:.1f}) | {peak2:.0f} ({mapped2:.1f}) | "
+            f"{r['weights_max_rel_diff']:.1e} ({r['dtype']}) |"
         )
     return "\n".join(lines)
 
