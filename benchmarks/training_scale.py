@@ -73,13 +73,12 @@ def worker_store(config: Path, out: Path) -> None:
     """Open (build if missing) the training file's store; time and memory to ``out``."""
     from nbody_lmp.training import load_config
     from nbody_lmp.training.sharded_data import open_stores, store_folder
-    from nbody_lmp.training.trainer import Trainer
 
     cfg = load_config(config)
     folder = store_folder(cfg)
     before = set(folder.iterdir()) if folder.is_dir() else set()
     t0 = time.perf_counter()
-    (store,) = open_stores(cfg, Trainer(cfg)._read_options())
+    (store,) = open_stores(cfg)
     seconds = time.perf_counter() - t0
     reused = store.folder in before
     record = {"seconds": seconds, "reused": reused, "bytes": store.nbytes, "n": len(store)}

@@ -70,13 +70,18 @@ def _cutoffs(cfg) -> List[float]:
     return [float(c) for c in (m.cutoff if isinstance(m.cutoff, list) else [m.cutoff] * m.levels)]
 
 
-def open_stores(cfg, read_options: Dict[str, Any], progress: bool = False, log=None) -> List:
-    """The stores of the training (and validation) file, written now if they are not there."""
+def open_stores(
+    cfg, read_options: Optional[Dict[str, Any]] = None, progress: bool = False, log=None
+) -> List:
+    """The stores of the training (and validation) file, written now if they are not there
+    (``read_options``: the run's, :func:`~.trainer.read_options`, by default)."""
     from ..data.store import open_store
+    from .trainer import read_options as run_read_options
 
+    options = run_read_options(cfg) if read_options is None else read_options
     files = [cfg.data.train] + ([cfg.data.validation] if cfg.data.validation else [])
     return [
-        open_store(f, _cutoffs(cfg), store_folder(cfg), progress=progress, log=log, **read_options)
+        open_store(f, _cutoffs(cfg), store_folder(cfg), progress=progress, log=log, **options)
         for f in files
     ]
 
@@ -143,3 +148,24 @@ def load_sharded(
         train_sha256=train.meta["description"]["file_sha256"],
         stores=stores,
     )
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``python -m nbody_lmp.training.sharded_data config.yaml``: write the stores the config's
+    run will read, in this one process (before a run on many processes, for a file so large
+    that the others would tire of waiting)."""
+    import argparse
+
+    from .config import load_config
+
+    p = argparse.ArgumentParser(prog="python -m nbody_lmp.training.sharded_data")
+    p.add_argument("config", help="the training config (data.store: sharded)")
+    args = p.parse_args(argv)
+    cfg = load_config(args.config)
+    for store in open_stores(cfg, progress=True, log=print):
+        print(f"{store.folder}: {len(store)} configurations, {store.nbytes / 2**20:.1f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -137,6 +137,21 @@ def _file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
+def read_options(cfg: TrainConfig) -> Dict[str, Any]:
+    """How a run reads its data files: the label keys of ``data`` and which labels it needs."""
+    d = cfg.data
+    return dict(
+        energy_key=d.energy_key,
+        forces_key=d.forces_key,
+        stress_key=d.stress_key,
+        virial_key=d.virial_key,
+        stress_format=d.stress_format,
+        require_energy=d.energy_key is not None,
+        require_forces=d.forces_key is not None,
+        require_stress=cfg.loss.stress_weight > 0,
+    )
+
+
 def check_device(device: torch.device) -> None:
     """A clear error, before any data is read, when ``training.device`` names a GPU PyTorch cannot
     use."""
@@ -181,17 +196,7 @@ class Trainer:
 
     # -------------------------------------------------------------------------- set-up
     def _read_options(self) -> Dict[str, Any]:
-        d = self.cfg.data
-        return dict(
-            energy_key=d.energy_key,
-            forces_key=d.forces_key,
-            stress_key=d.stress_key,
-            virial_key=d.virial_key,
-            stress_format=d.stress_format,
-            require_energy=d.energy_key is not None,
-            require_forces=d.forces_key is not None,
-            require_stress=self.cfg.loss.stress_weight > 0,
-        )
+        return read_options(self.cfg)
 
     def _load_data(self) -> None:
         cfg = self.cfg
