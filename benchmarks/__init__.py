@@ -15,7 +15,9 @@ numbers and asserts nothing. Run them from the repository root as modules of thi
 * :mod:`.accuracy`, :mod:`.ablation`, :mod:`.training_budget` — accuracy per training budget
   beside MACE and NequIP, one factor at a time, and against the budget (their pieces are in
   :mod:`.accuracy_parts`);
-* :mod:`.train_profile` — where a training step's time goes.
+* :mod:`.train_profile` — where a training step's time goes;
+* :mod:`.training_scale` — training on 10^3 to 10^5 configurations from the sharded graph store,
+  1 against 2 processes (docs/training.md, "Large data sets").
 
 They run LAMMPS through the library's runner (:mod:`nbody_lmp.workflows.lammps_run`) and compute
 errors with its metrics (:mod:`nbody_lmp.training.metrics`). The ones that import nothing from

@@ -26,7 +26,8 @@ import yaml
 from nbody_lmp.data.graph import collate
 from nbody_lmp.nn.properties import compute_properties
 from nbody_lmp.training.config import load_config
-from nbody_lmp.training.trainer import Trainer, _batches
+from nbody_lmp.training.epoch import batches as epoch_batches
+from nbody_lmp.training.trainer import Trainer
 
 STAGES = ("collate", "forward", "force grad", "loss", "backward", "optimiser")
 
@@ -51,7 +52,9 @@ def _forward_then_forces(model, g, stress: bool, clock):
 def profile(trainer: Trainer, n_batches: int, warmup: int = 3):
     t = trainer.cfg.training
     stress = trainer.cfg.loss.stress_weight > 0
-    batches = _batches(len(trainer.train_graphs), t.batch_size, torch.Generator().manual_seed(0))
+    batches = epoch_batches(
+        len(trainer.train_graphs), t.batch_size, torch.Generator().manual_seed(0)
+    )
     batches = (batches * (1 + (n_batches + warmup) // max(1, len(batches))))[: n_batches + warmup]
     totals = defaultdict(float)
     trainer.model.train()

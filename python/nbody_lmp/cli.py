@@ -8,7 +8,7 @@ reads), export (docs/model-format.md), the LAMMPS plugin (docs/lammps.md) and th
                                             (an ensemble folder: model-0.pt, model-1.pt, ...)
     nbody-lmp info model.pt
     nbody-lmp select traj.dump -o candidates.xyz --lo 0.05 --hi 0.3 [--elements Si]
-    nbody-lmp generate sw-si -o data.xyz [--configs N] [--seed S]
+    nbody-lmp generate sw-si -o data.xyz [--configs N] [--seed S] [--fast]
     nbody-lmp plugin-path
     nbody-lmp demo [--workdir demo] [--quick]
 
@@ -530,10 +530,12 @@ def cmd_generate(args) -> int:
         seed=args.seed,
         overwrite=args.force,
         progress=not args.quiet,
+        fast=args.fast,
     )
+    recipe = " (--fast: drawn, no MD)" if args.fast else ""
     print(
-        f"wrote {args.configs} Stillinger-Weber Si configurations (seed {args.seed}) to {path} "
-        f"({time.perf_counter() - t0:.1f} s)"
+        f"wrote {args.configs} Stillinger-Weber Si configurations{recipe} (seed {args.seed}) to "
+        f"{path} ({time.perf_counter() - t0:.1f} s)"
     )
     return 0
 
@@ -557,7 +559,8 @@ def add_generate_parser(sub) -> None:
         "energy,\n"
         "forces and stress. The same --configs and --seed give the same file (docs/data.md).",
         "  nbody-lmp generate sw-si -o train.xyz --configs 300 --seed 1\n"
-        "  nbody-lmp generate sw-si -o test.xyz --configs 100 --seed 2",
+        "  nbody-lmp generate sw-si -o test.xyz --configs 100 --seed 2\n"
+        "  nbody-lmp generate sw-si -o big.xyz --configs 100000 --fast",
     )
     gs.add_argument("-o", "--output", required=True, help="extxyz file to write")
     gs.add_argument(
@@ -566,6 +569,12 @@ def add_generate_parser(sub) -> None:
     gs.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     gs.add_argument(
         "--force", "--overwrite", dest="force", action="store_true", help="replace an existing file"
+    )
+    gs.add_argument(
+        "--fast",
+        action="store_true",
+        help="no MD: rattled, strained and vacancy crystals of 64-512 atoms labelled in one "
+        "LAMMPS instance, a few ms each (10^4-10^5 configurations for benchmarks; docs/data.md)",
     )
     gs.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     gs.set_defaults(func=cmd_generate)

@@ -207,3 +207,72 @@ def test_lammps_frame_rotation():
     assert cell_lmp[0, 1] == cell_lmp[0, 2] == cell_lmp[1, 2] == 0.0
     with pytest.raises(ValueError, match="right-handed"):
         lammps_frame(cell[[1, 0, 2]])
+
+
+# ------------------------------------------------------------------------------ --fast
+
+
+@pytest.fixture(scope="module")
+def fast_file(tmp_path_factory):
+    return generate_sw_si(tmp_path_factory.mktemp("fast") / "f.xyz", 24, seed=5, fast=True)
+
+
+def test_fast_recipe_sizes_kinds_and_reproducible(fast_file, tmp_path):
+    confs = read_configurations(fast_file, species=["Si"], require_stress=True)
+    kinds = [c.config_type for c in confs]
+    assert [kinds.count(k) for k in ("rattled", "strained", "vacancy")] == [10, 8, 6]
+    sizes = [c.n_atoms for c in confs]
+    assert sizes == sorted(sizes) and 61 <= min(sizes) and max(sizes) <= 512  # by atom count
+    assert len(set(sizes)) > 3
+    for c in confs:
+        lo, hi = (1, 3) if c.config_type == "vacancy" else (0, 0)
+        assert lo <= -c.n_atoms % 8 <= hi  # atoms removed from 8 per conventional cell
+        assert 0.02 <= c.info["rattle"] <= 0.15
+        assert abs(c.cell[1, 0]) + abs(c.cell[2, 0]) + abs(c.cell[2, 1]) == 0.0 or (
+            c.config_type == "strained"
+        )
+    again = generate_sw_si(tmp_path / "g.xyz", 24, seed=5, fast=True, progress=False)
+    assert again.read_bytes() == fast_file.read_bytes()
+
+
+def test_fast_labels_are_those_of_the_written_positions(fast_file):
+    """One LAMMPS box per atom count and change_box in between: each label is still a fresh
+    single point of the positions in the file (to the 1e-8 the file keeps)."""
+    confs = read_configurations(fast_file, species=["Si"], require_stress=True)
+    for c in confs[::5] + [confs[-1]]:
+        energy, forces, stress = sw_single_point(c.positions, c.cell)
+        assert energy == pytest.approx(c.energy, abs=1e-7)
+        np.testing.assert_allclose(forces, c.forces, atol=1e-7)
+        np.testing.assert_allclose(stress, c.stress, atol=1e-9)
+
+
+def test_fast_recipe_progress_and_bad_input(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NBODY_LMP_PROGRESS_INTERVAL", "0.001")
+    generate_sw_si(tmp_path / "p.xyz", 3, seed=1, fast=True)
+    assert "sw-si --fast: 3/3 config (100%)" in capsys.readouterr().err  # progress.py's lines
+    with pytest.raises(ValueError, match="max_rattle"):
+        generate_sw_si(tmp_path / "q.xyz", 3, fast=True, max_rattle=1.0)
+    with pytest.raises(ValueError, match=r"unknown kinds \['liquid'\]"):
+        generate_sw_si(tmp_path / "q.xyz", 3, fast=True, fractions={"liquid": 1.0})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.xyz"]
+
+
+def test_fast_frames_are_the_text_ase_writes(fast_file, tmp_path):
+    import ase.io
+    from ase import Atoms
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from nbody_lmp.data.io import matrix_to_voigt
+    from nbody_lmp.workflows.generate_sw_fast import extxyz_frame
+
+    c = read_configurations(fast_file, "-1", species=["Si"], require_stress=True)[0]
+    atoms = Atoms(symbols=["Si"] * c.n_atoms, positions=c.positions, cell=c.cell, pbc=True)
+    atoms.info.update(config_type=c.config_type, rattle=c.info["rattle"])
+    atoms.calc = SinglePointCalculator(
+        atoms, energy=c.energy, forces=c.forces, stress=matrix_to_voigt(c.stress)
+    )
+    ase.io.write(tmp_path / "ase.xyz", atoms, format="extxyz")
+    text = extxyz_frame(
+        c.positions, c.cell, c.energy, c.forces, c.stress, c.config_type, c.info["rattle"]
+    )
+    assert text == (tmp_path / "ase.xyz").read_text()

@@ -4,6 +4,9 @@
 * :mod:`.split` — deterministic train/validation split;
 * :mod:`.statistics` — E0 by least squares, energy shift/scale, force RMS, neighbour counts;
 * :mod:`.cache` — optional on-disk cache of graphs and neighbour lists;
+* :mod:`.stream` — configurations one at a time, for files of any size;
+* :mod:`.store` (with :mod:`.store_writer`, :mod:`.store_statistics`) — the sharded, memory-mapped
+  graph store for data larger than memory (docs/training.md, "Large data sets");
 * :mod:`.neighbors`, :mod:`.graph` — neighbour lists (vesin) and batched graphs.
 """
 
@@ -18,6 +21,8 @@ from .io import (
 )
 from .neighbors import neighbor_list
 from .split import load_train_val, split_indices, train_val_split
+from .store import GraphStore, open_store
+from .stream import iter_configurations
 from .statistics import (
     DatasetStatistics,
     average_num_neighbors,
@@ -34,6 +39,7 @@ __all__ = [
     "DataError",
     "DatasetStatistics",
     "DiskCache",
+    "GraphStore",
     "atoms_to_graph",
     "average_num_neighbors",
     "cache_key",
@@ -43,10 +49,12 @@ __all__ = [
     "e0_from_isolated_atoms",
     "fit_e0",
     "force_rms",
+    "iter_configurations",
     "load_graphs",
     "load_neighbor_lists",
     "load_train_val",
     "neighbor_list",
+    "open_store",
     "per_atom_energies",
     "read_configurations",
     "split_indices",

@@ -32,9 +32,17 @@ __all__ = [
     "per_atom_energies",
     "force_rms",
     "average_num_neighbors",
+    "neighbor_pairs",
+    "count_pairs",
     "DatasetStatistics",
     "compute_statistics",
     "shortest_distances",
+    "fit_e0_from_counts",
+    "per_atom_energies_from_counts",
+    "rms_from_sums",
+    "statistics_from_summaries",
+    "pair_minima",
+    "shortest_from_minima",
 ]
 
 
@@ -95,14 +103,25 @@ def fit_e0(
     if any(e is None for e in energies):
         k = next(i for i, e in enumerate(energies) if e is None)
         raise ValueError(f"configuration {k} has no energy; E0 needs every training energy")
-    energies = energies.astype(np.float64)
-    counts = composition_matrix(configs, species)
+    return fit_e0_from_counts(
+        composition_matrix(configs, species), energies.astype(np.float64), species
+    )
+
+
+def fit_e0_from_counts(
+    counts: np.ndarray, energies: np.ndarray, species: Sequence[str]
+) -> dict[str, float]:
+    """The least squares of :func:`fit_e0` on a ``[n_configs, n_species]`` composition matrix and
+    the total energies (the same arithmetic whether the counts come from configurations in memory
+    or from a graph store)."""
+    if len(energies) == 0:
+        raise ValueError("cannot fit E0 on an empty training set")
     present = counts.sum(axis=0) > 0
     absent = [s for s, p in zip(species, present) if not p]
     if absent:
         warnings.warn(
             f"species {absent} do not occur in the training set: their E0 is set to 0 eV",
-            stacklevel=2,
+            stacklevel=3,
         )
     a = counts[:, present]
     solution, _, rank, _ = np.linalg.lstsq(a, energies, rcond=None)
@@ -111,7 +130,7 @@ def fit_e0(
             f"E0 least squares is underdetermined (rank {rank} < {a.shape[1]} species: the "
             f"training compositions are proportional); using the minimum-norm solution. Give E0 "
             f"(e.g. isolated-atom energies) for physically meaningful reference energies",
-            stacklevel=2,
+            stacklevel=3,
         )
     out = {s: 0.0 for s in species}
     for s, value in zip([s for s, p in zip(species, present) if p], solution):
@@ -145,27 +164,45 @@ def e0_from_isolated_atoms(
 
 
 def per_atom_energies(configs: Sequence, e0: Mapping[str, float]) -> np.ndarray:
-    """``(E_c - sum_i E0[s_i]) / N_c`` for every configuration with an energy (eV/atom)."""
-    out = []
-    for conf in configs:
-        energy = _energy(conf)
-        if energy is None:
-            continue
-        syms = _symbols(conf)
-        out.append((energy - sum(e0[s] for s in syms)) / len(syms))
-    return np.asarray(out, dtype=np.float64)
+    """``(E_c - sum_s n_cs E0_s) / N_c`` for every configuration with an energy (eV/atom)."""
+    species = list(e0)
+    with_energy = [c for c in configs if _energy(c) is not None]
+    energies = np.array([_energy(c) for c in with_energy], dtype=np.float64)
+    return per_atom_energies_from_counts(composition_matrix(with_energy, species), energies, e0)
+
+
+def per_atom_energies_from_counts(
+    counts: np.ndarray, energies: np.ndarray, e0: Mapping[str, float]
+) -> np.ndarray:
+    """:func:`per_atom_energies` from a composition matrix (columns in the order of ``e0``) and
+    the total energies: the reference energy is summed species by species, so the result does
+    not depend on how the rows are grouped."""
+    reference = np.zeros(len(energies), dtype=np.float64)
+    for k, value in enumerate(e0.values()):
+        reference += counts[:, k] * float(value)
+    return (np.asarray(energies, dtype=np.float64) - reference) / counts.sum(axis=1)
 
 
 def force_rms(configs: Sequence) -> float:
     """``sqrt(mean(F_ia^2))`` over every force component of every configuration (eV/Å)."""
-    total, count = 0.0, 0
+    squares, sizes = [], []
     for conf in configs:
         f = conf.forces if isinstance(conf, Configuration) else conf.get_forces()
         if f is None:
             continue
         f = np.asarray(f, dtype=np.float64)
-        total += float(np.sum(f * f))
-        count += f.size
+        squares.append(float(np.sum(f * f)))
+        sizes.append(f.size)
+    return rms_from_sums(squares, sizes)
+
+
+def rms_from_sums(squares: Sequence[float], sizes: Sequence[int]) -> float:
+    """``sqrt(sum(squares) / sum(sizes))``, summed in order (NaN when there is nothing):
+    :func:`force_rms` from each configuration's sum of squared components."""
+    total, count = 0.0, 0
+    for sq, size in zip(squares, sizes):
+        total += float(sq)
+        count += int(size)
     if count == 0:
         return float("nan")
     return float(np.sqrt(total / count))
@@ -173,20 +210,30 @@ def force_rms(configs: Sequence) -> float:
 
 def average_num_neighbors(configs: Sequence, cutoff: float) -> float:
     """Mean number of neighbours within ``cutoff`` Å per atom (images included, self excluded)."""
-    from .neighbors import neighbor_list
-
-    pairs, atoms = 0, 0
-    for conf in configs:
-        if isinstance(conf, Configuration):
-            pos, cell, pbc = conf.positions, conf.cell, conf.pbc
-        else:
-            pos, cell, pbc = conf.positions, conf.cell.array, conf.pbc
-        i, _, _ = neighbor_list(pos, cell, pbc, cutoff)
-        pairs += len(i)
-        atoms += len(pos)
+    pairs, atoms = neighbor_pairs(configs, cutoff)
     if atoms == 0:
         raise ValueError("no atoms to count neighbours of")
     return pairs / atoms
+
+
+def neighbor_pairs(configs: Sequence, cutoff: float) -> tuple[int, int]:
+    """(directed pairs within ``cutoff``, atoms) over ``configs``."""
+    pairs, atoms = 0, 0
+    for conf in configs:
+        pairs += count_pairs(conf, cutoff)
+        atoms += len(conf.positions)
+    return pairs, atoms
+
+
+def count_pairs(conf, cutoff: float) -> int:
+    """The directed pairs within ``cutoff`` of one configuration (or ``ase.Atoms``)."""
+    from .neighbors import neighbor_list
+
+    if isinstance(conf, Configuration):
+        pos, cell, pbc = conf.positions, conf.cell, conf.pbc
+    else:
+        pos, cell, pbc = conf.positions, conf.cell.array, conf.pbc
+    return len(neighbor_list(pos, cell, pbc, cutoff)[0])
 
 
 @dataclass
@@ -233,22 +280,72 @@ def compute_statistics(
     """All statistics of :class:`DatasetStatistics` for a training set (E0 fitted unless given)."""
     species = list(species)
     e0_values = fit_e0(configs, species, e0)
-    e = per_atom_energies(configs, e0_values)
-    counts = composition_matrix(configs, species).sum(axis=0)
-    return DatasetStatistics(
-        species=species,
-        e0=e0_values,
+    with_energy = [c for c in configs if _energy(c) is not None]
+    forces = [c.forces if isinstance(c, Configuration) else c.get_forces() for c in configs]
+    forces = [np.asarray(f, dtype=np.float64) for f in forces if f is not None]
+    return statistics_from_summaries(
+        species,
+        e0_values,
         e0_fitted=e0 is None,
-        n_configs=len(configs),
-        n_atoms=int(counts.sum()),
+        counts=composition_matrix(configs, species),
+        energy_counts=composition_matrix(with_energy, species),
+        energies=np.array([_energy(c) for c in with_energy], dtype=np.float64),
+        force_squares=[float(np.sum(f * f)) for f in forces],
+        force_sizes=[f.size for f in forces],
+        cutoff=cutoff,
+        pairs=None if cutoff is None else neighbor_pairs(configs, cutoff)[0],
+    )
+
+
+def statistics_from_summaries(
+    species: Sequence[str],
+    e0_values: Mapping[str, float],
+    *,
+    e0_fitted: bool,
+    counts: np.ndarray,
+    energy_counts: np.ndarray,
+    energies: np.ndarray,
+    force_squares: Sequence[float],
+    force_sizes: Sequence[int],
+    cutoff: float | None = None,
+    pairs: int | None = None,
+) -> DatasetStatistics:
+    """:class:`DatasetStatistics` from per-configuration summaries: the composition matrix of all
+    configurations and of those with an energy, their energies, each configuration's sum of
+    squared force components and their number, and the directed pairs within ``cutoff`` (in
+    memory, :func:`compute_statistics` makes them; a graph store keeps them on disk)."""
+    e = per_atom_energies_from_counts(energy_counts, energies, e0_values)
+    totals = counts.sum(axis=0)
+    n_atoms = int(totals.sum())
+    if pairs is not None and n_atoms == 0:
+        raise ValueError("no atoms to count neighbours of")
+    return DatasetStatistics(
+        species=list(species),
+        e0=dict(e0_values),
+        e0_fitted=e0_fitted,
+        n_configs=int(counts.shape[0]),
+        n_atoms=n_atoms,
         energy_per_atom_mean=float(e.mean()) if e.size else 0.0,
         energy_per_atom_std=float(e.std()) if e.size else 0.0,
         energy_per_atom_rms=float(np.sqrt(np.mean(e * e))) if e.size else 0.0,
-        force_rms=force_rms(configs),
+        force_rms=rms_from_sums(force_squares, force_sizes),
         cutoff=None if cutoff is None else float(cutoff),
-        avg_num_neighbors=None if cutoff is None else average_num_neighbors(configs, cutoff),
-        species_counts={s: int(c) for s, c in zip(species, counts)},
+        avg_num_neighbors=None if pairs is None else pairs / n_atoms,
+        species_counts={s: int(c) for s, c in zip(species, totals)},
     )
+
+
+def pair_minima(graph, n_species: int):
+    """The shortest edge of each ordered species pair ``a * n_species + b`` of one graph
+    (``inf`` where a pair has no edge), float64 ``[n_species ** 2]``."""
+    import torch
+
+    best = torch.full((n_species * n_species,), float("inf"), dtype=torch.float64)
+    if graph.edge_index.shape[1] == 0:
+        return best
+    r = torch.linalg.norm(graph.edge_vectors(), dim=-1).to(torch.float64)
+    pair = graph.species[graph.edge_index[0]] * n_species + graph.species[graph.edge_index[1]]
+    return best.scatter_reduce(0, pair, r, "amin")
 
 
 def shortest_distances(graphs: Sequence, species: Sequence[str]) -> dict[str, float]:
@@ -261,13 +358,13 @@ def shortest_distances(graphs: Sequence, species: Sequence[str]) -> dict[str, fl
     n = len(species)
     best = torch.full((n * n,), float("inf"), dtype=torch.float64)
     for g in graphs:
-        if g.edge_index.shape[1] == 0:
-            continue
-        r = torch.linalg.norm(g.edge_vectors(), dim=-1).to(torch.float64)
-        pair = g.species[g.edge_index[0]] * n + g.species[g.edge_index[1]]
-        best = torch.minimum(
-            best, torch.full_like(best, float("inf")).scatter_reduce(0, pair, r, "amin")
-        )
+        best = torch.minimum(best, pair_minima(g, n))
+    return shortest_from_minima(best.numpy(), species)
+
+
+def shortest_from_minima(best: np.ndarray, species: Sequence[str]) -> dict[str, float]:
+    """:func:`shortest_distances` from the element-wise minimum of :func:`pair_minima`."""
+    n = len(species)
     out: dict[str, float] = {}
     for a in range(n):
         for b in range(a, n):

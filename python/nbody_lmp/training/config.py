@@ -5,7 +5,7 @@ The file has six sections, every key optional except ``data.train``::
 
     seed: 0
     data:     {train, validation, val_fraction, split_seed, energy_key, forces_key, stress_key,
-               virial_key, stress_format, cache_dir, e0}
+               virial_key, stress_format, cache_dir, e0, store, store_dir}
     model:    {species, cutoff, levels, lmax, channels, gate, parity, radial_max_power, n_radial,
                radial_hidden, readout_hidden, radial_min_distance, radial_weights, species_levels,
                radial_basis, n_bessel, zbl, correlation}
@@ -61,6 +61,9 @@ class DataSection:
     stress_format: str = "ase"  # "ase" (eV/A^3, ASE sign) or "vasp_kbar"
     cache_dir: Optional[str] = None  # on-disk cache of the graphs (neighbour lists)
     e0: Union[str, Dict[str, float], None] = "fit"  # "fit", {symbol: eV}, or an isolated-atoms file
+    # "memory": every graph in memory; "sharded": graphs memory-mapped from an on-disk store
+    store: str = "memory"
+    store_dir: Optional[str] = None  # where sharded stores live (default: beside data.train)
 
 
 @dataclass
@@ -156,6 +159,8 @@ SECTIONS = {
 
 # keys that may change between a run and its --resume (everything else must match)
 RESUMABLE_CHANGES = {
+    "data.store",  # the same graphs, the same weights
+    "data.store_dir",
     "training.max_epochs",
     "training.time_limit_minutes",
     "training.early_stopping_patience",
@@ -357,6 +362,7 @@ def _resolve_paths(cfg: TrainConfig, base: Path) -> None:
     cfg.data.train = res(cfg.data.train)
     cfg.data.validation = res(cfg.data.validation)
     cfg.data.cache_dir = res(cfg.data.cache_dir)
+    cfg.data.store_dir = res(cfg.data.store_dir)
     if isinstance(cfg.data.e0, str) and cfg.data.e0 != "fit":
         cfg.data.e0 = res(cfg.data.e0)
     cfg.output.run_dir = res(cfg.output.run_dir)
@@ -398,6 +404,7 @@ def _validate_data(d: DataSection) -> None:
     )
     _need(0.0 <= d.val_fraction < 1.0, f"data.val_fraction must be in [0, 1), got {d.val_fraction}")
     _choice(d.stress_format, "data.stress_format", STRESS_FORMATS)
+    _validate_store(d)
     if isinstance(d.e0, dict):
         for s, v in d.e0.items():
             _need(s in atomic_numbers, f"data.e0 names {s!r}, which is not a chemical symbol")
@@ -409,6 +416,25 @@ def _validate_data(d: DataSection) -> None:
         )
     if d.e0 is None:
         d.e0 = "fit"
+
+
+STORES = ("memory", "sharded")
+
+
+def _validate_store(d: DataSection) -> None:
+    if d.store not in STORES:
+        close = difflib.get_close_matches(str(d.store), list(STORES), n=1, cutoff=0.4)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(
+            f"data.store must be memory (every graph in memory, the default) or sharded (graphs "
+            f"memory-mapped from an on-disk store, for data larger than memory; docs/training.md, "
+            f"'Large data sets'); got {d.store!r}.{hint}"
+        )
+    _need(
+        d.store_dir is None or d.store == "sharded",
+        f"data.store_dir is set ({d.store_dir}) but data.store is {d.store}: set data.store: "
+        "sharded to use it, or remove data.store_dir",
+    )
 
 
 def _validate_model(m: ModelSection) -> None:

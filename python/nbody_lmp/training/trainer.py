@@ -155,6 +155,21 @@ def _file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
+def read_options(cfg: TrainConfig) -> Dict[str, Any]:
+    """How a run reads its data files: the label keys of ``data`` and which labels it needs."""
+    d = cfg.data
+    return dict(
+        energy_key=d.energy_key,
+        forces_key=d.forces_key,
+        stress_key=d.stress_key,
+        virial_key=d.virial_key,
+        stress_format=d.stress_format,
+        require_energy=d.energy_key is not None,
+        require_forces=d.forces_key is not None,
+        require_stress=cfg.loss.stress_weight > 0,
+    )
+
+
 def check_device(device: torch.device) -> None:
     """A clear error, before any data is read, when ``training.device`` names a GPU PyTorch cannot
     use."""
@@ -199,21 +214,13 @@ class Trainer:
 
     # -------------------------------------------------------------------------- set-up
     def _read_options(self) -> Dict[str, Any]:
-        d = self.cfg.data
-        return dict(
-            energy_key=d.energy_key,
-            forces_key=d.forces_key,
-            stress_key=d.stress_key,
-            virial_key=d.virial_key,
-            stress_format=d.stress_format,
-            require_energy=d.energy_key is not None,
-            require_forces=d.forces_key is not None,
-            require_stress=self.cfg.loss.stress_weight > 0,
-        )
+        return read_options(self.cfg)
 
     def _load_data(self) -> None:
         cfg = self.cfg
         t0 = time.perf_counter()
+        if cfg.data.store == "sharded":
+            return self._load_sharded(t0)
         confs, train_idx, val_idx, val_confs = self._read_split()
         train_confs = [confs[i] for i in train_idx]
         cutoffs = (
@@ -223,7 +230,30 @@ class Trainer:
         )
         self._statistics(train_confs, cutoffs)
         self._graphs(max(cutoffs), train_confs, val_confs, train_idx, val_idx)
-        self._summarise(t0)
+        from ..data.statistics import shortest_distances
+
+        self._summarise(
+            t0,
+            n_edges=sum(int(g.edge_index.shape[1]) for g in self.train_graphs),
+            shortest=shortest_distances(self.train_graphs, self.species),
+            train_sha256=_file_sha256(cfg.data.train),
+        )
+
+    def _load_sharded(self, t0: float) -> None:
+        """``data.store: sharded``: graphs read lazily from on-disk stores
+        (:mod:`.sharded_data`), with the same split and statistics as in memory."""
+        from .sharded_data import load_sharded
+
+        dist = getattr(self, "dist", None) or Distributed()
+        data = load_sharded(self.cfg, self._read_options(), dist, self.log)
+        self.species, st = data.species, data.statistics
+        self.stats, self.avg_num_children = st.stats, st.avg_num_children
+        self.train_graphs, self.val_graphs = data.train_graphs, data.val_graphs
+        if not len(self.train_graphs):
+            raise ValueError(f"{self.cfg.data.train}: no training configurations")
+        self._summarise(
+            t0, n_edges=st.n_edges, shortest=st.shortest_distances, train_sha256=data.train_sha256
+        )
 
     def _read_split(self):
         """The training configurations, the species, and the validation split (a file or a
@@ -295,15 +325,12 @@ class Trainer:
         if not self.train_graphs:
             raise ValueError(f"{d.train}: no training configurations")
 
-    def _summarise(self, t0: float) -> None:
+    def _summarise(self, t0: float, n_edges: int, shortest: dict, train_sha256: str) -> None:
         """``data_summary`` (stored in checkpoints and the model file) and the log line."""
-        from ..data.statistics import shortest_distances
-
         d, st = self.cfg.data, self.stats
-        ec = sum(int(g.edge_index.shape[1]) for g in self.train_graphs)
         self.data_summary = {
             "train_file": d.train,
-            "train_sha256": _file_sha256(d.train),
+            "train_sha256": train_sha256,
             "validation_file": d.validation,
             "val_fraction": None if d.validation else d.val_fraction,
             "n_train": len(self.train_graphs),
@@ -317,8 +344,8 @@ class Trainer:
             "energy_per_atom_std": float(st.energy_per_atom_std),
             "force_rms": float(st.force_rms),
             "avg_num_children": self.avg_num_children,
-            "avg_edges_per_config": ec / len(self.train_graphs),
-            "shortest_distances": shortest_distances(self.train_graphs, self.species),
+            "avg_edges_per_config": n_edges / len(self.train_graphs),
+            "shortest_distances": shortest,
             "keys": {
                 k: getattr(d, k)
                 for k in ("energy_key", "forces_key", "stress_key", "virial_key", "stress_format")

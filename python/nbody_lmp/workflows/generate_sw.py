@@ -309,12 +309,12 @@ class SWSiCalculator(Calculator):
 # the recipe
 
 
-def _allocate(n: int, fractions: dict[str, float]) -> dict[str, int]:
-    """Largest-remainder split of n between the kinds (ties broken by the order of _KINDS)."""
-    unknown = set(fractions) - set(_KINDS)
+def _allocate(n: int, fractions: dict[str, float], kinds: Sequence[str] = _KINDS) -> dict[str, int]:
+    """Largest-remainder split of n between the kinds (ties broken by their order)."""
+    unknown = set(fractions) - set(kinds)
     if unknown:
-        raise ValueError(f"unknown kinds {sorted(unknown)} in fractions; valid: {list(_KINDS)}")
-    weights = np.array([max(float(fractions.get(k, 0.0)), 0.0) for k in _KINDS])
+        raise ValueError(f"unknown kinds {sorted(unknown)} in fractions; valid: {list(kinds)}")
+    weights = np.array([max(float(fractions.get(k, 0.0)), 0.0) for k in kinds])
     if weights.sum() <= 0:
         raise ValueError("fractions must have a positive entry")
     exact = n * weights / weights.sum()
@@ -322,7 +322,7 @@ def _allocate(n: int, fractions: dict[str, float]) -> dict[str, int]:
     remainder = exact - counts
     for k in np.argsort(-remainder, kind="stable")[: n - counts.sum()]:
         counts[k] += 1
-    return {k: int(c) for k, c in zip(_KINDS, counts)}
+    return {k: int(c) for k, c in zip(kinds, counts)}
 
 
 def _split(n: int, parts: int) -> list[int]:
@@ -523,16 +523,20 @@ def generate_sw_si(
     *,
     overwrite: bool = False,
     progress: bool = True,
+    fast: bool = False,
     **recipe,
 ) -> Path:
     """Write ``n_configs`` Stillinger–Weber Si configurations to the extxyz file ``path``.
 
     The recipe and its options (``supercell``, ``temperatures``, ``fractions``, ``max_strain``,
     ``equilibration_steps``, ``sample_interval``, ``melt_steps``, ``liquid_temperature``,
-    ``quench_steps``) are in the module docstring. Same arguments -> byte-identical file.
-    Refuses to replace an existing file unless ``overwrite=True``; writes atomically (a temporary
-    file in the same folder, then a rename), so an interrupted run leaves no partial file.
-    Returns the path.
+    ``quench_steps``) are in the module docstring. ``fast=True`` uses the recipe of
+    :mod:`.generate_sw_fast` instead (no MD: drawn crystals, strained cells and vacancies of 64
+    to 512 atoms, a few milliseconds each; options ``lattice_constant``, ``fractions``,
+    ``max_strain``, ``max_rattle``), written as it is labelled. Same arguments -> byte-identical
+    file. Refuses to replace an existing file unless ``overwrite=True``; writes atomically (a
+    temporary file in the same folder, then a rename), so an interrupted run leaves no partial
+    file. Returns the path.
     """
     import ase.io
 
@@ -543,11 +547,28 @@ def generate_sw_si(
         )
     if path.parent and not path.parent.exists():
         raise FileNotFoundError(f"the folder {path.parent} does not exist")
-    frames = sample_sw_si(n_configs, seed, progress=progress, **recipe)
+    if fast:
+        from .generate_sw_fast import write_fast_sw_si
+
+        def write(fh):
+            write_fast_sw_si(fh, n_configs, seed, progress=progress, **recipe)
+    else:
+        frames = sample_sw_si(n_configs, seed, progress=progress, **recipe)
+
+        def write(fh):
+            ase.io.write(fh, frames, format="extxyz")
+
+    _write_atomically(path, overwrite, write)
+    return path
+
+
+def _write_atomically(path: Path, overwrite: bool, write) -> None:
+    """``write(fh)`` into a temporary file beside ``path``, then renamed (or linked, when nothing
+    may be overwritten) to ``path``; the temporary file never outlives the call."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         with os.fdopen(fd, "w") as fh:
-            ase.io.write(fh, frames, format="extxyz")
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
@@ -560,4 +581,3 @@ def generate_sw_si(
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return path
