@@ -358,9 +358,11 @@ def main(argv=None) -> int:
     if args.flops:
         flops_section(results, models, args.sizes)
     if args.allocators:
-        results += allocator_section(results, model, args, work, lmp, env)
+        held = "random weights" in models[0][2]
+        results += allocator_section(results, model, args, work, lmp, env, held)
     if args.threads > 1:
-        results += threads_section(args.threads, results, model, args, work, lmp, env)
+        held = "random weights" in models[0][2]
+        results += threads_section(args.threads, results, model, args, work, lmp, env, held)
     ens = sorted(set(args.models or []))
     if len(ens) > 1 or (ens and ens[0] > 1):
         results += ensemble_cost(ens, results, model, args, work, lmp, env)
@@ -407,7 +409,7 @@ def flops_section(results, models, sizes) -> None:
         )
 
 
-def allocator_section(results, model, args, work, lmp, env) -> list:
+def allocator_section(results, model, args, work, lmp, env, hold=False) -> list:
     """The default model on each box on 1 rank with libtorch's own CPU allocator
     (``NBODY_LMP_CPU_ALLOCATOR=system``) beside the plugin's caching one (the main table's run)."""
     get = {(r["label"], r["natoms"], r["ranks"]): r for r in results}
@@ -420,7 +422,7 @@ def allocator_section(results, model, args, work, lmp, env) -> list:
         if cached is None:
             continue
         e = dict(env, NBODY_LMP_CPU_ALLOCATOR="system")
-        kw = dict(workdir=work, lmp=lmp, seconds=args.seconds, warmup=args.warmup)
+        kw = dict(workdir=work, lmp=lmp, seconds=args.seconds, warmup=args.warmup, hold=hold)
         other = run("nbody", reps, 1, model, env=e, tag=f"system_alloc_{reps}", **kw)
         new.append(dict(other, label="default", allocator="system"))
         a, b = cached["atom_steps_per_s"], other["atom_steps_per_s"]
@@ -429,7 +431,7 @@ def allocator_section(results, model, args, work, lmp, env) -> list:
     return new
 
 
-def threads_section(threads, results, model, args, work, lmp, env) -> list:
+def threads_section(threads, results, model, args, work, lmp, env, hold=False) -> list:
     """The default model on 1 rank x ``threads`` OpenMP threads (``-pk omp``: libtorch's intra-op
     threads, docs/lammps.md "Devices, threads and MPI") beside ``threads`` ranks x 1 thread, on
     each box; the ranks run is the one of the main table when it has it. Returns the new runs."""
@@ -439,7 +441,7 @@ def threads_section(threads, results, model, args, work, lmp, env) -> list:
     new = []
     for reps in args.sizes:
         n = 8 * reps**3
-        kw = dict(workdir=work, lmp=lmp, seconds=args.seconds, warmup=args.warmup)
+        kw = dict(workdir=work, lmp=lmp, seconds=args.seconds, warmup=args.warmup, hold=hold)
         wide = get.get(("default", n, threads))
         if wide is None:
             wide = run("nbody", reps, threads, model, env=env, tag=f"ranks{threads}_{reps}", **kw)

@@ -88,15 +88,17 @@ def worker_store(config: Path, out: Path) -> None:
 
 
 def _limit_batches(limit: Optional[int]):
-    """Make the epoch loop take only the first ``limit`` batches of its permutation."""
+    """Make the epoch loop take only the first ``limit`` batches of its permutation (of the
+    library's own batches, however often this is called)."""
     from nbody_lmp.training import epoch
 
-    real = epoch.batches
+    real = getattr(epoch.batches, "unlimited", epoch.batches)
 
     def first(n, batch_size, generator):
         out = real(n, batch_size, generator)
         return out[:limit] if generator is not None and limit is not None else out
 
+    first.unlimited = real
     epoch.batches = first
 
 

@@ -170,3 +170,19 @@ def test_nproc_names_a_run_folder_in_the_way_once_and_starts_nothing(tmp_path, d
     assert run.stderr.count("already exists and holds best.pt") == 1, run.stderr
     assert "torch.distributed" not in run.stderr and "ChildFailedError" not in run.stderr
     assert (tmp_path / "busy" / "best.pt").read_bytes() == b"a user's checkpoint"
+
+
+def test_balanced_shards_partition_each_batch_by_work():
+    """Every configuration of a batch goes to exactly one process, in the batch's order, and the
+    work per process is as even as the largest-first rule makes it."""
+    from nbody_lmp.training.distributed import Distributed
+
+    costs = [512, 64, 64, 64, 300, 64, 200, 64]
+    batch = [5, 0, 7, 4, 1, 6, 2, 3]
+    shares = [Distributed(rank=r, world_size=2).shard_balanced(batch, costs) for r in range(2)]
+    assert sorted(shares[0] + shares[1]) == sorted(batch)
+    for share in shares:
+        assert share == [i for i in batch if i in share]
+    work = [sum(costs[i] for i in share) for share in shares]
+    assert abs(work[0] - work[1]) <= 64  # 640 and 692 (strided shares: 256 and 1076)
+    assert Distributed().shard_balanced(batch, costs) == batch

@@ -99,6 +99,22 @@ class Distributed:
         """This process's share of ``items``: every ``world_size``-th one from ``rank``."""
         return list(items[self.rank :: self.world_size]) if self.active else list(items)
 
+    def shard_balanced(self, items: Sequence[int], costs: Sequence[float]) -> List[int]:
+        """This process's share of the batch ``items`` with about equal work on every process:
+        the largest first, each to the process with the least work so far (ties: the lowest
+        rank), by ``costs[item]``. The same on every process, and in the batch's order. The
+        gradients do not depend on the partition (the loss terms are normalised by the whole
+        batch's counts), only the time a step waits for its slowest process does."""
+        if not self.active:
+            return list(items)
+        load = [0.0] * self.world_size
+        owner = {}
+        for item in sorted(items, key=lambda i: (-float(costs[i]), i)):
+            rank = min(range(self.world_size), key=lambda r: (load[r], r))
+            owner[item] = rank
+            load[rank] += float(costs[item])
+        return [i for i in items if owner[i] == self.rank]
+
     # ------------------------------------------------------------------ collectives
     def _all_reduce(self, tensor: torch.Tensor, op: str = "sum") -> torch.Tensor:
         import torch.distributed as dist

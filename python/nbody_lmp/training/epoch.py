@@ -74,6 +74,14 @@ class EpochSettings:
     show_progress: bool = True
 
 
+def graph_costs(graphs: Sequence) -> Sequence[float]:
+    """The work of each graph, atoms plus edges, for sharing batches between processes: from
+    the graphs' ``costs`` when they have them (a store's index), else from each graph."""
+    if hasattr(graphs, "costs"):
+        return graphs.costs
+    return [int(g.positions.shape[0]) + int(g.edge_index.shape[1]) for g in graphs]
+
+
 def train_epoch(
     model: torch.nn.Module,
     graphs: Sequence,
@@ -96,8 +104,10 @@ def train_epoch(
         desc=settings.desc,
         enabled=settings.show_progress and dist.is_main,
     )
+    costs = graph_costs(graphs) if dist.active else None
     for idx in bar:
-        value = _step(model, params, graphs, dist.shard(idx), optimizer, loss, settings, dist, acc)
+        local = dist.shard_balanced(idx, costs) if dist.active else list(idx)
+        value = _step(model, params, graphs, local, optimizer, loss, settings, dist, acc)
         if not torch.isfinite(value):
             raise FloatingPointError(
                 f"the loss became {float(value)} ({settings.desc}): lower training.lr, set "

@@ -46,6 +46,16 @@ class ShardedGraphs(Sequence):
         for i in range(len(self)):
             yield self[i]
 
+    @property
+    def costs(self) -> np.ndarray:
+        """Atoms plus edges of each configuration, from the store's index (nothing is read but
+        two columns)."""
+        if not hasattr(self, "_costs"):
+            atoms = np.asarray(self.store.array("n_atoms"))[self.indices]
+            edges = np.asarray(self.store.array("n_edges"))[self.indices]
+            self._costs = atoms.astype(np.int64) + edges.astype(np.int64)
+        return self._costs
+
 
 @dataclass
 class ShardedData:
