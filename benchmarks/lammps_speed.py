@@ -97,11 +97,22 @@ def variant_model(workdir: Path, variant: str) -> tuple[Path, str]:
     ) + " (random weights, float32; atoms held in place)"
 
 
+def example_export_table() -> int:
+    """output.export_radial_table of examples/si-sw/config.yaml: how the example exports."""
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "examples" / "si-sw" / "config.yaml").read_text())
+    return int((raw.get("output") or {}).get("export_radial_table") or 0)
+
+
 def default_model(workdir: Path) -> tuple[Path, str]:
+    """The trained example model if run.sh made it, else a random-weight network of its
+    architecture exported as the example exports (radial tables included)."""
     trained = ROOT / "examples" / "si-sw" / "runs" / "si-sw" / "model.pt"
     if trained.is_file():
         return trained, f"trained example model {trained}"
-    return variant_model(workdir, "")
+    table = example_export_table()
+    return variant_model(workdir, f"radial_table={table}" if table else "")
 
 
 def lammps_binary() -> tuple[str, dict]:
