@@ -66,27 +66,34 @@ def test_cosine_lr_of_each_epoch_in_a_run(tmp_path):
     assert lrs == pytest.approx([cosine(k / 4) for k in range(4)], rel=1e-6)
 
 
-@pytest.mark.parametrize(
-    "progress, late, expected",
-    [(0.0, 50.0, 1.0), (0.79, 50.0, 1.0), (0.8, 50.0, 50.0), (1.0, 50.0, 50.0), (0.9, None, 1.0)],
-)
-def test_late_energy_weight_replaces_the_training_weight_in_the_last_part(progress, late, expected):
+def _late_stage_of(progress, late_energy_weight=None, late_batch_size=None):
+    """A stand-in trainer (energy weight 1, forces 10, batch 4, late_fraction 0.2) after
+    Trainer._late_stage at ``progress``."""
     from nbody_lmp.training.losses import WeightedLoss
 
     loss = SimpleNamespace(
         energy_weight=1.0,
         forces_weight=10.0,
         stress_weight=0.0,
-        late_energy_weight=late,
+        late_energy_weight=late_energy_weight,
         late_fraction=0.2,
     )
-    training = SimpleNamespace(batch_size=4, late_batch_size=None)
+    training = SimpleNamespace(batch_size=4, late_batch_size=late_batch_size)
     t = SimpleNamespace(
         cfg=SimpleNamespace(loss=loss, training=training),
         train_loss=WeightedLoss(loss),
         loss=WeightedLoss(loss),
     )
     Trainer._late_stage(t, progress)
+    return t
+
+
+@pytest.mark.parametrize(
+    "progress, late, expected",
+    [(0.0, 50.0, 1.0), (0.79, 50.0, 1.0), (0.8, 50.0, 50.0), (1.0, 50.0, 50.0), (0.9, None, 1.0)],
+)
+def test_late_energy_weight_replaces_the_training_weight_in_the_last_part(progress, late, expected):
+    t = _late_stage_of(progress, late_energy_weight=late)
     assert t.train_loss.w["energy"] == expected and t.train_loss.w["forces"] == 10.0
     assert t.loss.w["energy"] == 1.0  # validation and model selection keep the configured weight
     assert t.batch_size == 4
@@ -94,22 +101,7 @@ def test_late_energy_weight_replaces_the_training_weight_in_the_last_part(progre
 
 @pytest.mark.parametrize("progress, late, expected", [(0.5, 16, 4), (0.85, 16, 16), (0.9, None, 4)])
 def test_late_batch_size_in_the_last_part(progress, late, expected):
-    from nbody_lmp.training.losses import WeightedLoss
-
-    loss = SimpleNamespace(
-        energy_weight=1.0,
-        forces_weight=10.0,
-        stress_weight=0.0,
-        late_energy_weight=None,
-        late_fraction=0.2,
-    )
-    training = SimpleNamespace(batch_size=4, late_batch_size=late)
-    t = SimpleNamespace(
-        cfg=SimpleNamespace(loss=loss, training=training),
-        train_loss=WeightedLoss(loss),
-        loss=WeightedLoss(loss),
-    )
-    Trainer._late_stage(t, progress)
+    t = _late_stage_of(progress, late_batch_size=late)
     assert t.batch_size == expected and t.train_loss.w["energy"] == 1.0
 
 
