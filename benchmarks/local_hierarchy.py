@@ -68,7 +68,7 @@ def _level_down(
             image = -np.round(d / cell)  # the image of j nearest the centre
             if np.linalg.norm(d + image * cell) >= cutoff:
                 continue
-            if j == atom and np.array_equal(image, -shift):
+            if j == atom and np.array_equal(image, shift):
                 continue  # the node itself, not an edge
             edges += 1
             s = (0, 0, 0) if fold and owned[j] else tuple(int(v) for v in image)
