@@ -43,14 +43,9 @@ class CachingCPUAllocator final : public c10::Allocator {
   c10::DataPtr allocate(std::size_t n) override
   {
     const std::size_t size = size_class(n);
-    void *base = take(size);
+    void *base = take(size);    // counts the block as live, found or not
     if (!base) base = c10::alloc_cpu(size + HEADER);
     std::memcpy(base, &size, sizeof(size));
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      live += size;
-      if (live > peak_live) peak_live = live;
-    }
     return {static_cast<char *>(base) + HEADER, base, &release, c10::Device(c10::DeviceType::CPU)};
   }
 
@@ -76,9 +71,12 @@ class CachingCPUAllocator final : public c10::Allocator {
   static void release(void *base);
 
  private:
+  // counts a block of `size` as live and returns a cached one of its class, or null
   void *take(std::size_t size)
   {
     std::lock_guard<std::mutex> lock(mutex);
+    live += size;
+    if (live > peak_live) peak_live = live;
     auto it = free_lists.find(size);
     if (it == free_lists.end() || it->second.empty()) return nullptr;
     void *base = it->second.back();
